@@ -1,0 +1,100 @@
+"""Every developer and CI command of render_sdk.
+
+    nox -t ci              lint, types, generate_check and tests: what CI runs
+    nox -s demo            the main job: the local engine runs examples/, a client starts tasks
+    nox -s tests           the test suite (pass pytest arguments after --)
+    nox -s generate        rebuild generated/ from openapi.yaml
+    nox -s record          re-record the client's cassettes from a live local engine
+    nox -s bench           benchmarks (not tests); writes a JSON report
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_venv = "yes"
+nox.options.error_on_missing_interpreters = True
+nox.options.sessions = ["lint", "types", "generate_check", "tests"]
+
+PYTHON = "3.11"
+GENERATOR = "openapi-python-client==0.29.1"
+GENERATED = ROOT / "generated" / "render_api"
+
+
+def install_project(session: nox.Session, extras: str = "engine,dev") -> None:
+    session.install("-e", f".[{extras}]")
+
+
+@nox.session(python=PYTHON, tags=["ci"])
+def tests(session: nox.Session) -> None:
+    """Run the test suite: unit, end-to-end (real engine and workers) and cassette replays."""
+    install_project(session)
+    args = session.posargs or ["-q", "-ra"]
+    session.run("pytest", *args, env={"VCR_RECORD_MODE": "none"})
+
+
+@nox.session(python=PYTHON, tags=["ci"])
+def lint(session: nox.Session) -> None:
+    """ruff: lint and format check (generated/ is excluded)."""
+    session.install("ruff==0.17.5")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON, tags=["ci"])
+def types(session: nox.Session) -> None:
+    """mypy --strict on render_sdk/."""
+    install_project(session)
+    session.install("mypy==2.4.1")
+    session.run("mypy")
+
+
+def _generate_into(session: nox.Session, out: Path) -> None:
+    session.install(GENERATOR, "ruff==0.17.5")
+    session.run(
+        "openapi-python-client",
+        "generate",
+        "--path",
+        str(ROOT / "openapi.yaml"),
+        "--config",
+        str(ROOT / "generator-config.yaml"),
+        "--meta",
+        "none",
+        "--output-path",
+        str(out),
+        "--overwrite",
+    )
+
+
+@nox.session(python=PYTHON)
+def generate(session: nox.Session) -> None:
+    """Rebuild generated/ from openapi.yaml (the only writer of generated/)."""
+    if GENERATED.exists():
+        shutil.rmtree(GENERATED)
+    _generate_into(session, GENERATED)
+
+
+@nox.session(python=PYTHON, tags=["ci"])
+def generate_check(session: nox.Session) -> None:
+    """Fail when generated/ differs from what openapi.yaml produces."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "render_api"
+        _generate_into(session, out)
+        session.run(
+            "diff", "-r", "-x", "__pycache__", str(out), str(GENERATED), external=True
+        )
+
+
+@nox.session(python=PYTHON)
+def demo(session: nox.Session) -> None:
+    """The main job: start the local engine on examples/, start tasks from a client, print results."""
+    install_project(session, "engine")
+    session.run("python", "examples/demo.py", *session.posargs)

@@ -1,0 +1,45 @@
+"""Render Workflows SDK for Python.
+
+Define tasks with :class:`Workflows` and ``@app.task``; start, await, list, inspect, cancel and
+stream their runs with :class:`Render` (blocking) or :class:`RenderAsync`.
+
+    from render_sdk import Workflows
+    app = Workflows()
+
+The client classes are imported lazily, so a worker that only defines tasks never loads an HTTP
+client library.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from render_sdk._version import __version__
+
+if TYPE_CHECKING:
+    from render_sdk.client import Render, RenderAsync
+    from render_sdk.workflows import Retry, Workflows
+
+__all__ = ["Render", "RenderAsync", "Retry", "Workflows", "__version__"]
+
+_LAZY = {
+    "Workflows": "render_sdk.workflows",
+    "Retry": "render_sdk.workflows",
+    "Render": "render_sdk.client",
+    "RenderAsync": "render_sdk.client",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'render_sdk' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

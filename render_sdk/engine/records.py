@@ -1,0 +1,122 @@
+"""Plain records the engine's core hands to its front (REST API, SSE, CLI).
+
+Field names are snake_case here; the REST layer turns them into the contract's camelCase JSON.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+JSONInput = list[Any] | dict[str, Any]
+
+
+class RunStatus(str, enum.Enum):
+    """Status of a run or an attempt. The engine serves ``completed`` for success, as Render does."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELED)
+
+
+@dataclass(frozen=True)
+class RetryOptions:
+    max_retries: int
+    wait_duration_ms: int
+    factor: float
+
+
+@dataclass(frozen=True)
+class ParameterRecord:
+    name: str
+    has_default: bool
+    type: str | None = None
+    default_value: str | None = None  # JSON-encoded, as registered
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    id: str  # "tsk-..."
+    name: str
+    created_at: datetime
+    retry: RetryOptions | None = None
+    timeout_seconds: float | None = None
+    plan: str | None = None
+    parameters: tuple[ParameterRecord, ...] = ()
+    workflow_id: str | None = None
+    workflow_version_id: str | None = None
+
+
+@dataclass
+class AttemptRecord:
+    number: int  # 1-based
+    status: RunStatus  # running, completed, failed or canceled
+    started_at: datetime
+    completed_at: datetime | None = None
+    error: str | None = None
+    results: list[Any] | None = None
+
+
+@dataclass
+class RunRecord:
+    id: str  # "trn-..."
+    task_id: str
+    task_name: str
+    status: RunStatus
+    input: JSONInput
+    parent_id: str  # "" for a root run
+    root_id: str  # its own id for a root run
+    created_at: datetime
+    retries: int = 0
+    attempts: list[AttemptRecord] = field(default_factory=list)
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    results: list[Any] | None = None
+    error: str | None = None
+    # Sequence number of this run's terminal event (monotonic across the engine's life, kept in
+    # the store); None until the run is terminal. It is the SSE event id.
+    event_seq: int | None = None
+
+
+@dataclass(frozen=True)
+class LogRecord:
+    run_id: str
+    attempt: int
+    stream: str  # "stdout" or "stderr"
+    timestamp: datetime
+    message: str
+    seq: int  # monotonic; the cursor of the logs listing
+
+
+class EngineError(Exception):
+    """An error the REST API turns into ``{"id": error_id, "message": message}`` with ``status``."""
+
+    status = 500
+    error_id = "internal_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidRequest(EngineError):
+    status = 400
+    error_id = "invalid_request"
+
+
+class NotFound(EngineError):
+    status = 404
+    error_id = "not_found"
+
+
+class Conflict(EngineError):
+    status = 409
+    error_id = "conflict"
