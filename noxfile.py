@@ -98,3 +98,27 @@ def demo(session: nox.Session) -> None:
     """The main job: start the local engine on examples/, start tasks from a client, print results."""
     install_project(session, "engine")
     session.run("python", "examples/demo.py", *session.posargs)
+
+
+@nox.session(python=PYTHON, tags=["ci"])
+def interop(session: nox.Session) -> None:
+    """Render's published render_sdk 0.6.0 (in a separate virtualenv) against this engine.
+
+    (a) its worker runs under `render-workflows dev -- render-workflows main:app`;
+    (b) its Render client drives this engine.
+    """
+    install_project(session)
+    session.install("uv")
+    venv06 = Path(session.create_tmp()) / "render_sdk_0_6_0"
+    python06 = venv06 / "bin" / "python"
+    if not python06.exists():
+        session.run("uv", "venv", "-q", "--python", PYTHON, str(venv06))
+    session.run("uv", "pip", "install", "-q", "--python", str(python06), "render_sdk==0.6.0")
+    session.run(
+        "pytest",
+        "-q",
+        "-ra",
+        "tests/interop",
+        *session.posargs,
+        env={"RENDER06_PYTHON": str(python06)},
+    )

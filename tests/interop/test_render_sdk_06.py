@@ -1,0 +1,61 @@
+"""Render's published SDK 0.6.0 against this engine: its worker, and its client."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from render_sdk import Render
+from render_sdk.client.errors import TaskRunError
+from tests.e2e._engine import EngineProcess
+
+HERE = Path(__file__).resolve().parent
+
+
+@pytest.fixture(scope="module")
+def engine06(python06: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineProcess]:
+    """Our engine running the 0.6.0 worker through its start command (process per run)."""
+    tmp = tmp_path_factory.mktemp("interop")
+    worker = str(python06.parent / "render-workflows")
+    proc = EngineProcess(
+        tmp / "workflows.db", ["--", worker, "main:app"], tmp / "engine.log", cwd=HERE / "app06"
+    )
+    proc.start()
+    yield proc
+    proc.stop()
+
+
+def test_06_worker_runs_tasks_and_subtasks(
+    engine06: EngineProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RENDER_LOCAL_DEV_URL", engine06.base_url)
+    with Render() as render:
+        assert render.workflows.run_task("interop/square", [9]).result == 81
+        assert render.workflows.run_task("sum_squares", [5]).result == 30
+        with pytest.raises(TaskRunError) as caught:
+            render.workflows.run_task("fail", ["from 0.6.0"])
+    assert "from 0.6.0" in str(caught.value)
+
+
+def test_06_client_against_this_engine(engine06: EngineProcess, python06: Path) -> None:
+    env = {**os.environ, "RENDER_LOCAL_DEV_URL": engine06.base_url}
+    env.pop("RENDER_API_KEY", None)
+    done = subprocess.run(
+        [str(python06), str(HERE / "client06.py"), "interop"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["run_task"]["results"] == [25]
+    assert out["run_task"]["status"] in ("completed", "succeeded")
+    assert out["get_task_run"]["id"] == out["start_task"]["id"]
+    assert out["async_start_await"]["results"] == [49]
+    assert out["start_task"]["id"] in out["list_task_runs"]
