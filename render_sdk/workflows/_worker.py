@@ -1,0 +1,187 @@
+"""The worker: what ``app.start()`` does in each ``RENDER_SDK_MODE``.
+
+- ``register``: post every task to ``/register-tasks``.
+- ``run``: one run: ``GET /input``, execute, post one ``/callback``.
+- ``serve``: many attempts, one at a time, in this process (docs/protocol-extensions.md, 2).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import sys
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from render_sdk.workflows._codec import decode_input, encode_output
+from render_sdk.workflows._context import AttemptFrame, current_frame
+from render_sdk.workflows._errors import CallbackAPIError, WorkerConfigError
+from render_sdk.workflows._pool import DaemonPool
+from render_sdk.workflows._task import error_details
+from render_sdk.workflows._transport import DEFAULT_RETRY_SECONDS, CallbackClient
+
+if TYPE_CHECKING:
+    from render_sdk.workflows._app import Workflows
+
+MODES = ("register", "run", "serve")
+RETRY_ENV = "RENDER_SDK_SOCKET_RETRY_SECONDS"
+END_OF_ATTEMPT = "\x1erender-sdk:end-of-attempt"
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """The worker's settings, read from the environment."""
+
+    mode: str
+    socket_path: str
+    retry_seconds: float = DEFAULT_RETRY_SECONDS
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> WorkerConfig:
+        """Read RENDER_SDK_MODE, RENDER_SDK_SOCKET_PATH and RENDER_SDK_SOCKET_RETRY_SECONDS.
+
+        >>> WorkerConfig.from_environ({"RENDER_SDK_MODE": "run", "RENDER_SDK_SOCKET_PATH": "/s"})
+        WorkerConfig(mode='run', socket_path='/s', retry_seconds=180.0)
+        """
+        mode = environ.get("RENDER_SDK_MODE", "")
+        if not mode:
+            raise WorkerConfigError(
+                "RENDER_SDK_MODE is not set; the platform starts workers with it set to "
+                "'register' or 'run' (to run tasks locally use `render-workflows dev module:app`)"
+            )
+        if mode not in MODES:
+            raise WorkerConfigError(
+                f"RENDER_SDK_MODE={mode!r} is not a known mode; expected one of {', '.join(MODES)}"
+            )
+        socket_path = environ.get("RENDER_SDK_SOCKET_PATH", "")
+        if not socket_path:
+            raise WorkerConfigError(
+                "RENDER_SDK_SOCKET_PATH is not set; it must name the platform's Unix socket"
+            )
+        raw = environ.get(RETRY_ENV)
+        retry_seconds = DEFAULT_RETRY_SECONDS
+        if raw:
+            try:
+                retry_seconds = float(raw)
+            except ValueError:
+                retry_seconds = -1.0
+            if not 0 <= retry_seconds < float("inf"):
+                raise WorkerConfigError(f"{RETRY_ENV}={raw!r} must be a number of seconds >= 0")
+        return cls(mode, socket_path, retry_seconds)
+
+
+def run_worker(app: Workflows, environ: Mapping[str, str] | None = None) -> int:
+    """Run the worker for ``app`` as the environment says; return the exit status."""
+    try:
+        config = WorkerConfig.from_environ(os.environ if environ is None else environ)
+    except WorkerConfigError as exc:
+        _fail(str(exc))
+        return 2
+    if config.mode != "register":
+        _line_buffer_output()
+    client = CallbackClient(config.socket_path, config.retry_seconds)
+    try:
+        if config.mode == "register":
+            register(app, client)
+        elif config.mode == "run":
+            run_once(app, client, DaemonPool())
+        else:
+            serve(app, client, DaemonPool())
+    except CallbackAPIError as exc:
+        _fail(str(exc))
+        return 1
+    finally:
+        client.close()
+    return 0
+
+
+def register(app: Workflows, client: CallbackClient) -> None:
+    """Post every task of ``app`` to ``/register-tasks``."""
+    tasks = [task.to_wire() for task in app.tasks.values()]
+    client.call("POST", "/register-tasks", {"tasks": tasks})
+
+
+def run_once(app: Workflows, client: CallbackClient, pool: DaemonPool) -> None:
+    """Execute the one run the platform assigns, and post its callback."""
+    body = client.call("GET", "/input").json()
+    frame = AttemptFrame(client, pool)
+    outcome = execute(app, body, frame)
+    _flush_output()
+    client.call("POST", "/callback", outcome)
+
+
+def serve(app: Workflows, client: CallbackClient, pool: DaemonPool) -> None:
+    """Execute attempts one after another until the platform answers 410 to ``GET /input``."""
+    while True:
+        answer = client.call("GET", "/input", timeout=None, accept=(200, 204, 410))
+        if answer.status == 410:
+            return
+        if answer.status == 204:
+            continue
+        body = answer.json()
+        attempt_id = body.get("attempt_id") if isinstance(body, dict) else None
+        attempt_id = str(attempt_id) if attempt_id is not None else None
+        frame = AttemptFrame(client, pool, attempt_id=attempt_id)
+        outcome = execute(app, body, frame)
+        _flush_output()
+        if attempt_id is not None:
+            for stream in (sys.stdout, sys.stderr):
+                if stream is not None:
+                    stream.write(f"{END_OF_ATTEMPT} {attempt_id}\n")
+                    stream.flush()
+        # 409: the engine moved on from this attempt (e.g. it timed out); nothing to deliver.
+        client.call("POST", "/callback", outcome, attempt_id=attempt_id, accept=(200, 409))
+
+
+def execute(app: Workflows, body: Any, frame: AttemptFrame) -> dict[str, Any]:
+    """Run the task named in ``body`` and return the callback payload (complete or error)."""
+    token = current_frame.set(frame)
+    try:
+        if not isinstance(body, dict) or not isinstance(body.get("task_name"), str):
+            raise ValueError(f"GET /input answered without a task_name: {body!r}")
+        task = app.get_task(body["task_name"])
+        raw_input = body.get("input") or ""
+        if not isinstance(raw_input, str):
+            raise ValueError(f"GET /input answered a non-string input: {raw_input!r}")
+        args, kwargs = decode_input(raw_input)
+        task.check_arguments(args, kwargs)
+        if task.is_async:
+            result = asyncio.run(task.fn(*args, **kwargs))
+        else:
+            result = task.fn(*args, **kwargs)
+        return {"complete": {"output": encode_output(task.name, result)}}
+    except (Exception, SystemExit) as exc:
+        return {"error": {"details": error_details(exc), "stack_trace": _format(exc)}}
+    finally:
+        frame.finished.set()
+        current_frame.reset(token)
+
+
+def _format(exc: BaseException) -> str:
+    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+
+
+def _fail(message: str) -> None:
+    print(f"render-workflows: error: {message}", file=sys.stderr, flush=True)
+
+
+def _flush_output() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+
+
+def _line_buffer_output() -> None:
+    # Task output reaches the platform line by line, even if the process is killed mid-run.
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper) and not stream.line_buffering:
+            try:
+                stream.reconfigure(line_buffering=True)
+            except (OSError, ValueError):
+                pass

@@ -1,0 +1,73 @@
+"""``render-workflows module:app``: import the user's app and run its worker."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+USAGE = """\
+usage: render-workflows MODULE:APP
+       render-workflows dev [options] MODULE:APP
+
+Run the worker of the Workflows object APP found in MODULE (for example `main:app` for
+`app = Workflows()` in main.py). The current directory is put on the import path. This is the
+command Render runs, with RENDER_SDK_MODE and RENDER_SDK_SOCKET_PATH set.
+
+To run tasks on your machine, start the local engine instead: `render-workflows dev main:app`
+(see `render-workflows dev --help`).
+"""
+
+
+def _error(message: str) -> int:
+    print(f"render-workflows: error: {message}", file=sys.stderr)
+    return 2
+
+
+def main(argv: list[str]) -> int:
+    """Run the worker for ``argv[0]`` (``module:app``); return the exit status.
+
+    main(["main:app"])   # what `render-workflows main:app` does
+    """
+    if argv and argv[0] in ("-h", "--help"):
+        print(USAGE, end="")
+        return 0
+    if len(argv) != 1:
+        print(USAGE, end="", file=sys.stderr)
+        return 2
+    target = argv[0]
+    module_name, sep, attr_path = target.partition(":")
+    if (
+        not sep
+        or not all(part.isidentifier() for part in module_name.split("."))
+        or not all(part.isidentifier() for part in attr_path.split("."))
+    ):
+        return _error(
+            f"{target!r} is not of the form MODULE:APP (for example main:app, or pkg.tasks:app)"
+        )
+    cwd = os.getcwd()
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
+    try:
+        obj: object = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and (
+            module_name == exc.name or module_name.startswith(exc.name + ".")
+        ):
+            return _error(f"cannot find module {module_name!r} (looked in {cwd} and sys.path)")
+        raise
+    for part in attr_path.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            return _error(f"module {module_name!r} has no attribute {attr_path!r}")
+
+    from render_sdk.workflows._app import Workflows
+    from render_sdk.workflows._worker import run_worker
+
+    if not isinstance(obj, Workflows):
+        return _error(
+            f"{target!r} is a {type(obj).__name__}, not a Workflows app "
+            "(define it with `app = Workflows()`)"
+        )
+    return run_worker(obj)
