@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.log_stream import LogStream
+from ..models.log_stream import LogStream, check_log_stream
 
 T = TypeVar("T", bound="LogEntry")
 
@@ -29,7 +29,7 @@ class LogEntry:
 
         attempt = self.attempt
 
-        stream = self.stream.value
+        stream: str = self.stream
 
         timestamp = self.timestamp.isoformat()
 
@@ -56,7 +56,7 @@ class LogEntry:
 
         attempt = d.pop("attempt")
 
-        stream = LogStream(d.pop("stream"))
+        stream = check_log_stream(d.pop("stream"))
 
         timestamp = datetime.datetime.fromisoformat(d.pop("timestamp"))
 

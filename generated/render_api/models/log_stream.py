@@ -1,9 +1,14 @@
-from enum import StrEnum
+from typing import Literal
+
+LogStream = Literal["stderr", "stdout"]
+
+LOG_STREAM_VALUES: set[LogStream] = {
+    "stderr",
+    "stdout",
+}
 
 
-class LogStream(StrEnum):
-    STDERR = "stderr"
-    STDOUT = "stdout"
-
-    def __str__(self) -> str:
-        return str(self.value)
+def check_log_stream(value: str) -> LogStream:
+    if value in LOG_STREAM_VALUES:
+        return value
+    raise TypeError(f"Unexpected value {value!r}. Expected one of {LOG_STREAM_VALUES!r}")

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.task_run_status import TaskRunStatus
+from ..models.task_run_status import TaskRunStatus, check_task_run_status
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="TaskAttempt")
@@ -25,7 +25,7 @@ class TaskAttempt:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        status = self.status.value
+        status: str = self.status
 
         started_at = self.started_at.isoformat()
 
@@ -49,7 +49,7 @@ class TaskAttempt:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        status = TaskRunStatus(d.pop("status"))
+        status = check_task_run_status(d.pop("status"))
 
         started_at = datetime.datetime.fromisoformat(d.pop("startedAt"))
 

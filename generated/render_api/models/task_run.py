@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.task_run_status import TaskRunStatus
+from ..models.task_run_status import TaskRunStatus, check_task_run_status
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ class TaskRun:
 
         task_id = self.task_id
 
-        status = self.status.value
+        status: str = self.status
 
         parent_task_run_id = self.parent_task_run_id
 
@@ -94,7 +94,7 @@ class TaskRun:
 
         task_id = d.pop("taskId")
 
-        status = TaskRunStatus(d.pop("status"))
+        status = check_task_run_status(d.pop("status"))
 
         parent_task_run_id = d.pop("parentTaskRunId")
 

@@ -1,13 +1,18 @@
-from enum import StrEnum
+from typing import Literal
+
+TaskRunStatus = Literal["canceled", "completed", "failed", "pending", "running", "succeeded"]
+
+TASK_RUN_STATUS_VALUES: set[TaskRunStatus] = {
+    "canceled",
+    "completed",
+    "failed",
+    "pending",
+    "running",
+    "succeeded",
+}
 
 
-class TaskRunStatus(StrEnum):
-    CANCELED = "canceled"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    PENDING = "pending"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-
-    def __str__(self) -> str:
-        return str(self.value)
+def check_task_run_status(value: str) -> TaskRunStatus:
+    if value in TASK_RUN_STATUS_VALUES:
+        return value
+    raise TypeError(f"Unexpected value {value!r}. Expected one of {TASK_RUN_STATUS_VALUES!r}")
