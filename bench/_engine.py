@@ -1,0 +1,282 @@
+"""This project's local engine under benchmark: start it, measure B1-B5 through the client.
+
+Two variants of the same engine:
+
+- ``fast``: ``render-workflows dev bench.app:app`` (reused, pre-imported worker processes);
+- ``process``: ``render-workflows dev -- python -m render_sdk.cli bench.app:app`` (one fresh
+  worker process per attempt, the path of any start command).
+
+The client is this SDK's ``RenderAsync``, pointed at the engine through ``RENDER_LOCAL_DEV_URL``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench._procs import (
+    NotMeasured,
+    bench_env,
+    children,
+    cpu_seconds,
+    free_port,
+    rss_mb,
+    spawn,
+    stop,
+    wait_until,
+)
+from bench._results import Result
+from bench._stats import latency_summary
+
+APP = "bench.app:app"
+EVENT_CHUNK = 100  # run ids per task_run_events stream (keeps each URL short)
+
+
+def engine_command(variant: str, port: int, db: Path) -> list[str]:
+    """The ``render-workflows dev`` command line of a variant (``fast`` or ``process``)."""
+    base = [sys.executable, "-m", "render_sdk.cli", "dev", "--port", str(port), "--db", str(db)]
+    if variant == "fast":
+        return [*base, APP]
+    if variant == "process":
+        return [*base, "--", sys.executable, "-m", "render_sdk.cli", APP]
+    raise ValueError(f"unknown engine variant {variant!r}: expected 'fast' or 'process'")
+
+
+@dataclass
+class Engine:
+    """A running engine process and where to reach it."""
+
+    variant: str
+    proc: subprocess.Popen[bytes]
+    base_url: str
+    db: Path
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def rss_mb(self) -> float | None:
+        return rss_mb(self.pid)
+
+    def cpu_seconds(self) -> float:
+        return cpu_seconds(self.pid) or 0.0
+
+    def workers_cpu_seconds(self) -> float:
+        return sum(cpu_seconds(pid) or 0.0 for pid in children(self.pid))
+
+
+def start_engine(variant: str, workdir: Path, db: Path | None = None) -> Engine:
+    """Start an engine variant on a free loopback port and wait until it answers."""
+    port = free_port()
+    db = db or workdir / f"{variant}.db"
+    log = workdir / f"engine-{variant}.log"
+    proc = spawn(engine_command(variant, port, db), log, env=bench_env())
+    base_url = f"http://127.0.0.1:{port}"
+
+    def ready() -> bool:
+        return httpx.get(f"{base_url}/v1/tasks", timeout=2.0).status_code == 200
+
+    try:
+        wait_until(ready, proc, f"the engine ({variant})", log, 90)
+    except NotMeasured:
+        stop(proc)
+        raise
+    return Engine(variant, proc, base_url, db, log)
+
+
+def stop_engine(engine: Engine) -> None:
+    """SIGINT (graceful stop), SIGKILL after 20 s."""
+    stop(engine.proc)
+
+
+@asynccontextmanager
+async def client(engine: Engine) -> AsyncIterator[Any]:
+    """A ``RenderAsync`` pointed at ``engine``."""
+    os.environ["RENDER_LOCAL_DEV_URL"] = engine.base_url
+    from render_sdk import RenderAsync
+
+    async with RenderAsync() as render:
+        yield render
+
+
+async def wait_terminal(render: Any, run_ids: Sequence[str], timeout: float) -> int:
+    """Wait until every run is terminal, listening on ``task_run_events`` streams of
+    ``EVENT_CHUNK`` ids each; return how many failed or were canceled."""
+    failed = 0
+
+    async def listen(ids: list[str]) -> None:
+        nonlocal failed
+        left = set(ids)
+        async for details in render.workflows.task_run_events(ids):
+            if details.id in left:
+                left.discard(details.id)
+                if str(getattr(details.status, "value", details.status)) not in (
+                    "completed",
+                    "succeeded",
+                ):
+                    failed += 1
+            if not left:
+                break
+
+    chunks = [list(run_ids[i : i + EVENT_CHUNK]) for i in range(0, len(run_ids), EVENT_CHUNK)]
+    await asyncio.wait_for(asyncio.gather(*(listen(c) for c in chunks)), timeout)
+    return failed
+
+
+async def b1(engine: Engine, n: int, warmup: int) -> Result:
+    """Sequential ``run_task`` of the no-op task; client-observed latency."""
+    async with client(engine) as render:
+        for _ in range(warmup):
+            await render.workflows.run_task("noop", [])
+        samples: list[float] = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            await render.workflows.run_task("noop", [])
+            samples.append(time.perf_counter() - t0)
+    return Result(
+        "B1",
+        engine.variant,
+        latency_summary(samples),
+        note=f"run_task('noop'), {n} sequential after {warmup} warm-up",
+        samples_ms=[s * 1000 for s in samples],
+    )
+
+
+async def b2(engine: Engine, n: int, timeout: float) -> Result:
+    """``n`` ``start_task`` at once (asyncio.gather), then every run awaited through SSE;
+    runs/s from the first start to the last completion event."""
+    async with client(engine) as render:
+        await render.workflows.run_task("noop", [])
+        cpu0, wcpu0 = engine.cpu_seconds(), engine.workers_cpu_seconds()
+        t0 = time.perf_counter()
+        runs = await asyncio.gather(*(render.workflows.start_task("noop", []) for _ in range(n)))
+        started = time.perf_counter()
+        failed = await wait_terminal(render, [r.id for r in runs], timeout)
+        elapsed = time.perf_counter() - t0
+        cpu, wcpu = engine.cpu_seconds() - cpu0, engine.workers_cpu_seconds() - wcpu0
+    if failed:
+        raise NotMeasured(f"{failed} of {n} runs did not complete")
+    metrics = {
+        "n": float(n),
+        "seconds": elapsed,
+        "runs_per_s": n / elapsed,
+        "start_seconds": started - t0,
+        "engine_cpu_ms_per_run": cpu * 1000 / n,
+        "engine_rss_mb": engine.rss_mb() or 0.0,
+    }
+    if engine.variant == "fast":
+        metrics["workers_cpu_ms_per_run"] = wcpu * 1000 / n
+    return Result(
+        "B2",
+        engine.variant,
+        metrics,
+        note=f"{n} x start_task at once (gather), completion via task_run_events",
+    )
+
+
+async def b3(engine: Engine, n: int, warmup: int) -> Result:
+    """``run_task`` of a parent that awaits one no-op child; client-observed wall time."""
+    async with client(engine) as render:
+        for _ in range(warmup):
+            await render.workflows.run_task("parent_one", [])
+        samples: list[float] = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            await render.workflows.run_task("parent_one", [])
+            samples.append(time.perf_counter() - t0)
+    return Result(
+        "B3",
+        engine.variant,
+        latency_summary(samples),
+        note="run_task('parent_one'): the parent awaits one subtask",
+        samples_ms=[s * 1000 for s in samples],
+    )
+
+
+async def b4(engine: Engine, repeats: int, fan: int) -> Result:
+    """``run_task`` of a parent that gathers ``fan`` no-op subtasks; wall time per parent."""
+    async with client(engine) as render:
+        await render.workflows.run_task("fan_out", [2])
+        samples: list[float] = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            details = await render.workflows.run_task("fan_out", [fan])
+            samples.append(time.perf_counter() - t0)
+            if details.result != fan:
+                raise NotMeasured(f"fan_out returned {details.result!r}, expected {fan}")
+    return Result(
+        "B4",
+        engine.variant,
+        latency_summary(samples),
+        note=f"run_task('fan_out', [{fan}]): asyncio.gather of {fan} subtasks, {repeats} repeats",
+        samples_ms=[s * 1000 for s in samples],
+    )
+
+
+async def b5(engine: Engine, stored: int, repeats: int, page: int = 100) -> Result:
+    """``list_task_runs`` over ``stored`` runs: the first page, and a page about 90 % of the way
+    down the cursor chain (reached by walking it); engine RSS afterwards."""
+    from render_sdk.client import ListTaskRunsParams
+
+    async with client(engine) as render:
+        first: list[float] = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            items = await render.workflows.list_task_runs(ListTaskRunsParams(limit=page))
+            first.append(time.perf_counter() - t0)
+        walk: list[float] = []
+        deep_cursor: str | None = None
+        cursor = items.next_cursor
+        target = int(stored * 0.9) // page
+        t_walk = time.perf_counter()
+        for index in range(1, target + 1):
+            if cursor is None:
+                break
+            if index == target:
+                deep_cursor = cursor
+            t0 = time.perf_counter()
+            items = await render.workflows.list_task_runs(
+                ListTaskRunsParams(limit=page, cursor=cursor)
+            )
+            walk.append(time.perf_counter() - t0)
+            cursor = items.next_cursor
+        walk_seconds = time.perf_counter() - t_walk
+        if deep_cursor is None:
+            raise NotMeasured(f"the cursor chain ended after {len(walk)} pages of {page}")
+        deep: list[float] = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            await render.workflows.list_task_runs(
+                ListTaskRunsParams(limit=page, cursor=deep_cursor)
+            )
+            deep.append(time.perf_counter() - t0)
+    walk_summary = latency_summary(walk)
+    return Result(
+        "B5",
+        engine.variant,
+        {
+            "stored_runs": float(stored),
+            "page_size": float(page),
+            "first_page_ms": latency_summary(first)["p50_ms"],
+            "deep_page_ms": latency_summary(deep)["p50_ms"],
+            "deep_page_index": float(target),
+            "walk_pages": float(len(walk)),
+            "walk_seconds": walk_seconds,
+            "walk_page_p50_ms": walk_summary["p50_ms"],
+            "walk_page_p99_ms": walk_summary["p99_ms"],
+            "engine_rss_mb": engine.rss_mb() or 0.0,
+        },
+        note=f"{stored:,} completed runs in the store; pages of {page}, p50 of {repeats} "
+        f"requests; deep page = page {target} of the chain",
+    )

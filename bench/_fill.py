@@ -1,0 +1,69 @@
+"""Fill an engine database with many finished runs, fast, for the scale benchmark (B5).
+
+It writes through the engine's own store (``SQLiteStore.insert_run`` / ``save_run_nowait``, group
+committed) before the engine starts, so no run executes and the rows look exactly like the ones
+the engine writes itself: completed no-op runs, one attempt each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime, timedelta, timezone
+
+from bench._procs import NotMeasured
+
+
+async def _fill(db_path: str, count: int, task_name: str, batch: int) -> None:
+    from render_sdk.engine._ids import new_run_id, task_id_for
+    from render_sdk.engine.records import AttemptRecord, RunRecord, RunStatus
+    from render_sdk.engine.store_sqlite import SQLiteStore
+
+    store = SQLiteStore(db_path, durable=False)
+    counters = await store.open()
+    task_id = task_id_for(task_name)
+    base = datetime.now(timezone.utc) - timedelta(seconds=count)
+    seq = counters.event_seq
+    try:
+        for start in range(0, count, batch):
+            pending = []
+            for i in range(start, min(start + batch, count)):
+                at = base + timedelta(seconds=i)
+                done = at + timedelta(milliseconds=2)
+                run_id = new_run_id()
+                seq += 1
+                run = RunRecord(
+                    id=run_id,
+                    task_id=task_id,
+                    task_name=task_name,
+                    status=RunStatus.COMPLETED,
+                    input=[],
+                    parent_id="",
+                    root_id=run_id,
+                    created_at=at,
+                    started_at=at,
+                    completed_at=done,
+                    results=[None],
+                    event_seq=seq,
+                    attempts=[AttemptRecord(1, RunStatus.COMPLETED, at, done, results=[None])],
+                )
+                pending.append(store.insert_run(run, None))
+                store.save_run_nowait(run)
+            await asyncio.gather(*pending)
+        await store.save_run(run)  # a last write: everything queued before it is committed
+    finally:
+        await store.close()
+
+
+def fill_runs(db_path: str, count: int, task_name: str = "noop", batch: int = 2000) -> float:
+    """Write ``count`` completed runs of ``task_name`` into the database; return seconds taken."""
+    t0 = time.perf_counter()
+    try:
+        asyncio.run(_fill(db_path, count, task_name, batch))
+    except ImportError as exc:
+        raise NotMeasured(f"the engine's store module is not available: {exc}") from exc
+    except TypeError as exc:
+        raise NotMeasured(
+            f"the engine's store API differs from what the filler expects: {exc}"
+        ) from exc
+    return time.perf_counter() - t0

@@ -1,0 +1,170 @@
+"""The table of a benchmark run: figures side by side, ratios pair by pair, targets."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bench._results import SYSTEMS, Results
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the table: a metric of one benchmark."""
+
+    bench: str
+    metric: str
+    label: str
+    unit: str
+    higher_is_better: bool = False
+    # Target check for the fast path: (fast value, Celery value or None) -> (met, explanation).
+    target: Callable[[float, float | None], tuple[bool, str]] | None = None
+
+
+def _at_most(limit: float, unit: str) -> Callable[[float, float | None], tuple[bool, str]]:
+    def check(value: float, _celery: float | None) -> tuple[bool, str]:
+        if value <= limit:
+            return True, f"met (<= {limit:g} {unit})"
+        return False, f"missed: {value / limit:.2f}x the {limit:g} {unit} limit"
+
+    return check
+
+
+def _b1_target(value: float, celery: float | None) -> tuple[bool, str]:
+    met, text = _at_most(3.0, "ms")(value, celery)
+    if celery is None:
+        return met, text + "; Celery not measured"
+    if value >= celery:
+        return False, f"missed: not below Celery's {celery:.2f} ms" + ("" if met else f"; {text}")
+    return met, text + f", below Celery's {celery:.2f} ms"
+
+
+def _b2_target(value: float, celery: float | None) -> tuple[bool, str]:
+    if celery is None:
+        ok = value >= 800
+        return ok, ("met" if ok else "missed") + " (>= 800 runs/s; Celery not measured)"
+    need = 2 * celery
+    if value >= need:
+        return True, f"met (>= 2x Celery = {need:.0f} runs/s)"
+    return False, f"missed: {value / celery:.2f}x Celery, target 2x ({need:.0f} runs/s)"
+
+
+ROWS: tuple[Row, ...] = (
+    Row("B1", "p50_ms", "B1 no-op run_task, p50", "ms", target=_b1_target),
+    Row("B1", "p90_ms", "B1 no-op run_task, p90", "ms"),
+    Row("B1", "p99_ms", "B1 no-op run_task, p99", "ms"),
+    Row("B2", "runs_per_s", "B2 concurrent no-op runs", "runs/s", True, _b2_target),
+    Row("B2", "engine_cpu_ms_per_run", "B2 engine CPU per run", "ms"),
+    Row("B3", "p50_ms", "B3 parent awaiting 1 child, p50", "ms", target=_at_most(10, "ms")),
+    Row("B4", "p50_ms", "B4 parent gathering 100 children", "ms", target=_at_most(250, "ms")),
+    Row("B4chord", "p50_ms", "B4' 100 children + chord callback", "ms"),
+    Row("B5", "first_page_ms", "B5 first page (100) of 100k runs", "ms", target=_at_most(20, "ms")),
+    Row("B5", "deep_page_ms", "B5 page deep in the cursor chain", "ms", target=_at_most(20, "ms")),
+    Row("B5", "engine_rss_mb", "B5 engine RSS with 100k runs", "MiB", target=_at_most(150, "MiB")),
+    Row(
+        "C1",
+        "start_cpu_ms",
+        "C1 client CPU per start, 64 in flight",
+        "ms",
+        target=_at_most(0.5, "ms"),
+    ),
+    Row(
+        "C1",
+        "run_cpu_ms",
+        "C1 client CPU per run_task, 64 in flight",
+        "ms",
+        target=_at_most(0.5, "ms"),
+    ),
+)
+
+PAIRS: tuple[tuple[str, str], ...] = (
+    ("fast", "celery"),
+    ("fast", "process"),
+    ("process", "celery"),
+)
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if value >= 100:
+        return f"{value:,.0f}"
+    if value >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def ratio(a: float | None, b: float | None, higher_is_better: bool) -> float | None:
+    """How many times better ``a`` is than ``b`` (> 1: ``a`` is better).
+
+    >>> ratio(2.0, 4.0, higher_is_better=False)
+    2.0
+    """
+    if a is None or b is None or a <= 0 or b <= 0:
+        return None
+    return a / b if higher_is_better else b / a
+
+
+def _cell(results: Results, row: Row, system: str) -> tuple[str, float | None]:
+    result = results.get(row.bench, system)
+    if result is None:
+        return "", None
+    if result.not_measured is not None:
+        return "not measured", None
+    value = result.value(row.metric)
+    return _fmt(value), value
+
+
+def render_table(results: Results) -> str:
+    """A Markdown table of every measured row; ``x2.0`` in a ratio column means twice as good."""
+    header = ["benchmark", "unit", *SYSTEMS.values()]
+    header += [f"{a} vs {b}" for a, b in PAIRS] + ["target (fast path)"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in ROWS:
+        cells: dict[str, tuple[str, float | None]] = {s: _cell(results, row, s) for s in SYSTEMS}
+        if all(text == "" for text, _ in cells.values()):
+            continue
+        line = [row.label, row.unit, *(cells[s][0] for s in SYSTEMS)]
+        for a, b in PAIRS:
+            r = ratio(cells[a][1], cells[b][1], row.higher_is_better)
+            line.append("" if r is None else f"x{r:.2f}")
+        fast = cells["fast"][1]
+        if row.target is not None and fast is not None:
+            line.append(row.target(fast, cells["celery"][1])[1])
+        else:
+            line.append("")
+        lines.append("| " + " | ".join(line) + " |")
+    return "\n".join(lines)
+
+
+def render_notes(results: Results) -> str:
+    """Why something was not measured, and how each benchmark was run, one line each."""
+    lines: list[str] = []
+    for item in results.items:
+        if item.not_measured is not None:
+            lines.append(
+                f"- {item.bench} / {SYSTEMS.get(item.system, item.system)}: "
+                f"not measured: {item.not_measured}"
+            )
+        elif item.note:
+            lines.append(f"- {item.bench} / {SYSTEMS.get(item.system, item.system)}: {item.note}")
+    return "\n".join(lines)
+
+
+FLOOR_ROWS: tuple[tuple[str, str], ...] = (
+    ("fork_cpu_ms", "fork per run: CPU per run (parent + child)"),
+    ("fork_wall_ms", "fork per run: wall time per run"),
+    ("reused_cpu_ms", "reused process: CPU per hand-off"),
+    ("reused_wall_ms", "reused process: wall time per hand-off"),
+)
+
+
+def render_floor(results: Results) -> str:
+    """The process floor (fork per run vs a reused process) as a small Markdown table."""
+    floor = results.get("F", "floor")
+    if floor is None or floor.not_measured is not None:
+        return ""
+    lines = ["| process floor (pre-imported process) | ms |", "|---|---|"]
+    for metric, label in FLOOR_ROWS:
+        lines.append(f"| {label} | {_fmt(floor.value(metric))} |")
+    return "\n".join(lines)

@@ -1,0 +1,442 @@
+"""Benchmarks of the local engine side by side with Celery + Redis; prints a table, writes JSON.
+
+    python bench/run.py                      # everything (about 10 minutes on 2 cores)
+    python bench/run.py --quick              # smaller samples (under 3 minutes)
+    python bench/run.py --only B1,B2 --systems fast,celery --json out.json
+    python bench/run.py --profile            # also py-spy profiles of the engine during B1, B2
+
+Benchmarks: B1 no-op latency, B2 concurrent throughput, B3 parent + 1 child, B4 fan-out of 100,
+B5 listing 100,000 stored runs, C1 client CPU per call, F the process floor. Systems: ``fast``
+(``render-workflows dev bench.app:app``), ``process`` (the same engine with a start command: one
+process per run) and ``celery`` (Celery 5 prefork x2 + Redis, installed on demand). Anything that
+cannot be installed or started is reported as "not measured: <reason>". See docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+BENCHES = ("B1", "B2", "B3", "B4", "B5", "C1", "F")
+SYSTEM_KEYS = ("fast", "process", "celery")
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How many samples each benchmark takes: the default run and ``--quick``."""
+
+    b1: dict[str, tuple[int, int]]  # system -> (samples, warm-up)
+    b2: dict[str, int]  # system -> runs started at once
+    b3: dict[str, tuple[int, int]]
+    b4: dict[str, int]  # system -> repeats of the 100-way fan-out
+    fan: int
+    b5_runs: int
+    b5_repeats: int
+    c1_start: int
+    c1_run: int
+    floor: int
+
+
+DEFAULT = Sizes(
+    b1={"fast": (500, 50), "process": (30, 3), "celery": (500, 50)},
+    b2={"fast": 2000, "process": 300, "celery": 2000},
+    b3={"fast": (200, 20), "process": (10, 2), "celery": (200, 20)},
+    b4={"fast": 5, "process": 2, "celery": 5},
+    fan=100,
+    b5_runs=100_000,
+    b5_repeats=20,
+    c1_start=2000,
+    c1_run=1000,
+    floor=500,
+)
+QUICK = Sizes(
+    b1={"fast": (200, 20), "process": (10, 2), "celery": (200, 20)},
+    b2={"fast": 2000, "process": 100, "celery": 2000},
+    b3={"fast": (50, 5), "process": (5, 1), "celery": (50, 5)},
+    b4={"fast": 3, "process": 1, "celery": 3},
+    fan=100,
+    b5_runs=100_000,
+    b5_repeats=10,
+    c1_start=1000,
+    c1_run=500,
+    floor=300,
+)
+
+
+def _split(value: str, allowed: tuple[str, ...], what: str) -> list[str]:
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    unknown = [v for v in items if v not in allowed]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown {what} {', '.join(unknown)}: choose from {', '.join(allowed)}"
+        )
+    return items
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="bench/run.py", description=(__doc__ or "").splitlines()[0]
+    )
+    parser.add_argument("--quick", action="store_true", help="smaller samples (under 3 minutes)")
+    parser.add_argument(
+        "--only",
+        type=lambda v: _split(v.upper(), BENCHES, "benchmark"),
+        default=list(BENCHES),
+        help="comma-separated: " + ",".join(BENCHES),
+    )
+    parser.add_argument(
+        "--systems",
+        type=lambda v: _split(v.lower(), SYSTEM_KEYS, "system"),
+        default=list(SYSTEM_KEYS),
+        help="comma-separated: " + ",".join(SYSTEM_KEYS),
+    )
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=ROOT / "bench-results.json",
+        help="where to write the JSON report (default: bench-results.json)",
+    )
+    parser.add_argument(
+        "--markdown",
+        type=Path,
+        default=None,
+        help="also write the table and notes as Markdown to this file",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="profile the fast-path engine and workers with py-spy during B1, B2",
+    )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=ROOT / ".bench",
+        help="logs, databases and profiles (default: .bench/)",
+    )
+    return parser.parse_args(argv)
+
+
+class Runner:
+    """Runs the selected benchmarks and collects their results."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        from bench._results import Results
+
+        self.args = args
+        self.sizes = QUICK if args.quick else DEFAULT
+        self.only: set[str] = set(args.only)
+        self.systems: list[str] = list(args.systems)
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+        self.workdir: Path = args.workdir / stamp
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.results = Results()
+        self.profiles: dict[str, Any] = {}
+        self.timings: dict[str, float] = {}
+
+    # --- bookkeeping -----------------------------------------------------------------------
+    def _say(self, text: str) -> None:
+        print(text, flush=True)
+
+    def _record(self, bench: str, system: str, make: Callable[[], Any]) -> None:
+        from bench._procs import NotMeasured
+        from bench._results import Result
+
+        t0 = time.perf_counter()
+        self._say(f"- {bench} on {system} ...")
+        try:
+            result = make()
+            if asyncio.iscoroutine(result):
+                result = asyncio.run(result)
+        except NotMeasured as exc:
+            result = Result(bench, system, not_measured=str(exc))
+        except Exception as exc:  # any failure is reported, never turned into a number
+            detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
+            result = Result(bench, system, not_measured=f"failed: {detail}")
+            (self.workdir / f"error-{bench}-{system}.txt").write_text(traceback.format_exc())
+        self.results.add(result)
+        took = time.perf_counter() - t0
+        self.timings[f"{bench}/{system}"] = took
+        shown = result.not_measured or ", ".join(
+            f"{k}={v:.3g}" for k, v in result.metrics.items() if k != "n"
+        )
+        self._say(f"  {shown}  ({took:.1f} s)")
+
+    def _all_not_measured(self, system: str, benches: list[str], reason: str) -> None:
+        from bench._results import Result
+
+        for bench in benches:
+            self.results.add(Result(bench, system, not_measured=reason))
+            self._say(f"- {bench} on {system}: not measured: {reason}")
+
+    # --- the engine ------------------------------------------------------------------------
+    def run_engine(self, variant: str) -> None:
+        from bench import _engine
+        from bench._procs import NotMeasured
+
+        benches: list[str] = [b for b in ("B1", "B2", "B3", "B4", "C1") if b in self.only]
+        if variant != "fast":
+            benches = [b for b in benches if b != "C1"]
+        if not benches:
+            return
+        self._say(f"\n== engine, {variant} ==")
+        try:
+            engine = _engine.start_engine(variant, self.workdir)
+        except NotMeasured as exc:
+            self._all_not_measured(variant, benches, str(exc))
+            return
+        s = self.sizes
+        try:
+            if "B1" in benches:
+                n, warm = s.b1[variant]
+                self._record("B1", variant, lambda: _engine.b1(engine, n, warm))
+            if "B2" in benches:
+                count = s.b2[variant]
+                self._record("B2", variant, lambda: _engine.b2(engine, count, 600))
+            if "B3" in benches:
+                n3, warm3 = s.b3[variant]
+                self._record("B3", variant, lambda: _engine.b3(engine, n3, warm3))
+            if "B4" in benches:
+                self._record("B4", variant, lambda: _engine.b4(engine, s.b4[variant], s.fan))
+            if "C1" in benches:
+                self._record("C1", variant, lambda: self._c1(engine))
+            if self.args.profile and variant == "fast":
+                self._profile_engine(engine)
+        finally:
+            _engine.stop_engine(engine)
+
+    def _c1(self, engine: Any) -> Any:
+        import subprocess
+
+        from bench._procs import NotMeasured, bench_env
+        from bench._results import Result
+
+        metrics: dict[str, float] = {}
+        for mode, n in (("start", self.sizes.c1_start), ("run", self.sizes.c1_run)):
+            done = subprocess.run(
+                [sys.executable, "-m", "bench._c1_client", "--mode", mode, "--n", str(n)],
+                cwd=ROOT,
+                env=bench_env({"RENDER_LOCAL_DEV_URL": engine.base_url}),
+                capture_output=True,
+                text=True,
+                timeout=600,
+                check=False,
+            )
+            if done.returncode != 0:
+                last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+                raise NotMeasured(f"the C1 client ({mode}) exited {done.returncode}: {last}")
+            data = json.loads(done.stdout.strip().splitlines()[-1])
+            metrics[f"{mode}_cpu_ms"] = data["cpu_ms_per_call"]
+            metrics[f"{mode}_calls_per_s"] = data["calls_per_s"]
+            metrics[f"{mode}_n"] = float(n)
+        return Result(
+            "C1",
+            engine.variant,
+            metrics,
+            note="client process CPU (time.process_time) / calls, 64 in flight, in its own process",
+        )
+
+    def _profile_engine(self, engine: Any) -> None:
+        from bench import _engine
+        from bench._procs import NotMeasured
+        from bench._profile import Profiler, format_summary
+
+        self._say("- profiling the engine (py-spy) during B1 and B2 ...")
+        work_items: list[tuple[str, Callable[[], Any]]] = [
+            ("B1", lambda: _engine.b1(engine, self.sizes.b1["fast"][0], 10)),
+            ("B2", lambda: _engine.b2(engine, self.sizes.b2["fast"], 600)),
+        ]
+        for bench, work in work_items:
+            out = self.workdir / "profiles" / f"{bench}-fast.txt"
+            try:
+                profiler = Profiler(engine.pid, out).start()
+                time.sleep(1.0)  # py-spy attaches in the background; let it start sampling
+                result = asyncio.run(work())
+                summary = profiler.finish()
+            except NotMeasured as exc:
+                self.profiles[bench] = {"not_measured": str(exc)}
+                self._say(f"  {bench}: profile not taken: {exc}")
+                continue
+            self.profiles[bench] = {
+                "raw_file": str(out),
+                "summary": summary,
+                "metrics_while_profiled": result.metrics,
+            }
+            self._say(format_summary(f"{bench}, fast path (engine and workers)", summary))
+
+    # --- B5 --------------------------------------------------------------------------------
+    def run_b5(self) -> None:
+        if "B5" not in self.only or "fast" not in self.systems:
+            return
+        from bench import _engine
+        from bench._fill import fill_runs
+        from bench._procs import NotMeasured
+        from bench._results import Result
+
+        self._say("\n== engine, 100,000 stored runs (B5) ==")
+        db = self.workdir / "b5.db"
+        try:
+            fill_seconds = fill_runs(str(db), self.sizes.b5_runs)
+        except NotMeasured as exc:
+            self.results.add(Result("B5", "fast", not_measured=str(exc)))
+            return
+        self._say(f"  filled {self.sizes.b5_runs:,} runs in {fill_seconds:.1f} s")
+        try:
+            engine = _engine.start_engine("fast", self.workdir, db=db)
+        except NotMeasured as exc:
+            self.results.add(Result("B5", "fast", not_measured=str(exc)))
+            return
+
+        async def measure() -> Result:
+            result = await _engine.b5(engine, self.sizes.b5_runs, self.sizes.b5_repeats)
+            result.metrics["fill_seconds"] = fill_seconds
+            return result
+
+        try:
+            self._record("B5", "fast", measure)
+        finally:
+            _engine.stop_engine(engine)
+
+    # --- Celery ----------------------------------------------------------------------------
+    def run_celery(self) -> None:
+        from bench import _celery
+        from bench._procs import NotMeasured
+
+        benches: list[str] = [b for b in ("B1", "B2", "B3", "B4", "C1") if b in self.only]
+        if "celery" not in self.systems or not benches:
+            return
+        self._say("\n== Celery + Redis ==")
+        stack = _celery.CeleryStack(self.workdir)
+        try:
+            try:
+                mod = stack.start()
+            except NotMeasured as exc:
+                self._all_not_measured("celery", benches, str(exc))
+                return
+            s = self.sizes
+            if "B1" in benches:
+                self._record("B1", "celery", lambda: _celery.b1(mod, *s.b1["celery"]))
+            if "B2" in benches:
+                self._record("B2", "celery", lambda: _celery.b2(mod, s.b2["celery"]))
+            if "B3" in benches:
+                self._record("B3", "celery", lambda: _celery.b3(mod, *s.b3["celery"]))
+            if "B4" in benches:
+                self._record("B4", "celery", lambda: _celery.b4(mod, s.b4["celery"], s.fan))
+                self._record(
+                    "B4chord", "celery", lambda: _celery.b4_chord(mod, s.b4["celery"], s.fan)
+                )
+            if "C1" in benches:
+                self._record("C1", "celery", lambda: _celery.c1(mod, s.c1_start))
+        finally:
+            stack.stop()
+
+    # --- the floor -------------------------------------------------------------------------
+    def run_floor(self) -> None:
+        if "F" not in self.only:
+            return
+        import subprocess
+
+        from bench._procs import NotMeasured, bench_env
+        from bench._results import Result
+
+        self._say("\n== process floor ==")
+
+        def measure() -> Result:
+            done = subprocess.run(
+                [sys.executable, "-m", "bench._floor", "--n", str(self.sizes.floor)],
+                cwd=ROOT,
+                env=bench_env(),
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+            )
+            if done.returncode != 0:
+                last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+                raise NotMeasured(f"the floor probe exited {done.returncode}: {last}")
+            data = json.loads(done.stdout.strip().splitlines()[-1])
+            return Result(
+                "F",
+                "floor",
+                {k: float(v) for k, v in data.items()},
+                note="fork + 1-byte pipe answer + exit + reap, vs a 1-byte round trip "
+                "to a reused child; both after importing render_sdk.workflows",
+            )
+
+        self._record("F", "floor", measure)
+
+    # --- all -------------------------------------------------------------------------------
+    def run(self) -> None:
+        for variant in ("fast", "process"):
+            if variant in self.systems:
+                self.run_engine(variant)
+        self.run_b5()
+        self.run_celery()
+        self.run_floor()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    from bench._machine import machine_info
+    from bench._report import render_floor, render_notes, render_table
+
+    started = datetime.now(timezone.utc)
+    t0 = time.perf_counter()
+    runner = Runner(args)
+    machine = machine_info()
+    print(
+        f"render_sdk benchmarks ({'quick' if args.quick else 'default'} sizes); "
+        f"logs in {runner.workdir}",
+        flush=True,
+    )
+    os.environ.pop("RENDER_USE_LOCAL_DEV", None)
+    runner.run()
+    machine["redis_server"] = (
+        machine["redis_server"]
+        or __import__("bench._machine", fromlist=["redis_server_version"]).redis_server_version()
+    )
+    elapsed = time.perf_counter() - t0
+    table = render_table(runner.results)
+    floor = render_floor(runner.results)
+    notes = render_notes(runner.results)
+    text = "\n\n".join(part for part in (table, floor, notes) if part)
+    print("\n" + text)
+    print(
+        f"\n{elapsed:.0f} s in all; machine: {machine['cpu_model']}, {machine['cores']} cores, "
+        f"{machine['memory_gib']} GiB, {machine['kernel']}, {machine['python']}"
+    )
+    report = {
+        "command": [sys.executable, "bench/run.py", *(argv if argv is not None else sys.argv[1:])],
+        "quick": args.quick,
+        "started_at": started.isoformat(),
+        "duration_seconds": elapsed,
+        "machine": machine,
+        "results": runner.results.to_json(),
+        "profiles": runner.profiles,
+        "timings_seconds": runner.timings,
+        "table_markdown": text,
+        "workdir": str(runner.workdir),
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    print(f"JSON report: {args.json}")
+    if args.markdown is not None:
+        args.markdown.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
