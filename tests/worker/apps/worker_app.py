@@ -1,0 +1,74 @@
+"""Tasks the worker tests run in real worker processes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+from render_sdk import Retry, Workflows
+from render_sdk.workflows import SubtaskError
+
+app = Workflows(default_timeout=300)
+log = logging.getLogger("worker_app")
+logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(message)s")
+attempts_seen: list[str] = []
+
+
+@app.task
+def square(x: int) -> int:
+    print(f"squaring {x}")
+    log.info("square log %s", x)
+    return x * x
+
+
+@app.task(name="greet", retry=Retry(max_retries=3, wait_duration_ms=250, backoff_scaling=2))
+async def greeting(name: str, punctuation: str = "!") -> str:
+    return f"hello {name}{punctuation}"
+
+
+@app.task(timeout_seconds=30, plan="pro")
+def no_args() -> list[int]:
+    return [5]
+
+
+@app.task
+def fail(message: str) -> None:
+    raise ValueError(message)
+
+
+@app.task
+def unencodable() -> object:
+    return {1, 2}
+
+
+@app.task
+async def sum_squares(n: int) -> int:
+    results = await asyncio.gather(*(square(i) for i in range(n)))
+    return sum(results)
+
+
+@app.task
+def sync_parent(x: int) -> int:
+    return square(x) + 1
+
+
+@app.task
+async def catch_failure(x: int) -> str:
+    try:
+        await fail(f"bad {x}")
+    except SubtaskError as exc:
+        return f"caught: {exc.details} from {exc.task_run_id}"
+    return "not raised"
+
+
+@app.task
+async def propagate_failure() -> int:
+    return await square(-1)
+
+
+@app.task
+def remember(tag: str) -> list[str]:
+    """Per-process state: shows serve mode runs attempts in one process."""
+    attempts_seen.append(tag)
+    return list(attempts_seen)
