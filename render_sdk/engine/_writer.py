@@ -1,0 +1,169 @@
+"""A dedicated SQLite thread with group commit.
+
+Every statement runs on one thread that owns the connection. Operations queued from the event
+loop are drained in batches: all writes of a batch share one transaction and one commit (one fsync
+when durable), then their futures resolve on the loop. Reads run in queue order, so they see every
+write queued before them, and resolve at once without waiting for the commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+_log = logging.getLogger("render_sdk.engine.store")
+_MAX_BATCH = 10_000
+
+
+@dataclass
+class _Op:
+    fn: Callable[[sqlite3.Connection], Any]
+    future: asyncio.Future[Any] | None
+    write: bool
+
+
+_STOP = _Op(fn=lambda conn: None, future=None, write=False)
+
+
+class SQLiteWriter:
+    """Runs operations on one connection in one thread, committing writes in groups.
+
+    writer = SQLiteWriter(lambda: sqlite3.connect(":memory:", isolation_level=None))
+    writer.start(asyncio.get_running_loop())
+    await writer.write(lambda conn: conn.execute("CREATE TABLE t (x)"))
+    """
+
+    def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
+        self._connect = connect
+        self._queue: queue.SimpleQueue[_Op] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ready = threading.Event()
+        self._open_error: BaseException | None = None
+        self.commits = 0  # number of group commits so far (observable by tests and benchmarks)
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._thread = threading.Thread(target=self._run, name="render-engine-sqlite", daemon=True)
+        self._thread.start()
+        self._ready.wait()
+        if self._open_error is not None:
+            raise self._open_error
+
+    def stop(self) -> None:
+        """Finish everything queued, commit, close the connection and end the thread."""
+        if self._thread is None:
+            return
+        self._queue.put(_STOP)
+        self._thread.join()
+        self._thread = None
+
+    def write(self, fn: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
+        """Queue a write; the future resolves after the commit that includes it."""
+        assert self._loop is not None
+        future: asyncio.Future[T] = self._loop.create_future()
+        self._queue.put(_Op(fn, future, True))
+        return future
+
+    def write_nowait(self, fn: Callable[[sqlite3.Connection], object]) -> None:
+        """Queue a write nobody waits for; a failure is logged."""
+        self._queue.put(_Op(fn, None, True))
+
+    def read(self, fn: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
+        """Queue a read; it sees every write queued before it."""
+        assert self._loop is not None
+        future: asyncio.Future[T] = self._loop.create_future()
+        self._queue.put(_Op(fn, future, False))
+        return future
+
+    # --- the thread -----------------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            conn = self._connect()
+        except BaseException as exc:
+            self._open_error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        try:
+            while True:
+                batch = [self._queue.get()]
+                while len(batch) < _MAX_BATCH:
+                    try:
+                        batch.append(self._queue.get_nowait())
+                    except queue.Empty:
+                        break
+                if not self._execute(conn, batch):
+                    return
+        finally:
+            conn.close()
+
+    def _execute(self, conn: sqlite3.Connection, batch: list[_Op]) -> bool:
+        done: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+        reads: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+        keep_going = True
+        in_txn = False
+        for op in batch:
+            if op is _STOP:
+                keep_going = False
+                continue
+            if not op.write:
+                try:
+                    reads.append((op.future, op.fn(conn), None))  # type: ignore[arg-type]
+                except Exception as exc:
+                    reads.append((op.future, None, exc))  # type: ignore[arg-type]
+                continue
+            if not in_txn:
+                conn.execute("BEGIN IMMEDIATE")
+                in_txn = True
+            conn.execute("SAVEPOINT op")
+            try:
+                result = op.fn(conn)
+            except Exception as exc:
+                conn.execute("ROLLBACK TO op")
+                conn.execute("RELEASE op")
+                if op.future is None:
+                    _log.error("queued store write failed: %s", exc)
+                else:
+                    done.append((op.future, None, exc))
+                continue
+            conn.execute("RELEASE op")
+            if op.future is not None:
+                done.append((op.future, result, None))
+        if reads:
+            self._resolve(reads)
+        if in_txn:
+            try:
+                conn.execute("COMMIT")
+                self.commits += 1
+            except sqlite3.Error as exc:
+                _log.error("store commit failed: %s", exc)
+                done = [(fut, None, exc) for fut, _, _ in done]
+                conn.execute("ROLLBACK")
+        if done:
+            self._resolve(done)
+        return keep_going
+
+    def _resolve(self, items: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+        assert self._loop is not None
+        try:
+            self._loop.call_soon_threadsafe(_settle, items)
+        except RuntimeError:
+            pass  # the loop is closed: nobody is waiting any more
+
+
+def _settle(items: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    for future, result, exc in items:
+        if future.done():
+            continue
+        if exc is not None:
+            future.set_exception(exc)
+        else:
+            future.set_result(result)

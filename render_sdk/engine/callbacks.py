@@ -1,0 +1,281 @@
+"""The meaning of each callback API request (the platform's side of contract section 2).
+
+:class:`CallbackAPI` answers requests arriving on any worker socket, given what that socket knows
+(:class:`~render_sdk.engine._attempts.SocketContext`). Anything wrong in a request is answered with
+a 4xx JSON ``{"error": ...}`` and logged; the engine keeps serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+from render_sdk.engine._attempts import (
+    ActiveRun,
+    Attempt,
+    Completed,
+    Errored,
+    SocketContext,
+)
+from render_sdk.engine.callback_server import CallbackRequest, CallbackResponse, error_response
+from render_sdk.engine.records import EngineError, RunRecord, RunStatus
+from render_sdk.engine.scheduler import encode_payload
+
+if TYPE_CHECKING:
+    from render_sdk.engine.core import EngineCore
+
+_log = logging.getLogger("render_sdk.engine.callbacks")
+INPUT_HOLD_SECONDS = 25.0  # a serve worker's GET /input is held this long, then answered 204
+MAX_WAIT_MS = 60_000
+
+
+class Reject(Exception):
+    """A request the engine refuses; becomes ``status`` with ``{"error": message}``."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _json_body(request: CallbackRequest) -> dict[str, Any]:
+    try:
+        body = json.loads(request.body or b"null")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Reject(400, f"{request.path}: body is not valid JSON ({exc})") from None
+    if not isinstance(body, dict):
+        raise Reject(400, f"{request.path}: body must be a JSON object")
+    return body
+
+
+def _decode_payload(value: Any, field: str, path: str) -> Any:
+    if not isinstance(value, str):
+        raise Reject(400, f"{path}: {field!r} must be a string (base64 of UTF-8 JSON)")
+    if value == "":
+        return None
+    try:
+        return json.loads(base64.b64decode(value, validate=True).decode("utf-8"))
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise Reject(400, f"{path}: {field!r} is not base64 of UTF-8 JSON ({exc})") from None
+
+
+class CallbackAPI:
+    """Answers callback API requests for one engine.
+
+    api = CallbackAPI(core)
+    response = await api.handle(ctx, request)
+    """
+
+    def __init__(self, core: EngineCore) -> None:
+        self.core = core
+
+    async def handle(self, ctx: SocketContext, request: CallbackRequest) -> CallbackResponse:
+        route = (request.method, request.path)
+        try:
+            if route == ("GET", "/input"):
+                return await self._input(ctx)
+            if route == ("POST", "/callback"):
+                return await self._callback(ctx, request)
+            if route == ("POST", "/run-subtask"):
+                return await self._run_subtask(ctx, request)
+            if route == ("POST", "/get-subtask-result"):
+                return await self._subtask_result(ctx, request)
+            if route == ("POST", "/register-tasks"):
+                return self._register(ctx, request)
+            known = {
+                "/input",
+                "/callback",
+                "/run-subtask",
+                "/get-subtask-result",
+                "/register-tasks",
+            }
+            if request.path in known:
+                raise Reject(405, f"method {request.method} is not allowed on {request.path}")
+            raise Reject(404, f"unknown callback endpoint {request.method} {request.path}")
+        except Reject as exc:
+            _log.warning("callback API %s %s: %s", request.method, request.path, exc.message)
+            return error_response(exc.status, exc.message)
+        except EngineError as exc:
+            _log.warning("callback API %s %s: %s", request.method, request.path, exc.message)
+            return error_response(exc.status, exc.message)
+
+    # --- helpers ------------------------------------------------------------------------------
+    def _attempt(self, ctx: SocketContext, request: CallbackRequest) -> Attempt:
+        if ctx.mode == "register":
+            raise Reject(
+                409,
+                f"{request.path}: this worker was started in register mode, "
+                "where only POST /register-tasks is served",
+            )
+        attempt = ctx.attempt
+        if attempt is None or not ctx.delivered:
+            raise Reject(
+                409, f"{request.path}: wrong call order: no attempt was handed out (GET /input)"
+            )
+        if ctx.mode == "serve":
+            sent = request.headers.get("render-attempt-id")
+            if sent != attempt.token:
+                raise Reject(
+                    409,
+                    f"{request.path}: Render-Attempt-Id {sent!r} is not the attempt running "
+                    "on this socket",
+                )
+        if attempt.outcome.done():
+            run = attempt.run.record
+            if attempt.run.canceling:
+                raise Reject(409, f"{request.path}: run {run.id} was canceled")
+            raise Reject(409, f"{request.path}: the attempt of run {run.id} has already ended")
+        return attempt
+
+    # --- endpoints ----------------------------------------------------------------------------
+    async def _input(self, ctx: SocketContext) -> CallbackResponse:
+        if ctx.mode == "register":
+            raise Reject(409, "/input: this worker was started in register mode")
+        if ctx.mode == "run":
+            attempt = ctx.attempt
+            if attempt is None or attempt.outcome.done():
+                raise Reject(409, "/input: the attempt for this worker has already ended")
+            ctx.delivered = True
+            return CallbackResponse(200, self._input_body(attempt, with_id=False))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + INPUT_HOLD_SECONDS
+        while True:
+            if ctx.retiring:
+                return CallbackResponse(410, {"error": "this worker process is retired: exit"})
+            attempt = ctx.attempt
+            if attempt is not None:
+                if ctx.delivered:
+                    raise Reject(
+                        409, "/input: wrong call order: the current attempt has no callback yet"
+                    )
+                ctx.delivered = True
+                return CallbackResponse(200, self._input_body(attempt, with_id=True))
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return CallbackResponse(204)
+            ctx.wake.clear()
+            try:
+                await asyncio.wait_for(ctx.wake.wait(), remaining)
+            except asyncio.TimeoutError:
+                return CallbackResponse(204)
+
+    def _input_body(self, attempt: Attempt, with_id: bool) -> dict[str, Any]:
+        value = attempt.run.record.input
+        body: dict[str, Any] = {
+            "task_name": attempt.run.record.task_name,
+            "input": encode_payload(value) if value else "",
+        }
+        if with_id:
+            body["attempt_id"] = attempt.token
+        return body
+
+    async def _callback(self, ctx: SocketContext, request: CallbackRequest) -> CallbackResponse:
+        attempt = self._attempt(ctx, request)
+        body = _json_body(request)
+        if "complete" in body:
+            complete = body["complete"]
+            if not isinstance(complete, dict) or "output" not in complete:
+                raise Reject(400, "/callback: 'complete' must be an object with 'output'")
+            output = _decode_payload(complete["output"], "output", "/callback")
+            if not isinstance(output, list):
+                output = [output]  # the contract sends an array; accept a bare value too
+            outcome: Completed | Errored = Completed(output)
+        elif "error" in body:
+            error = body["error"]
+            if not isinstance(error, dict) or not isinstance(error.get("details"), str):
+                raise Reject(400, "/callback: 'error' must be an object with a string 'details'")
+            trace = error.get("stack_trace")
+            outcome = Errored(error["details"], trace if isinstance(trace, str) else None)
+        else:
+            raise Reject(400, "/callback: body needs 'complete' or 'error'")
+        if not attempt.resolve(outcome):
+            raise Reject(
+                409, f"/callback: the attempt of run {attempt.run.record.id} has already ended"
+            )
+        await asyncio.shield(attempt.finished)
+        return CallbackResponse(200, {})
+
+    async def _run_subtask(self, ctx: SocketContext, request: CallbackRequest) -> CallbackResponse:
+        attempt = self._attempt(ctx, request)
+        attempt.awaiting = None
+        body = _json_body(request)
+        name = body.get("task_name")
+        if not isinstance(name, str) or not name:
+            raise Reject(400, "/run-subtask: 'task_name' must be a non-empty string")
+        value = _decode_payload(body.get("input", ""), "input", "/run-subtask")
+        if value is None:
+            value = []
+        key = body.get("idempotency_key")
+        if key is not None and not isinstance(key, str):
+            raise Reject(400, "/run-subtask: 'idempotency_key' must be a string")
+        task = await self.core.find_task(name)
+        if task is None:
+            raise Reject(404, f"/run-subtask: unknown task {name!r}")
+        if attempt.run.canceling or attempt.outcome.done():
+            raise Reject(409, f"/run-subtask: run {attempt.run.record.id} is no longer running")
+        child = await self.core.start_subtask(attempt.run, task, value, key)
+        return CallbackResponse(200, {"task_run_id": child.id})
+
+    async def _subtask_result(
+        self, ctx: SocketContext, request: CallbackRequest
+    ) -> CallbackResponse:
+        attempt = self._attempt(ctx, request)
+        body = _json_body(request)
+        run_id = body.get("task_run_id")
+        if not isinstance(run_id, str):
+            raise Reject(400, "/get-subtask-result: 'task_run_id' must be a string")
+        long_poll = "wait_ms" in body
+        wait_ms = body.get("wait_ms", 0)
+        if not isinstance(wait_ms, int) or isinstance(wait_ms, bool) or wait_ms < 0:
+            raise Reject(400, "/get-subtask-result: 'wait_ms' must be a non-negative integer")
+        wait_ms = min(wait_ms, MAX_WAIT_MS)
+        headers = [("render-long-poll", "1")] if long_poll else []
+        found = await self.core.lookup_run(run_id)
+        if found is None:
+            raise Reject(404, f"/get-subtask-result: unknown subtask id {run_id!r}")
+        if isinstance(found, ActiveRun) and not found.done.is_set() and wait_ms > 0:
+            attempt.long_polls += 1
+            self.core.scheduler.pump()
+            try:
+                await asyncio.wait_for(found.done.wait(), wait_ms / 1000)
+            except asyncio.TimeoutError:
+                pass
+            finally:
+                attempt.long_polls -= 1
+        record = found.record if isinstance(found, ActiveRun) else found
+        if isinstance(found, ActiveRun) and not found.done.is_set():
+            attempt.awaiting = found
+            self.core.scheduler.pump()
+            return CallbackResponse(200, {"still_running": True}, headers)
+        attempt.awaiting = None
+        return CallbackResponse(200, _result_body(record), headers)
+
+    def _register(self, ctx: SocketContext, request: CallbackRequest) -> CallbackResponse:
+        if ctx.mode != "register" or ctx.registered is None:
+            raise Reject(409, "/register-tasks is only served to a worker in register mode")
+        if ctx.registered.done():
+            raise Reject(409, "/register-tasks: the tasks were already registered")
+        body = _json_body(request)
+        tasks = body.get("tasks")
+        if not isinstance(tasks, list):
+            raise Reject(400, "/register-tasks: 'tasks' must be a list")
+        parsed = self.core.parse_tasks(tasks)
+        ctx.registered.set_result(parsed)
+        return CallbackResponse(200, {})
+
+
+def _result_body(record: RunRecord) -> dict[str, Any]:
+    if record.status is RunStatus.COMPLETED:
+        return {
+            "still_running": False,
+            "complete": {"output": encode_payload(record.results or [])},
+        }
+    if record.status is RunStatus.CANCELED:
+        details = f"subtask {record.id} was canceled"
+    else:
+        details = record.error or f"subtask {record.id} failed"
+    return {"still_running": False, "error": {"details": details}}

@@ -1,0 +1,401 @@
+"""The local engine's core: :class:`EngineCore` implements
+:class:`~render_sdk.engine.interface.EngineCoreAPI`.
+
+It wires the store (:mod:`~render_sdk.engine.store_sqlite`), the scheduler
+(:mod:`~render_sdk.engine.scheduler`), the worker processes (:mod:`~render_sdk.engine.workers`)
+and the callback API (:mod:`~render_sdk.engine.callbacks`). See docs/engine.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from render_sdk.engine._attempts import ActiveRun
+from render_sdk.engine._cursor import decode_cursor, encode_cursor
+from render_sdk.engine._ids import new_run_id
+from render_sdk.engine._logcapture import DEFAULT_LOG_LIMIT
+from render_sdk.engine._validation import parse_task, validate_input
+from render_sdk.engine.callbacks import CallbackAPI
+from render_sdk.engine.interface import EngineConfig, RunFilter
+from render_sdk.engine.records import (
+    InvalidRequest,
+    JSONInput,
+    LogRecord,
+    NotFound,
+    RunRecord,
+    RunStatus,
+    TaskRecord,
+)
+from render_sdk.engine.scheduler import Scheduler, utcnow
+from render_sdk.engine.store_sqlite import SQLiteStore
+from render_sdk.engine.workers import ServePool, WorkerLauncher, WorkerStartError
+
+__all__ = ["EngineCore", "WorkerStartError", "default_concurrency"]
+
+_log = logging.getLogger("render_sdk.engine")
+REGISTER_TIMEOUT = 120.0
+
+
+def default_concurrency(cpu_count: int | None = None) -> int:
+    """The default limit of attempts running at once: ``max(4, min(32, 2 * CPUs))``.
+
+    >>> default_concurrency(2), default_concurrency(64)
+    (4, 32)
+    """
+    cpus = cpu_count if cpu_count is not None else (os.cpu_count() or 1)
+    return max(4, min(32, 2 * cpus))
+
+
+def snapshot(rec: RunRecord) -> RunRecord:
+    """A copy of ``rec`` that later state changes do not touch."""
+    return dataclasses.replace(rec, attempts=[dataclasses.replace(a) for a in rec.attempts])
+
+
+class EngineCore:
+    """The engine's store, scheduler and workers behind the
+    :class:`~render_sdk.engine.interface.EngineCoreAPI` seam.
+
+        core = EngineCore(EngineConfig(db_path=":memory:", app_target="main:app"))
+        await core.start()
+        run = await core.start_run(await core.find_task("square"), [3])
+    """
+
+    def __init__(
+        self,
+        config: EngineConfig,
+        *,
+        serve_command: list[str] | None = None,
+        log_limit: int = DEFAULT_LOG_LIMIT,
+    ) -> None:
+        if (config.app_target is None) == (config.start_command is None):
+            raise ValueError("EngineConfig needs exactly one of app_target and start_command")
+        if config.start_command is not None and not config.start_command:
+            raise ValueError("EngineConfig.start_command is empty")
+        self.config = config
+        self.limit = config.max_concurrency or default_concurrency()
+        if self.limit < 1:
+            raise ValueError(f"max_concurrency must be at least 1, got {self.limit}")
+        self.store = SQLiteStore(config.db_path, durable=config.durable)
+        self._serve_command = serve_command
+        self._log_limit = log_limit
+        self._tasks: dict[str, TaskRecord] = {}
+        self._tasks_by_id: dict[str, TaskRecord] = {}
+        self._registering: asyncio.Future[None] | None = None
+        self._callbacks = CallbackAPI(self)
+        self._scheduler: Scheduler | None = None
+        self.pool: ServePool | None = None
+        self._cursor_key = b""
+        self.socket_dir: Path | None = None
+        self._own_socket_dir = False
+        self._started = False
+        self._closing_workers: set[asyncio.Future[None]] = set()
+
+    # --- life cycle -----------------------------------------------------------------------------
+    @property
+    def scheduler(self) -> Scheduler:
+        if self._scheduler is None:
+            raise RuntimeError("the engine is not started (await EngineCore.start() first)")
+        return self._scheduler
+
+    def _worker_command(self) -> list[str]:
+        if self.config.start_command is not None:
+            return list(self.config.start_command)
+        if self._serve_command is not None:
+            return list(self._serve_command)
+        assert self.config.app_target is not None
+        return [sys.executable, "-m", "render_sdk.cli", self.config.app_target]
+
+    def _make_socket_dir(self) -> Path:
+        if self.config.socket_dir is None:
+            self._own_socket_dir = True
+            return Path(tempfile.mkdtemp(prefix="render-engine-"))
+        path = Path(self.config.socket_dir)
+        path.mkdir(parents=True, exist_ok=True)
+        os.chmod(path, 0o700)
+        return path
+
+    async def start(self) -> None:
+        """Open the store, register the tasks, pre-start workers, recover unfinished runs."""
+        counters = await self.store.open()
+        try:
+            self._cursor_key = counters.cursor_key
+            for task in await self.store.load_tasks():
+                self._tasks_by_id[task.id] = task
+            self.socket_dir = self._make_socket_dir()
+            launcher = WorkerLauncher(
+                self._worker_command(),
+                Path(self.config.cwd),
+                dict(self.config.env),
+                self.socket_dir,
+                self._callbacks.handle,
+            )
+            if self.config.app_target is not None:
+                self.pool = ServePool(
+                    launcher,
+                    prestart=min(self.limit, 8),
+                    max_runs=self.config.worker_max_runs,
+                    max_rss_mb=self.config.worker_max_rss_mb,
+                )
+            self._scheduler = Scheduler(
+                self.store,
+                limit=self.limit,
+                event_seq=counters.event_seq,
+                log_seq=counters.log_seq,
+                launcher=launcher,
+                pool=self.pool,
+                log_limit=self._log_limit,
+            )
+            if self.pool is not None:
+                await asyncio.gather(self._register(), self.pool.start())
+            else:
+                await self._register()
+            await self._recover()
+        except BaseException:
+            await self._shutdown()
+            raise
+        self._started = True
+
+    async def _recover(self) -> None:
+        for rec in await self.store.load_unfinished():
+            task = self._tasks.get(rec.task_name)
+            run = ActiveRun(rec, task or self._tasks_by_id.get(rec.task_id) or _placeholder(rec))
+            if task is None:
+                await self.scheduler.fail_unrunnable(
+                    run, f"task {rec.task_name!r} is no longer registered by the worker"
+                )
+                continue
+            await self.scheduler.recover(run)
+        _log.info("engine started: %d task(s), concurrency %d", len(self._tasks), self.limit)
+
+    async def stop(self) -> None:
+        """Stop scheduling; kill running attempts (they run again at the next start)."""
+        await self._shutdown()
+
+    async def _shutdown(self) -> None:
+        if self._scheduler is not None:
+            await self._scheduler.stop()
+        if self.pool is not None:
+            await self.pool.close()
+        for pending in list(self._closing_workers):
+            with contextlib.suppress(Exception):
+                await pending
+        await self.store.close()
+        if self.socket_dir is not None and self._own_socket_dir:
+            shutil.rmtree(self.socket_dir, ignore_errors=True)
+        self._started = False
+
+    # --- tasks --------------------------------------------------------------------------------
+    def parse_tasks(self, raw: list[Any]) -> list[TaskRecord]:
+        now = utcnow()
+        return [parse_task(item, now, self.config.min_timeout_seconds) for item in raw]
+
+    async def _register(self) -> None:
+        """Run the worker once in register mode and store the tasks it reports."""
+        worker = await self.scheduler.launcher.launch("register")
+        registered = worker.ctx.registered
+        assert registered is not None
+        waiters: set[asyncio.Future[Any]] = {registered, worker.exited}
+        done, _ = await asyncio.wait(
+            waiters,
+            timeout=REGISTER_TIMEOUT,
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+        if not registered.done():
+            worker.kill()
+            code = await worker.wait_exit()
+            from render_sdk.engine.workers import describe_exit
+
+            tail = "\n".join(worker.output.stderr_tail)
+            if not done:
+                reason = f"did not register its tasks within {REGISTER_TIMEOUT:g}s"
+            else:
+                reason = f"ended ({describe_exit(code or 0)}) without registering its tasks"
+            raise WorkerStartError(
+                f"worker {self._worker_command()!r} {reason}"
+                + (f"; last lines of stderr:\n{tail}" if tail else "")
+            )
+        self._closing_workers.add(asyncio.ensure_future(worker.close(grace=10.0)))
+        tasks = registered.result()
+        merged: list[TaskRecord] = []
+        for task in tasks:
+            known = self._tasks_by_id.get(task.id)
+            if known is not None:
+                task = dataclasses.replace(task, created_at=known.created_at)
+            merged.append(task)
+        await self.store.save_tasks(merged)
+        changed = {t.name: t for t in merged} != self._tasks
+        self._tasks = {t.name: t for t in merged}
+        for task in merged:
+            self._tasks_by_id[task.id] = task
+        if changed and self._started and self.pool is not None:
+            self.pool.recycle()
+
+    def list_tasks(self) -> list[TaskRecord]:
+        """Registered tasks, oldest first."""
+        return sorted(self._tasks.values(), key=lambda t: (t.created_at, t.name))
+
+    def _resolve_task(self, ref: str) -> TaskRecord | None:
+        by_id = self._tasks_by_id.get(ref)
+        if by_id is not None and by_id.name in self._tasks:
+            return self._tasks[by_id.name]
+        name = ref.rsplit("/", 1)[-1]
+        if ":" in name:
+            name = name.split(":", 1)[0]
+        return self._tasks.get(name)
+
+    async def find_task(self, ref: str) -> TaskRecord | None:
+        """A task by bare name, ``anything/name[:version]`` or id; re-registers once if unknown."""
+        task = self._resolve_task(ref)
+        if task is not None:
+            return task
+        if self._registering is None:
+            self._registering = asyncio.ensure_future(self._register())
+            try:
+                await asyncio.shield(self._registering)
+            except WorkerStartError as exc:
+                _log.error("re-registering tasks failed: %s", exc)
+            finally:
+                self._registering = None
+        else:
+            with contextlib.suppress(WorkerStartError):
+                await asyncio.shield(self._registering)
+        return self._resolve_task(ref)
+
+    # --- runs ---------------------------------------------------------------------------------
+    def _new_run(self, task: TaskRecord, value: JSONInput, parent: RunRecord | None) -> RunRecord:
+        run_id = new_run_id()
+        return RunRecord(
+            id=run_id,
+            task_id=task.id,
+            task_name=task.name,
+            status=RunStatus.PENDING,
+            input=value,
+            parent_id=parent.id if parent else "",
+            root_id=parent.root_id if parent else run_id,
+            created_at=utcnow(),
+        )
+
+    async def _create(
+        self,
+        task: TaskRecord,
+        value: JSONInput,
+        parent: ActiveRun | None,
+        scope: tuple[str, str] | None,
+    ) -> RunRecord:
+        task = self._tasks.get(task.name, task)
+        validate_input(task, value)
+        rec = self._new_run(task, value, parent.record if parent else None)
+        result = await self.store.insert_run(rec, scope)
+        if not result.created:
+            return await self.get_run(result.run_id)
+        self.scheduler.admit(ActiveRun(rec, task))
+        self.scheduler.log_state(rec)
+        return snapshot(rec)
+
+    async def start_run(
+        self, task: TaskRecord, input: JSONInput, idempotency_key: str | None = None
+    ) -> RunRecord:
+        """Validate, commit the new pending run, queue it; an idempotency key returns its run."""
+        scope = ("rest", idempotency_key) if idempotency_key is not None else None
+        return await self._create(task, input, None, scope)
+
+    async def start_subtask(
+        self, parent: ActiveRun, task: TaskRecord, input: JSONInput, key: str | None
+    ) -> RunRecord:
+        """Start ``task`` as a subtask of ``parent``; ``key`` is unique per parent run."""
+        scope = (f"subtask:{parent.record.id}", key) if key is not None else None
+        return await self._create(task, input, parent, scope)
+
+    async def lookup_run(self, run_id: str) -> ActiveRun | RunRecord | None:
+        """The active run (memory) or the stored record, None if unknown."""
+        found = self.scheduler.lookup(run_id)
+        if found is not None:
+            return found
+        return await self.store.get_run(run_id)
+
+    async def get_run(self, run_id: str) -> RunRecord:
+        """The run with its attempts; NotFound if unknown."""
+        found = await self.lookup_run(run_id)
+        if found is None:
+            raise NotFound(f"task run {run_id} not found")
+        return snapshot(found.record if isinstance(found, ActiveRun) else found)
+
+    async def list_runs(
+        self, filter: RunFilter, limit: int, cursor: str | None
+    ) -> list[tuple[RunRecord, str]]:
+        """Newest first, keyset-paginated; a malformed or forged cursor is InvalidRequest."""
+        if not 1 <= limit <= 100:
+            raise InvalidRequest(f"limit must be between 1 and 100, got {limit}")
+        before = decode_cursor(cursor, self._cursor_key) if cursor else None
+        rows = await self.store.list_runs(filter, limit, before)
+        out: list[tuple[RunRecord, str]] = []
+        for rec, position in rows:
+            active = self.scheduler.active.get(rec.id)
+            if active is not None:
+                rec = snapshot(active.record)
+            out.append((rec, encode_cursor(position, self._cursor_key)))
+        return out
+
+    async def cancel_run(self, run_id: str) -> None:
+        """Cancel a pending or running run and its whole subtree."""
+        stored = None
+        if run_id not in self.scheduler.active:
+            found = await self.lookup_run(run_id)
+            stored = found.record if isinstance(found, ActiveRun) else found
+        await self.scheduler.cancel(run_id, stored)
+
+    async def terminal_events(
+        self, run_ids: list[str], after_seq: int | None = None
+    ) -> AsyncIterator[RunRecord]:
+        """Yield each run once, when it is terminal; NotFound for unknown ids before anything."""
+        queue: asyncio.Queue[RunRecord] = asyncio.Queue()
+        watched: list[ActiveRun] = []
+        ready: list[RunRecord] = []
+        try:
+            for run_id in dict.fromkeys(run_ids):
+                active = self.scheduler.active.get(run_id)
+                if active is not None:
+                    active.listeners.append(queue.put_nowait)
+                    watched.append(active)
+                    continue
+                found = await self.lookup_run(run_id)
+                if found is None:
+                    raise NotFound(f"task run {run_id} not found")
+                if isinstance(found, ActiveRun):  # became active meanwhile (cannot, but be safe)
+                    found.listeners.append(queue.put_nowait)
+                    watched.append(found)
+                else:
+                    ready.append(found)
+            for rec in ready:
+                if after_seq is None or (rec.event_seq or 0) > after_seq:
+                    yield snapshot(rec)
+            for _ in watched:
+                rec = await queue.get()
+                if after_seq is None or (rec.event_seq or 0) > after_seq:
+                    yield snapshot(rec)
+        finally:
+            for active in watched:
+                with contextlib.suppress(ValueError):
+                    active.listeners.remove(queue.put_nowait)
+
+    async def get_logs(
+        self, run_id: str, limit: int, cursor: int | None
+    ) -> tuple[list[LogRecord], bool]:
+        """Log lines of a run after ``cursor``, oldest first, and whether capture was truncated."""
+        if await self.lookup_run(run_id) is None:
+            raise NotFound(f"task run {run_id} not found")
+        return await self.store.get_logs(run_id, cursor, limit)
+
+
+def _placeholder(rec: RunRecord) -> TaskRecord:
+    return TaskRecord(id=rec.task_id, name=rec.task_name, created_at=rec.created_at)

@@ -1,0 +1,398 @@
+"""The scheduler: queue, concurrency limit, attempts, retries, timeouts, cancel, terminal events.
+
+Runs that are not terminal live in memory as :class:`~render_sdk.engine._attempts.ActiveRun`.
+A queued run starts as soon as fewer than ``limit`` attempts hold a slot; an attempt that waits for
+a subtask's result holds no slot, so a parent never starves its own children. Every state change is
+written through the store; a terminal change is committed before anyone hears of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import collections
+import logging
+from collections.abc import Coroutine
+from datetime import datetime, timezone
+from typing import Any
+
+from render_sdk.engine._attempts import (
+    ActiveRun,
+    Attempt,
+    Canceled,
+    Completed,
+    Crashed,
+    Errored,
+    Interrupted,
+    Outcome,
+    TimedOut,
+)
+from render_sdk.engine._ids import new_attempt_token
+from render_sdk.engine._logcapture import DEFAULT_LOG_LIMIT, AttemptLog
+from render_sdk.engine.records import (
+    AttemptRecord,
+    Conflict,
+    LogRecord,
+    NotFound,
+    RunRecord,
+    RunStatus,
+)
+from render_sdk.engine.store import Store
+from render_sdk.engine.workers import ServePool, WorkerLauncher, WorkerProcess, WorkerStartError
+
+runs_logger = logging.getLogger("render_sdk.engine.runs")
+_RECENT = 2000  # terminal runs kept in memory for fast reads
+_MARKER_WAIT = 0.25  # how long a finished attempt waits for its end-of-attempt markers
+_RUN_MODE_EXIT_GRACE = 10.0  # a run-mode worker gets this long to exit after its callback
+INTERRUPTED_ERROR = (
+    "interrupted: the engine stopped while this attempt was running; "
+    "the run was queued again (this does not count as a retry)"
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def retry_delay(wait_duration_ms: int, factor: float, retries_so_far: int) -> float:
+    """Seconds to wait before the next retry: the first waits ``wait_duration_ms``, each later
+    one ``factor`` times the previous.
+
+    >>> retry_delay(100, 2.0, 0), retry_delay(100, 2.0, 2)
+    (0.1, 0.4)
+    """
+    return wait_duration_ms * (factor**retries_so_far) / 1000.0
+
+
+def describe_outcome(outcome: Outcome) -> str:
+    """The error text of a failed attempt."""
+    if isinstance(outcome, Errored):
+        return outcome.details
+    if isinstance(outcome, Crashed):
+        return outcome.message
+    if isinstance(outcome, TimedOut):
+        return f"timed out after {outcome.seconds:g}s"
+    if isinstance(outcome, Canceled):
+        return "canceled"
+    return INTERRUPTED_ERROR
+
+
+def encode_payload(value: Any) -> str:
+    """Base64 of UTF-8 JSON, as the callback API carries task data."""
+    import json
+
+    return base64.b64encode(json.dumps(value, separators=(",", ":")).encode()).decode()
+
+
+class Scheduler:
+    """Drives active runs through attempts to a terminal state.
+
+    scheduler = Scheduler(store, limit=4, event_seq=0, log_seq=0, launcher=launcher, pool=None)
+    scheduler.admit(ActiveRun(record, task))
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        limit: int,
+        event_seq: int,
+        log_seq: int,
+        launcher: WorkerLauncher,
+        pool: ServePool | None,
+        log_limit: int = DEFAULT_LOG_LIMIT,
+    ) -> None:
+        self.store = store
+        self.limit = limit
+        self._event_seq = event_seq
+        self._log_seq = log_seq
+        self.launcher = launcher
+        self.pool = pool
+        self.log_limit = log_limit
+        self.active: dict[str, ActiveRun] = {}
+        self.recent: collections.OrderedDict[str, RunRecord] = collections.OrderedDict()
+        self.queue: collections.deque[ActiveRun] = collections.deque()
+        self.running: set[Attempt] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._stopping = False
+        self.workers_started = 0
+
+    # --- bookkeeping --------------------------------------------------------------------------
+    def next_log_seq(self) -> int:
+        self._log_seq += 1
+        return self._log_seq
+
+    def _background(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            runs_logger.error("engine task failed", exc_info=task.exception())
+
+    def log_state(self, rec: RunRecord) -> None:
+        if not runs_logger.isEnabledFor(logging.INFO):
+            return
+        duration = ""
+        if rec.status.terminal and rec.started_at and rec.completed_at:
+            duration = f" in {(rec.completed_at - rec.started_at).total_seconds() * 1000:.1f} ms"
+        parent = f" (subtask of {rec.parent_id})" if rec.parent_id else ""
+        runs_logger.info("%s %s%s %s%s", rec.task_name, rec.id, parent, rec.status.value, duration)
+
+    def lookup(self, run_id: str) -> ActiveRun | RunRecord | None:
+        """The active run, or a recently finished record, from memory only."""
+        active = self.active.get(run_id)
+        if active is not None:
+            return active
+        return self.recent.get(run_id)
+
+    # --- queueing -----------------------------------------------------------------------------
+    def admit(self, run: ActiveRun) -> None:
+        """Take a pending run into memory and queue it."""
+        self.active[run.record.id] = run
+        parent = self.active.get(run.record.parent_id) if run.record.parent_id else None
+        if parent is not None:
+            parent.children.append(run.record.id)
+        self._enqueue(run)
+
+    def _enqueue(self, run: ActiveRun) -> None:
+        run.retry_timer = None
+        if run.canceling or self._stopping:
+            return
+        run.queued = True
+        self.queue.append(run)
+        self.pump()
+
+    def busy(self) -> int:
+        """Attempts holding a concurrency slot."""
+        return sum(1 for attempt in self.running if not attempt.blocked)
+
+    def pump(self) -> None:
+        """Start queued runs while slots are free."""
+        if self._stopping:
+            return
+        busy = self.busy()
+        while self.queue and busy < self.limit:
+            run = self.queue.popleft()
+            if not run.queued:
+                continue
+            run.queued = False
+            number = len(run.record.attempts) + 1
+            token = new_attempt_token()
+            log = AttemptLog(
+                run.record.id,
+                number,
+                run.record.task_name,
+                self.store.append_logs_nowait,
+                self.next_log_seq,
+                self.store.mark_logs_truncated_nowait,
+                token=token,
+                limit=self.log_limit,
+            )
+            attempt = Attempt(run, number, token, log)
+            run.attempt = attempt
+            self.running.add(attempt)
+            busy += 1
+            self._background(self._run_attempt(run, attempt))
+
+    # --- one attempt --------------------------------------------------------------------------
+    async def _run_attempt(self, run: ActiveRun, attempt: Attempt) -> None:
+        rec = run.record
+        now = utcnow()
+        rec.attempts.append(
+            AttemptRecord(number=attempt.number, status=RunStatus.RUNNING, started_at=now)
+        )
+        rec.status = RunStatus.RUNNING
+        if rec.started_at is None:
+            rec.started_at = now
+        self.store.save_run_nowait(rec)
+        self.log_state(rec)
+        loop = asyncio.get_running_loop()
+        timer = None
+        if run.task.timeout_seconds:
+            timer = loop.call_later(
+                run.task.timeout_seconds, attempt.resolve, TimedOut(run.task.timeout_seconds)
+            )
+        worker: WorkerProcess | None = None
+        try:
+            try:
+                if self.pool is not None:
+                    worker = await self.pool.acquire(attempt)
+                else:
+                    worker = await self.launcher.launch("run", attempt)
+                    self.workers_started += 1
+                worker.output.assign(attempt.log)
+            except WorkerStartError as exc:
+                attempt.resolve(Crashed(str(exc)))
+            outcome = await attempt.outcome
+            if timer is not None:
+                timer.cancel()
+            if worker is not None:
+                await self._dispose_worker(worker, attempt, outcome)
+            if isinstance(outcome, Errored) and outcome.stack_trace:
+                attempt.log.add("stderr", outcome.stack_trace.rstrip("\n").split("\n"))
+            if isinstance(outcome, Interrupted):
+                self.running.discard(attempt)
+                return
+            await self._settle(run, attempt, outcome)
+        finally:
+            self.running.discard(attempt)
+            if not attempt.finished.done():
+                attempt.finished.set_result(None)
+            self.pump()
+
+    async def _dispose_worker(
+        self, worker: WorkerProcess, attempt: Attempt, outcome: Outcome
+    ) -> None:
+        normal = isinstance(outcome, Completed | Errored)
+        if self.pool is not None:
+            if normal:
+                if worker.output.markers_seen or worker.runs == 0:
+                    await attempt.log.wait_ended(_MARKER_WAIT)
+                worker.output.release(attempt.log)
+                self.pool.release(worker)
+            else:
+                worker.output.release(attempt.log)
+                self.pool.discard(worker)
+            return
+        if normal:
+            self._background(worker.close(grace=_RUN_MODE_EXIT_GRACE))
+        else:
+            worker.kill()
+            self._background(worker.close())
+
+    async def _settle(self, run: ActiveRun, attempt: Attempt, outcome: Outcome) -> None:
+        rec = run.record
+        current = rec.attempts[-1]
+        current.completed_at = utcnow()
+        self.running.discard(attempt)
+        self.pump()
+        if isinstance(outcome, Completed):
+            current.status = RunStatus.COMPLETED
+            current.results = outcome.results
+            await self._terminal(run, RunStatus.COMPLETED, results=outcome.results)
+            return
+        if isinstance(outcome, Canceled) or run.canceling:
+            current.status = RunStatus.CANCELED
+            current.error = "canceled"
+            await self._terminal(run, RunStatus.CANCELED, error=self._cancel_text(run))
+            return
+        error = describe_outcome(outcome)
+        current.status = RunStatus.FAILED
+        current.error = error
+        policy = run.task.retry
+        if policy is not None and rec.retries < policy.max_retries and not self._stopping:
+            delay = retry_delay(policy.wait_duration_ms, policy.factor, rec.retries)
+            rec.retries += 1
+            rec.status = RunStatus.PENDING
+            run.attempt = None
+            await self.store.save_run(rec)
+            self.log_state(rec)
+            if not run.canceling:
+                loop = asyncio.get_running_loop()
+                run.retry_timer = loop.call_later(delay, self._enqueue, run)
+            return
+        await self._terminal(run, RunStatus.FAILED, error=error)
+
+    def _cancel_text(self, run: ActiveRun) -> str:
+        return run.cancel_reason or "canceled"
+
+    async def _terminal(
+        self,
+        run: ActiveRun,
+        status: RunStatus,
+        results: list[Any] | None = None,
+        error: str | None = None,
+    ) -> None:
+        rec = run.record
+        if run.done.is_set() or rec.status.terminal:
+            return
+        rec.status = status
+        rec.completed_at = utcnow()
+        rec.results = results
+        rec.error = error
+        self._event_seq += 1
+        rec.event_seq = self._event_seq
+        run.attempt = None
+        await self.store.save_run(rec)
+        self.active.pop(rec.id, None)
+        self.recent[rec.id] = rec
+        while len(self.recent) > _RECENT:
+            self.recent.popitem(last=False)
+        run.done.set()
+        for listener in run.listeners:
+            listener(rec)
+        run.listeners.clear()
+        self.log_state(rec)
+        self.pump()
+
+    # --- cancel -------------------------------------------------------------------------------
+    async def cancel(self, run_id: str, stored: RunRecord | None) -> None:
+        """Cancel ``run_id`` and every active run below it."""
+        run = self.active.get(run_id)
+        if run is None:
+            if stored is None:
+                raise NotFound(f"task run {run_id} not found")
+            raise Conflict(f"task run {run_id} is already {stored.status.value}; cannot cancel it")
+        tree: list[ActiveRun] = []
+        stack = [run]
+        while stack:
+            current = stack.pop()
+            tree.append(current)
+            stack.extend(self.active[c] for c in current.children if c in self.active)
+        for node in reversed(tree):
+            node.canceling = True
+            if node is not run:
+                node.cancel_reason = f"canceled: ancestor run {run_id} was canceled"
+            if node.attempt is not None:
+                node.attempt.resolve(Canceled())
+                continue
+            node.queued = False
+            if node.retry_timer is not None:
+                node.retry_timer.cancel()
+                node.retry_timer = None
+            self._background(
+                self._terminal(node, RunStatus.CANCELED, error=self._cancel_text(node))
+            )
+        await asyncio.gather(*(node.done.wait() for node in tree))
+
+    # --- recovery and stop --------------------------------------------------------------------
+    async def recover(self, run: ActiveRun) -> None:
+        """Queue a run found unfinished in the store at start."""
+        rec = run.record
+        changed = False
+        for attempt in rec.attempts:
+            if attempt.status is RunStatus.RUNNING:
+                attempt.status = RunStatus.FAILED
+                attempt.error = INTERRUPTED_ERROR
+                attempt.completed_at = utcnow()
+                changed = True
+        if rec.status is RunStatus.RUNNING:
+            rec.status = RunStatus.PENDING
+            changed = True
+        if changed:
+            self.store.save_run_nowait(rec)
+        self.admit(run)
+
+    async def stop(self) -> None:
+        """Stop starting attempts, kill the running ones (they stay ``running`` on disk)."""
+        self._stopping = True
+        if self.pool is not None:
+            self.pool.stop_replacing()
+        for run in self.active.values():
+            if run.retry_timer is not None:
+                run.retry_timer.cancel()
+        for attempt in list(self.running):
+            attempt.resolve(Interrupted())
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def fail_unrunnable(self, run: ActiveRun, error: str) -> None:
+        """End a recovered run whose task is gone."""
+        self.active[run.record.id] = run
+        await self._terminal(run, RunStatus.FAILED, error=error)
+
+    def add_log_lines(self, records: list[LogRecord]) -> None:
+        self.store.append_logs_nowait(records)

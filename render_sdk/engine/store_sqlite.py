@@ -1,0 +1,435 @@
+"""SQLite implementation of :class:`~render_sdk.engine.store.Store`.
+
+One file (``.render/workflows.db`` by default) in WAL mode, or ``:memory:``. All statements run on
+the group-commit thread of :class:`~render_sdk.engine._writer.SQLiteWriter`. ``durable=True`` sets
+``synchronous=FULL``: each group commit is fsynced before its writers hear back, so a committed run
+survives a power loss. ``durable=False`` sets ``synchronous=NORMAL``: committed data survives a
+crash of the engine but the last commits may be lost with the machine.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from render_sdk.engine._writer import SQLiteWriter
+from render_sdk.engine.interface import RunFilter
+from render_sdk.engine.records import (
+    AttemptRecord,
+    LogRecord,
+    ParameterRecord,
+    RetryOptions,
+    RunRecord,
+    RunStatus,
+    TaskRecord,
+)
+from render_sdk.engine.store import InsertResult, StoreCounters
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS tasks (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL, spec TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+    pos INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    task_id TEXT NOT NULL,
+    task_name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    input TEXT NOT NULL,
+    parent_id TEXT NOT NULL,
+    root_id TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    retries INTEGER NOT NULL DEFAULT 0,
+    started_at TEXT,
+    completed_at TEXT,
+    results TEXT,
+    error TEXT,
+    event_seq INTEGER,
+    logs_truncated INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS runs_task ON runs (task_id, pos);
+CREATE INDEX IF NOT EXISTS runs_root ON runs (root_id, pos);
+CREATE INDEX IF NOT EXISTS runs_event ON runs (event_seq) WHERE event_seq IS NOT NULL;
+CREATE INDEX IF NOT EXISTS runs_unfinished ON runs (pos) WHERE status IN ('pending', 'running');
+CREATE TABLE IF NOT EXISTS attempts (
+    run_id TEXT NOT NULL,
+    number INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    completed_at TEXT,
+    error TEXT,
+    results TEXT,
+    PRIMARY KEY (run_id, number)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS logs (
+    seq INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    stream TEXT NOT NULL,
+    ts TEXT NOT NULL,
+    message TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS logs_run ON logs (run_id, seq);
+CREATE TABLE IF NOT EXISTS idempotency (
+    scope TEXT NOT NULL, key TEXT NOT NULL, run_id TEXT NOT NULL, PRIMARY KEY (scope, key)
+) WITHOUT ROWID;
+"""
+
+_RUN_COLUMNS = (
+    "id, task_id, task_name, status, input, parent_id, root_id, created_at, retries, "
+    "started_at, completed_at, results, error, event_seq"
+)
+
+
+def _ts(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _dt(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, separators=(",", ":"))
+
+
+def _unjson(value: str | None) -> Any:
+    return None if value is None else json.loads(value)
+
+
+def _run_row(run: RunRecord) -> tuple[Any, ...]:
+    return (
+        run.id,
+        run.task_id,
+        run.task_name,
+        run.status.value,
+        json.dumps(run.input, separators=(",", ":")),
+        run.parent_id,
+        run.root_id,
+        _ts(run.created_at),
+        run.retries,
+        _ts(run.started_at),
+        _ts(run.completed_at),
+        _json(run.results),
+        run.error,
+        run.event_seq,
+    )
+
+
+def _attempt_row(run_id: str, a: AttemptRecord) -> tuple[Any, ...]:
+    return (
+        run_id,
+        a.number,
+        a.status.value,
+        _ts(a.started_at),
+        _ts(a.completed_at),
+        a.error,
+        _json(a.results),
+    )
+
+
+def _run_from_row(row: sqlite3.Row | tuple[Any, ...]) -> RunRecord:
+    created = _dt(row[7])
+    assert created is not None
+    return RunRecord(
+        id=row[0],
+        task_id=row[1],
+        task_name=row[2],
+        status=RunStatus(row[3]),
+        input=json.loads(row[4]),
+        parent_id=row[5],
+        root_id=row[6],
+        created_at=created,
+        retries=row[8],
+        started_at=_dt(row[9]),
+        completed_at=_dt(row[10]),
+        results=_unjson(row[11]),
+        error=row[12],
+        event_seq=row[13],
+    )
+
+
+def _attempt_from_row(row: tuple[Any, ...]) -> AttemptRecord:
+    started = _dt(row[2])
+    assert started is not None
+    return AttemptRecord(
+        number=row[0],
+        status=RunStatus(row[1]),
+        started_at=started,
+        completed_at=_dt(row[3]),
+        error=row[4],
+        results=_unjson(row[5]),
+    )
+
+
+def _task_spec(task: TaskRecord) -> str:
+    return json.dumps(
+        {
+            "retry": None
+            if task.retry is None
+            else [task.retry.max_retries, task.retry.wait_duration_ms, task.retry.factor],
+            "timeout_seconds": task.timeout_seconds,
+            "plan": task.plan,
+            "parameters": [
+                [p.name, p.has_default, p.type, p.default_value] for p in task.parameters
+            ],
+            "workflow_id": task.workflow_id,
+            "workflow_version_id": task.workflow_version_id,
+        }
+    )
+
+
+def _task_from_row(row: tuple[Any, ...]) -> TaskRecord:
+    spec = json.loads(row[3])
+    retry = spec["retry"]
+    created = _dt(row[2])
+    assert created is not None
+    return TaskRecord(
+        id=row[0],
+        name=row[1],
+        created_at=created,
+        retry=None if retry is None else RetryOptions(retry[0], retry[1], retry[2]),
+        timeout_seconds=spec["timeout_seconds"],
+        plan=spec["plan"],
+        parameters=tuple(ParameterRecord(*p) for p in spec["parameters"]),
+        workflow_id=spec["workflow_id"],
+        workflow_version_id=spec["workflow_version_id"],
+    )
+
+
+def _attach_attempts(conn: sqlite3.Connection, runs: list[RunRecord]) -> None:
+    if not runs:
+        return
+    by_id = {run.id: run for run in runs}
+    ids = list(by_id)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        rows = conn.execute(
+            "SELECT run_id, number, status, started_at, completed_at, error, results "
+            f"FROM attempts WHERE run_id IN ({marks}) ORDER BY run_id, number",
+            chunk,
+        ).fetchall()
+        for row in rows:
+            by_id[row[0]].attempts.append(_attempt_from_row(row[1:]))
+
+
+class SQLiteStore:
+    """The engine's store on SQLite (file in WAL mode, or ``:memory:``).
+
+    store = SQLiteStore(".render/workflows.db", durable=True)
+    counters = await store.open()
+    """
+
+    def __init__(self, path: str, durable: bool = True) -> None:
+        self.path = path
+        self.durable = durable
+        self._writer = SQLiteWriter(self._connect)
+
+    @property
+    def commits(self) -> int:
+        """Group commits made so far."""
+        return self._writer.commits
+
+    def _connect(self) -> sqlite3.Connection:
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        if self.path != ":memory:":
+            conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={'FULL' if self.durable else 'NORMAL'}")
+        conn.execute("PRAGMA foreign_keys=OFF")
+        conn.execute("PRAGMA busy_timeout=5000")
+        conn.executescript(_SCHEMA)
+        return conn
+
+    async def open(self) -> StoreCounters:
+        import asyncio
+
+        self._writer.start(asyncio.get_running_loop())
+        return await self._writer.write(_read_counters)
+
+    async def close(self) -> None:
+        import asyncio
+
+        await asyncio.get_running_loop().run_in_executor(None, self._writer.stop)
+
+    # --- tasks ------------------------------------------------------------------------------
+    async def save_tasks(self, tasks: Sequence[TaskRecord]) -> None:
+        rows = [(t.id, t.name, _ts(t.created_at), _task_spec(t)) for t in tasks]
+
+        def op(conn: sqlite3.Connection) -> None:
+            conn.executemany(
+                "INSERT INTO tasks (id, name, created_at, spec) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET spec = excluded.spec",
+                rows,
+            )
+
+        await self._writer.write(op)
+
+    async def load_tasks(self) -> list[TaskRecord]:
+        def op(conn: sqlite3.Connection) -> list[TaskRecord]:
+            rows = conn.execute(
+                "SELECT id, name, created_at, spec FROM tasks ORDER BY created_at, name"
+            ).fetchall()
+            return [_task_from_row(r) for r in rows]
+
+        return await self._writer.read(op)
+
+    # --- runs -------------------------------------------------------------------------------
+    async def insert_run(self, run: RunRecord, idempotency: tuple[str, str] | None) -> InsertResult:
+        row = _run_row(run)
+
+        def op(conn: sqlite3.Connection) -> InsertResult:
+            if idempotency is not None:
+                found = conn.execute(
+                    "SELECT run_id FROM idempotency WHERE scope = ? AND key = ?", idempotency
+                ).fetchone()
+                if found is not None:
+                    return InsertResult(created=False, run_id=found[0])
+                conn.execute(
+                    "INSERT INTO idempotency (scope, key, run_id) VALUES (?, ?, ?)",
+                    (*idempotency, run.id),
+                )
+            conn.execute(f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({','.join('?' * 14)})", row)
+            return InsertResult(created=True, run_id=run.id)
+
+        return await self._writer.write(op)
+
+    def _save_op(self, run: RunRecord) -> Any:
+        row = _run_row(run)
+        attempt = _attempt_row(run.id, run.attempts[-1]) if run.attempts else None
+
+        def op(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE runs SET status = ?, retries = ?, started_at = ?, completed_at = ?, "
+                "results = ?, error = ?, event_seq = ? WHERE id = ?",
+                (row[3], row[8], row[9], row[10], row[11], row[12], row[13], row[0]),
+            )
+            if attempt is not None:
+                conn.execute(
+                    "INSERT OR REPLACE INTO attempts (run_id, number, status, started_at, "
+                    "completed_at, error, results) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    attempt,
+                )
+
+        return op
+
+    async def save_run(self, run: RunRecord) -> None:
+        await self._writer.write(self._save_op(run))
+
+    def save_run_nowait(self, run: RunRecord) -> None:
+        self._writer.write_nowait(self._save_op(run))
+
+    def append_logs_nowait(self, lines: Sequence[LogRecord]) -> None:
+        rows = [(x.seq, x.run_id, x.attempt, x.stream, _ts(x.timestamp), x.message) for x in lines]
+
+        def op(conn: sqlite3.Connection) -> None:
+            conn.executemany(
+                "INSERT INTO logs (seq, run_id, attempt, stream, ts, message) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+        self._writer.write_nowait(op)
+
+    def mark_logs_truncated_nowait(self, run_id: str) -> None:
+        self._writer.write_nowait(
+            lambda conn: conn.execute("UPDATE runs SET logs_truncated = 1 WHERE id = ?", (run_id,))
+        )
+
+    async def get_run(self, run_id: str) -> RunRecord | None:
+        def op(conn: sqlite3.Connection) -> RunRecord | None:
+            row = conn.execute(
+                f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)
+            ).fetchone()
+            if row is None:
+                return None
+            run = _run_from_row(row)
+            _attach_attempts(conn, [run])
+            return run
+
+        return await self._writer.read(op)
+
+    async def list_runs(
+        self, filter: RunFilter, limit: int, before: int | None
+    ) -> list[tuple[RunRecord, int]]:
+        where: list[str] = []
+        args: list[Any] = []
+        if filter.task_id is not None:
+            where.append("task_id = ?")
+            args.append(filter.task_id)
+        if filter.root_run_id is not None:
+            where.append("root_id = ?")
+            args.append(filter.root_run_id)
+        if before is not None:
+            where.append("pos < ?")
+            args.append(before)
+        clause = ("WHERE " + " AND ".join(where)) if where else ""
+        sql = f"SELECT {_RUN_COLUMNS}, pos FROM runs {clause} ORDER BY pos DESC LIMIT ?"
+        args.append(limit)
+
+        def op(conn: sqlite3.Connection) -> list[tuple[RunRecord, int]]:
+            rows = conn.execute(sql, args).fetchall()
+            out = [(_run_from_row(r), int(r[14])) for r in rows]
+            _attach_attempts(conn, [run for run, _ in out])
+            return out
+
+        return await self._writer.read(op)
+
+    async def get_logs(
+        self, run_id: str, after: int | None, limit: int
+    ) -> tuple[list[LogRecord], bool]:
+        def op(conn: sqlite3.Connection) -> tuple[list[LogRecord], bool]:
+            rows = conn.execute(
+                "SELECT seq, run_id, attempt, stream, ts, message FROM logs "
+                "WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                (run_id, -1 if after is None else after, limit),
+            ).fetchall()
+            flag = conn.execute(
+                "SELECT logs_truncated FROM runs WHERE id = ?", (run_id,)
+            ).fetchone()
+            lines = [
+                LogRecord(
+                    run_id=r[1],
+                    attempt=r[2],
+                    stream=r[3],
+                    timestamp=datetime.fromisoformat(r[4]),
+                    message=r[5],
+                    seq=r[0],
+                )
+                for r in rows
+            ]
+            return lines, bool(flag and flag[0])
+
+        return await self._writer.read(op)
+
+    async def load_unfinished(self) -> list[RunRecord]:
+        def op(conn: sqlite3.Connection) -> list[RunRecord]:
+            rows = conn.execute(
+                f"SELECT {_RUN_COLUMNS} FROM runs WHERE status IN ('pending', 'running') "
+                "ORDER BY pos"
+            ).fetchall()
+            runs = [_run_from_row(r) for r in rows]
+            _attach_attempts(conn, runs)
+            return runs
+
+        return await self._writer.read(op)
+
+
+def _read_counters(conn: sqlite3.Connection) -> StoreCounters:
+    row = conn.execute("SELECT value FROM meta WHERE key = 'cursor_key'").fetchone()
+    if row is None:
+        key = secrets.token_bytes(16)
+        conn.execute("INSERT INTO meta (key, value) VALUES ('cursor_key', ?)", (key,))
+    else:
+        key = bytes(row[0])
+    event_seq = conn.execute("SELECT max(event_seq) FROM runs").fetchone()[0] or 0
+    log_seq = conn.execute("SELECT max(seq) FROM logs").fetchone()[0] or 0
+    return StoreCounters(event_seq=int(event_seq), log_seq=int(log_seq), cursor_key=key)
