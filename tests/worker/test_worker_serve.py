@@ -1,0 +1,86 @@
+"""Serve mode: many attempts in one pre-imported process (docs/protocol-extensions.md, 2)."""
+
+from __future__ import annotations
+
+from tests.worker._platform import FakePlatform, Outcome, unb64
+from tests.worker.conftest import run_worker
+
+MARK = "\x1erender-sdk:end-of-attempt"
+
+
+def test_several_attempts_in_one_process_until_410(platform: FakePlatform) -> None:
+    platform.inputs.append((204, None))
+    platform.add_run("remember", ["a"], attempt_id="att-1")
+    platform.inputs.append((204, None))
+    platform.add_run("fail", ["broken"], attempt_id="att-2")
+    platform.add_run("remember", {"tag": "b"}, attempt_id="att-3")
+    platform.add_run("square", [4], attempt_id="att-4")
+
+    done = run_worker(platform, "serve")
+
+    assert done.returncode == 0, done.stderr
+    assert len(platform.calls("/input")) == 7  # 4 attempts, two 204s, the final 410
+    callbacks = platform.calls("/callback")
+    assert [c.header("Render-Attempt-Id") for c in callbacks] == [
+        "att-1",
+        "att-2",
+        "att-3",
+        "att-4",
+    ]
+    outcomes = [c.body for c in callbacks]
+    assert unb64(outcomes[0]["complete"]["output"]) == [["a"]]
+    assert outcomes[1]["error"]["details"] == "broken"
+    # The module was imported once: its state carried over from the first attempt.
+    assert unb64(outcomes[2]["complete"]["output"]) == [["a", "b"]]
+    assert unb64(outcomes[3]["complete"]["output"]) == [16]
+    # GET /input belongs to no attempt.
+    assert all(c.header("Render-Attempt-Id") is None for c in platform.calls("/input"))
+
+
+def test_end_of_attempt_markers_follow_each_attempts_output(platform: FakePlatform) -> None:
+    platform.add_run("square", [2], attempt_id="a1")
+    platform.add_run("square", [3], attempt_id="a2")
+
+    done = run_worker(platform, "serve")
+
+    assert done.returncode == 0, done.stderr
+    # split("\n"), not splitlines(): the latter also splits at the marker's \x1e.
+    lines = done.stdout.split("\n")[:-1]
+    assert lines == ["squaring 2", f"{MARK} a1", "squaring 3", f"{MARK} a2"]
+    err = [line for line in done.stderr.split("\n") if line.startswith((MARK, "INFO"))]
+    assert err == ["INFO square log 2", f"{MARK} a1", "INFO square log 3", f"{MARK} a2"]
+
+
+def test_subtask_calls_carry_their_attempts_id(platform: FakePlatform) -> None:
+    platform.subtask = lambda name, value: Outcome(value=value[0] ** 2)
+    platform.add_run("sync_parent", [2], attempt_id="first")
+    platform.add_run("sum_squares", [3], attempt_id="second")
+
+    done = run_worker(platform, "serve")
+
+    assert done.returncode == 0, done.stderr
+    starts = platform.calls("/run-subtask")
+    polls = platform.calls("/get-subtask-result")
+    assert [s.header("Render-Attempt-Id") for s in starts] == [
+        "first",
+        "second",
+        "second",
+        "second",
+    ]
+    assert [p.header("Render-Attempt-Id") for p in polls] == ["first", "second", "second", "second"]
+    results = [unb64(c.body["complete"]["output"]) for c in platform.calls("/callback")]
+    assert results == [[5], [5]]
+
+
+def test_a_refused_callback_409_moves_on_to_the_next_attempt(platform: FakePlatform) -> None:
+    platform.callback_status = 409
+    platform.add_run("square", [2], attempt_id="stale")
+    platform.add_run("square", [3], attempt_id="next")
+
+    done = run_worker(platform, "serve")
+
+    assert done.returncode == 0, done.stderr
+    assert [c.header("Render-Attempt-Id") for c in platform.calls("/callback")] == [
+        "stale",
+        "next",
+    ]
