@@ -1,0 +1,114 @@
+"""The runner's arithmetic and table: percentiles, ratios, targets, profile summaries."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench._profile import summarize
+from bench._report import ratio, render_floor, render_notes, render_table
+from bench._results import Result, Results
+from bench._stats import latency_summary, percentile
+
+
+def test_percentile_interpolates_between_ranks() -> None:
+    values = [4.0, 1.0, 3.0, 2.0]
+    assert percentile(values, 0) == 1.0
+    assert percentile(values, 100) == 4.0
+    assert percentile(values, 50) == 2.5
+    assert percentile([7.0], 99) == 7.0
+
+
+@pytest.mark.parametrize("q", [-1, 101])
+def test_percentile_rejects_out_of_range_q(q: float) -> None:
+    with pytest.raises(ValueError, match="within 0..100"):
+        percentile([1.0], q)
+
+
+def test_percentile_of_nothing_is_an_error() -> None:
+    with pytest.raises(ValueError, match="empty"):
+        percentile([], 50)
+
+
+def test_latency_summary_is_in_milliseconds() -> None:
+    summary = latency_summary([0.001, 0.002, 0.010])
+    assert summary["n"] == 3
+    assert summary["p50_ms"] == pytest.approx(2.0)
+    assert summary["max_ms"] == pytest.approx(10.0)
+
+
+def test_ratio_says_how_many_times_better() -> None:
+    assert ratio(1.0, 3.0, higher_is_better=False) == 3.0
+    assert ratio(900.0, 300.0, higher_is_better=True) == 3.0
+    assert ratio(None, 3.0, higher_is_better=True) is None
+    assert ratio(0.0, 3.0, higher_is_better=True) is None
+
+
+def _results() -> Results:
+    results = Results()
+    results.add(Result("B1", "fast", {"p50_ms": 1.0, "p90_ms": 2.0, "p99_ms": 3.0}))
+    results.add(Result("B1", "celery", {"p50_ms": 2.5, "p90_ms": 3.0, "p99_ms": 4.0}))
+    results.add(Result("B1", "process", not_measured="the engine exited with status 2"))
+    results.add(Result("B2", "fast", {"runs_per_s": 600.0}))
+    results.add(Result("B2", "celery", {"runs_per_s": 400.0}, note="join_native"))
+    return results
+
+
+def test_table_quotes_ratios_and_targets() -> None:
+    table = render_table(_results())
+    b1 = next(line for line in table.splitlines() if "p50" in line and "B1" in line)
+    assert "x2.50" in b1  # fast vs Celery: 2.5 ms / 1.0 ms
+    assert "met" in b1 and "below Celery" in b1
+    assert "not measured" in b1
+    b2 = next(line for line in table.splitlines() if "B2 concurrent" in line)
+    assert "x1.50" in b2
+    assert "missed: 1.50x Celery, target 2x (800 runs/s)" in b2
+    assert "B3" not in table  # nothing measured there, no row
+
+
+def test_b1_target_is_missed_when_not_below_celery() -> None:
+    results = Results()
+    results.add(Result("B1", "fast", {"p50_ms": 2.0}))
+    results.add(Result("B1", "celery", {"p50_ms": 1.5}))
+    line = next(x for x in render_table(results).splitlines() if "p50" in x)
+    assert "missed: not below Celery's 1.50 ms" in line
+
+
+def test_notes_say_why_something_was_not_measured() -> None:
+    notes = render_notes(_results())
+    assert "B1 / engine, process per run: not measured: the engine exited with status 2" in notes
+    assert "B2 / Celery + Redis: join_native" in notes
+
+
+def test_floor_table_only_when_measured() -> None:
+    results = Results()
+    assert render_floor(results) == ""
+    results.add(
+        Result(
+            "F",
+            "floor",
+            {
+                "fork_cpu_ms": 4.5,
+                "fork_wall_ms": 5.0,
+                "reused_cpu_ms": 0.02,
+                "reused_wall_ms": 0.03,
+            },
+        )
+    )
+    assert "| fork per run: CPU per run (parent + child) | 4.50 |" in render_floor(results)
+
+
+def test_profile_summary_splits_engine_and_workers() -> None:
+    raw = "\n".join(
+        [
+            'process 10:"python -m render_sdk.cli dev";main (a.py:1);hot (a.py:5) 6',
+            'process 10:"python -m render_sdk.cli dev";main (a.py:1) 2',
+            'process 10:"python -m render_sdk.cli dev";process 11:"python worker";run (w.py:3) 4',
+            "garbage line without a count",
+        ]
+    )
+    summary = summarize(raw)
+    assert summary["engine"]["samples"] == 8
+    assert summary["engine"]["self"][0] == ["hot (a.py:5)", 6, 75.0]
+    assert summary["engine"]["inclusive"][0] == ["main (a.py:1)", 8, 100.0]
+    assert summary["workers"]["samples"] == 4
+    assert summary["workers"]["self"] == [["run (w.py:3)", 4, 100.0]]

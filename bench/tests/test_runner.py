@@ -1,0 +1,94 @@
+"""The runner end to end on the parts that need no engine: arguments, floor probe, JSON report,
+and (when redis-server and celery are installed) the Celery baseline."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench import run
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_unknown_benchmark_is_named(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        run.parse_args(["--only", "B1,B9"])
+    assert "unknown benchmark B9" in capsys.readouterr().err
+
+
+def test_unknown_system_is_named(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        run.parse_args(["--systems", "fast,dbos"])
+    assert "unknown system dbos" in capsys.readouterr().err
+
+
+def _run(tmp_path: Path, *args: str) -> dict[str, object]:
+    out = tmp_path / "report.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "run.py"),
+            "--quick",
+            "--json",
+            str(out),
+            "--workdir",
+            str(tmp_path / "work"),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    report: dict[str, object] = json.loads(out.read_text())
+    return report
+
+
+def test_floor_only_run_writes_a_full_report(tmp_path: Path) -> None:
+    report = _run(tmp_path, "--only", "F")
+    machine = report["machine"]
+    assert isinstance(machine, dict)
+    assert machine["cores"] and machine["python"].startswith("CPython")
+    assert machine["packages"]["httpx"]
+    (floor,) = report["results"]  # type: ignore[misc]
+    assert floor["bench"] == "F" and floor["not_measured"] is None
+    metrics = floor["metrics"]
+    assert metrics["fork_cpu_ms"] > 0 and metrics["reused_wall_ms"] > 0
+    assert "process floor" in str(report["table_markdown"])
+
+
+@pytest.mark.skipif(
+    shutil.which("redis-server") is None or importlib.util.find_spec("celery") is None,
+    reason="needs redis-server and celery installed",
+)
+def test_celery_baseline_measures_and_stops(tmp_path: Path) -> None:
+    report = _run(tmp_path, "--only", "B1,B3", "--systems", "celery")
+    results = {r["bench"]: r for r in report["results"]}  # type: ignore[attr-defined]
+    assert results["B1"]["not_measured"] is None, results["B1"]
+    assert results["B1"]["metrics"]["p50_ms"] > 0
+    assert results["B3"]["metrics"]["n"] == 50
+
+
+@pytest.mark.skipif(
+    shutil.which("redis-server") is None or importlib.util.find_spec("celery") is None,
+    reason="needs redis-server and celery installed",
+)
+def test_celery_stack_stops_what_it_started(tmp_path: Path) -> None:
+    from bench._celery import CeleryStack, b1
+
+    stack = CeleryStack(tmp_path)
+    mod = stack.start()
+    assert stack.redis is not None and stack.worker is not None
+    pids = [stack.redis.pid, stack.worker.pid]
+    assert b1(mod, 3, 1).metrics["n"] == 3
+    stack.stop()
+    for pid in pids:
+        assert not Path(f"/proc/{pid}").exists(), f"process {pid} is still running"
