@@ -20,7 +20,7 @@ def test_percentile_interpolates_between_ranks() -> None:
 
 @pytest.mark.parametrize("q", [-1, 101])
 def test_percentile_rejects_out_of_range_q(q: float) -> None:
-    with pytest.raises(ValueError, match="within 0..100"):
+    with pytest.raises(ValueError, match=r"within 0\.\.100"):
         percentile([1.0], q)
 
 
