@@ -60,8 +60,9 @@ def describe_parameters(fn: Callable[..., Any], name: str) -> list[dict[str, Any
     described = []
     for param in signature.parameters.values():
         if param.kind is param.VAR_POSITIONAL or param.kind is param.VAR_KEYWORD:
+            stars = "*" if param.kind is param.VAR_POSITIONAL else "**"
             raise InvalidTaskSignature(
-                f"task {name!r}: parameter '{param}' is not supported; a task's input is a JSON "
+                f"task {name!r}: parameter '{stars}{param.name}' is not supported; a task's input is a JSON "
                 "array or object matched to named parameters, so declare each one by name"
             )
         if param.kind is param.POSITIONAL_ONLY:
