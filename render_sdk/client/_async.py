@@ -1,0 +1,376 @@
+"""The async workflows service (``RenderAsync().workflows``), its event stream and
+:class:`AwaitableTaskRun`.
+
+The twin of :mod:`render_sdk.client._sync`; all decisions live in :mod:`render_sdk.client._base`,
+this module only does the I/O.
+
+    async with RenderAsync() as render:
+        details = await render.workflows.run_task("my-workflow/square", [3])
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Sequence
+from types import TracebackType
+from typing import Any
+
+import attrs
+import httpx
+from render_api import Client
+from render_api import models as api
+from render_api.api.logs import list_logs
+from render_api.api.task_runs import (
+    cancel_task_run,
+    create_task_run,
+    get_task_run,
+    list_task_runs,
+)
+from render_api.api.tasks import get_task, list_tasks
+from render_api.types import UNSET, Response
+
+from render_sdk.client import _convert
+from render_sdk.client._base import EVENTS_PATH, EventTracker, WorkflowsCore, _opt, page_items
+from render_sdk.client._retry import poll_delay
+from render_sdk.client.errors import RenderError, ServerError
+from render_sdk.client.types import (
+    ListTaskRunsParams,
+    LogPage,
+    Task,
+    TaskData,
+    TaskList,
+    TaskRun,
+    TaskRunDetails,
+    TaskRunList,
+)
+
+__all__ = ["AsyncTaskRunEventStream", "AsyncWorkflows", "AwaitableTaskRun"]
+
+
+class AsyncWorkflows:
+    """Task runs through the async client: ``RenderAsync().workflows``.
+
+    run = await render.workflows.start_task("my-workflow/square", [3])
+    details = await render.workflows.get_task_run(run.id)
+    """
+
+    def __init__(self, api_client: Client, http: httpx.AsyncClient, core: WorkflowsCore) -> None:
+        self._api = api_client
+        self._http = http
+        self._core = core
+
+    async def _send(
+        self, operation: str, call: Callable[[], Awaitable[Response[Any]]], *, retry: bool = True
+    ) -> Response[Any]:
+        """Run ``call`` under the retry policy; return a successful answer or raise its error."""
+        attempt = 0
+        while True:
+            try:
+                response = await call()
+            except Exception as exc:
+                error = self._core.translate(operation, exc)
+            else:
+                found = self._core.check(operation, response)
+                if found is None:
+                    return response
+                error = found
+            delay = self._core.policy.delay(attempt, error) if retry else None
+            if delay is None:
+                raise error
+            attempt += 1
+            await asyncio.sleep(delay)
+
+    async def start_task(
+        self,
+        task_slug: str,
+        input_data: TaskData | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> AwaitableTaskRun:
+        """Start a run of ``task_slug``; return it at once as an :class:`AwaitableTaskRun`.
+
+        Its fields (``id``, ``status``...) are the run as it started; ``await`` it to wait for
+        the run to finish.
+
+        ``input_data`` is a list or tuple (positional arguments), a dict (named) or None (none).
+        With ``idempotency_key``, the request is retried on transient failures and repeating the
+        key returns the run it first created.
+
+            run = await render.workflows.start_task("my-workflow/square", [3])
+            print(run.id, run.status)
+            details = await run
+        """
+        body = _convert.run_task_body(task_slug, input_data)
+        key = UNSET if idempotency_key is None else idempotency_key
+        response = await self._send(
+            "start_task",
+            lambda: create_task_run.asyncio_detailed(
+                client=self._api, body=body, idempotency_key=key
+            ),
+            retry=idempotency_key is not None,
+        )
+        model = self._core.parsed("start_task", response, api.TaskRun)
+        return _convert.task_run(model, AwaitableTaskRun, workflows=self)
+
+    async def run_task(
+        self,
+        task_slug: str,
+        input_data: TaskData | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> TaskRunDetails:
+        """Start a run, wait until it finishes, and return its details.
+
+        Raises :class:`~render_sdk.client.errors.TaskRunError` when the run failed or was
+        canceled. Waits on the event stream (reconnecting if it drops) and polls only if the
+        server cannot stream.
+
+            details = await render.workflows.run_task("my-workflow/square", [3])
+            print(details.result)  # 9
+        """
+        run = await self.start_task(task_slug, input_data, idempotency_key=idempotency_key)
+        return await self._wait(run.id, "run_task")
+
+    async def _wait(self, task_run_id: str, operation: str) -> TaskRunDetails:
+        stream = AsyncTaskRunEventStream(self, [task_run_id])
+        try:
+            async for details in stream:
+                return self._core.finish(operation, details)
+        except RenderError as exc:
+            if not self._core.stream_unavailable(exc):
+                raise
+        finally:
+            await stream.aclose()
+        return await self._poll(task_run_id, operation)
+
+    async def _poll(self, task_run_id: str, operation: str) -> TaskRunDetails:
+        attempt = 0
+        while True:
+            details = await self.get_task_run(task_run_id)
+            if details.status.is_terminal:
+                return self._core.finish(operation, details)
+            await asyncio.sleep(poll_delay(attempt))
+            attempt += 1
+
+    async def list_task_runs(self, params: ListTaskRunsParams | None = None) -> TaskRunList:
+        """One page of runs, newest first, matching ``params``; ``.next_cursor`` pages on.
+
+        page = await render.workflows.list_task_runs(ListTaskRunsParams(limit=10))
+        print([run.id for run in page], page.next_cursor)
+        """
+        kwargs = self._core.list_runs_kwargs(params)
+        response = await self._send(
+            "list_task_runs", lambda: list_task_runs.asyncio_detailed(client=self._api, **kwargs)
+        )
+        items = page_items(response.parsed, "list_task_runs", api.TaskRunWithCursor)
+        return self._core.run_page(items, params.limit if params else None)
+
+    async def get_task_run(self, task_run_id: str) -> TaskRunDetails:
+        """The details of a run: status, attempts, results, input, error.
+
+        details = await render.workflows.get_task_run("trn-...")
+        """
+        run_id = _convert.check_id(task_run_id, "task_run_id")
+        response = await self._send(
+            "get_task_run",
+            lambda: get_task_run.asyncio_detailed(client=self._api, task_run_id=run_id),
+        )
+        model = self._core.parsed("get_task_run", response, api.TaskRunDetails)
+        return _convert.task_run_details(model)
+
+    async def cancel_task_run(self, task_run_id: str) -> None:
+        """Cancel a pending or running run (and its subtasks). ClientError if it is unknown or
+        already finished.
+
+            await render.workflows.cancel_task_run(run.id)
+        """
+        run_id = _convert.check_id(task_run_id, "task_run_id")
+        await self._send(
+            "cancel_task_run",
+            lambda: cancel_task_run.asyncio_detailed(client=self._api, task_run_id=run_id),
+        )
+
+    def task_run_events(self, task_run_ids: Sequence[str]) -> AsyncTaskRunEventStream:
+        """Iterate over the runs' final details, one per run, as each finishes.
+
+        The iteration ends by itself once every run produced its event. The stream is also a
+        context manager; its connection is closed at the end, on ``break`` and on ``aclose()``.
+
+            async for details in render.workflows.task_run_events([a.id, b.id]):
+                print(details.id, details.status)
+        """
+        return AsyncTaskRunEventStream(self, _convert.check_ids(task_run_ids))
+
+    async def list_tasks(
+        self,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        task_slug: str | None = None,
+        workflow_id: str | None = None,
+    ) -> TaskList:
+        """One page of registered tasks; ``.next_cursor`` pages on.
+
+        for task in await render.workflows.list_tasks():
+            print(task.name)
+        """
+        response = await self._send(
+            "list_tasks",
+            lambda: list_tasks.asyncio_detailed(
+                client=self._api,
+                limit=_opt(limit),
+                cursor=_opt(cursor),
+                task_slug=_opt(task_slug),
+                workflow_id=_opt(workflow_id),
+            ),
+        )
+        items = page_items(response.parsed, "list_tasks", api.TaskWithCursor)
+        return self._core.task_page(items, limit)
+
+    async def get_task(self, task_id: str) -> Task:
+        """A registered task by id.
+
+        task = await render.workflows.get_task("tsk-...")
+        """
+        checked = _convert.check_id(task_id, "task_id")
+        response = await self._send(
+            "get_task", lambda: get_task.asyncio_detailed(client=self._api, task_id=checked)
+        )
+        return _convert.task(self._core.parsed("get_task", response, api.Task))
+
+    async def get_logs(
+        self, task_run_id: str, *, limit: int | None = None, cursor: str | None = None
+    ) -> LogPage:
+        """One page of what a run wrote to stdout/stderr (served by the local engine).
+
+        for line in await render.workflows.get_logs(run.id):
+            print(line.stream, line.message)
+        """
+        run_id = _convert.check_id(task_run_id, "task_run_id")
+        response = await self._send(
+            "get_logs",
+            lambda: list_logs.asyncio_detailed(
+                client=self._api, task_run_id=run_id, limit=_opt(limit), cursor=_opt(cursor)
+            ),
+        )
+        items = page_items(response.parsed, "get_logs", api.LogEntryWithCursor)
+        return self._core.log_page(response, items, limit)
+
+
+async def _stream(
+    workflows: AsyncWorkflows, tracker: EventTracker
+) -> AsyncGenerator[TaskRunDetails, None]:
+    """Yield the tracked runs' terminal details; reconnect when the stream drops."""
+    core, http = workflows._core, workflows._http
+    failures = 0
+    while not tracker.done:
+        error: RenderError | None = None
+        try:
+            request = http.build_request(
+                "GET",
+                EVENTS_PATH,
+                params=tracker.request_params(),
+                headers=tracker.request_headers(),
+                timeout=core.stream_timeout,
+            )
+            response = await http.send(request, stream=True)
+        except Exception as exc:
+            error = core.translate("task_run_events", exc)
+        else:
+            try:
+                if not core.is_event_stream(response):
+                    await response.aread()
+                    error = core.stream_error(response)
+                if error is None:
+                    received = False
+                    try:
+                        async for chunk in response.aiter_text():
+                            received = True
+                            for details in tracker.feed(chunk):
+                                yield details
+                            if tracker.done:
+                                return
+                    except httpx.TransportError:
+                        pass  # the stream dropped: reconnect below
+                    tracker.decoder.reset_event()
+                    if received:
+                        failures = 0
+                        await asyncio.sleep(tracker.reconnect_delay(core.policy))
+                        continue
+                    error = ServerError(
+                        "task_run_events: the event stream closed before sending anything",
+                        operation="task_run_events",
+                    )
+            finally:
+                await response.aclose()
+        assert error is not None
+        delay = core.policy.delay(failures, error)
+        if delay is None:
+            raise error
+        failures += 1
+        await asyncio.sleep(delay)
+
+
+class AsyncTaskRunEventStream:
+    """An async iterator of :class:`TaskRunDetails`, one per requested run as it reaches its end.
+
+    It is an async context manager and has :meth:`aclose`; the connection is closed when the
+    iteration ends, on ``break`` (once the stream is dropped, by the event loop's async
+    generator finalizer) and on ``aclose()``. ``await``-ing it gives the stream itself.
+
+        async with render.workflows.task_run_events([run.id]) as events:
+            async for details in events:
+                print(details.status)
+    """
+
+    def __init__(self, workflows: AsyncWorkflows, task_run_ids: list[str]) -> None:
+        self.task_run_ids = task_run_ids
+        # The generator does not refer back to this object, so dropping the stream (a ``break``
+        # out of ``async for ... in render.workflows.task_run_events(...)``) lets the event loop
+        # close the generator and with it the connection.
+        self._events = _stream(workflows, EventTracker(task_run_ids))
+
+    def __aiter__(self) -> AsyncTaskRunEventStream:
+        return self
+
+    async def __anext__(self) -> TaskRunDetails:
+        return await self._events.__anext__()
+
+    def __await__(self) -> Generator[Any, None, AsyncTaskRunEventStream]:
+        return self._itself().__await__()
+
+    async def _itself(self) -> AsyncTaskRunEventStream:
+        return self
+
+    async def aclose(self) -> None:
+        """Close the connection; the iteration ends."""
+        await self._events.aclose()
+
+    async def __aenter__(self) -> AsyncTaskRunEventStream:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+@attrs.frozen(kw_only=True)
+class AwaitableTaskRun(TaskRun):
+    """A run just started by the async ``start_task``: a :class:`TaskRun` you can ``await``.
+
+    ``await run`` waits for the run to finish and returns its :class:`TaskRunDetails`, or
+    raises :class:`~render_sdk.client.errors.TaskRunError` if it failed or was canceled. Each
+    ``await`` waits anew, so ``asyncio.gather(*runs)`` works.
+
+        run = await render.workflows.start_task("my-workflow/square", [3])
+        details = await run
+    """
+
+    _workflows: AsyncWorkflows = attrs.field(alias="workflows", eq=False, repr=False)
+
+    def __await__(self) -> Generator[Any, None, TaskRunDetails]:
+        return self._workflows._wait(self.id, "start_task").__await__()

@@ -1,0 +1,289 @@
+"""Logic shared by the blocking and the async workflows services; the twins only do I/O.
+
+Everything here is free of I/O: building requests, turning answers and exceptions into results
+or errors, tracking which runs an event stream still waits for, and paging.
+
+    core = WorkflowsCore(settings, RetryPolicy(), timeout=30.0)
+"""
+
+from __future__ import annotations
+
+import json
+from contextvars import ContextVar
+from typing import Any, TypeVar
+
+import httpx
+from render_api import models as api
+from render_api.types import UNSET, Response, Unset
+
+from render_sdk.client import _constants as C
+from render_sdk.client import _convert
+from render_sdk.client._config import Settings
+from render_sdk.client._retry import RetryPolicy
+from render_sdk.client._sse import ServerSentEvent, SSEDecoder
+from render_sdk.client.errors import (
+    RenderError,
+    ServerError,
+    TaskRunError,
+    TimeoutError,
+    error_from_response,
+)
+from render_sdk.client.types import (
+    ListTaskRunsParams,
+    LogPage,
+    TaskList,
+    TaskRunDetails,
+    TaskRunList,
+)
+
+T = TypeVar("T")
+
+# The last HTTP answer received in this thread or task. The generated layer raises on a body it
+# cannot parse without handing back the answer; this lets the error name the real status.
+_last_response: ContextVar[httpx.Response | None] = ContextVar("render_last_response", default=None)
+
+TERMINAL_EVENTS = frozenset({"task.completed", "task.succeeded", "task.failed", "task.canceled"})
+EVENTS_PATH = "/task-runs/events"
+
+
+def remember_response(response: httpx.Response) -> None:
+    """httpx response hook of the blocking client."""
+    _last_response.set(response)
+
+
+async def aremember_response(response: httpx.Response) -> None:
+    """httpx response hook of the async client."""
+    _last_response.set(response)
+
+
+class NotAnEventStream(RenderError):
+    """The events endpoint answered, but not with ``text/event-stream``."""
+
+
+def _opt(value: T | None) -> T | Unset:
+    return UNSET if value is None else value
+
+
+class EventTracker:
+    """Which requested runs have not produced their terminal event yet, plus the SSE decoder.
+
+    tracker = EventTracker(["trn-1", "trn-2"])
+    details = tracker.accept(event)  # TaskRunDetails for a requested run's terminal event
+    """
+
+    __slots__ = ("decoder", "pending")
+
+    def __init__(self, ids: list[str]) -> None:
+        self.pending: dict[str, None] = dict.fromkeys(ids)
+        self.decoder = SSEDecoder()
+
+    @property
+    def done(self) -> bool:
+        """True once every requested run produced its event."""
+        return not self.pending
+
+    def feed(self, chunk: str) -> list[TaskRunDetails]:
+        """The terminal details of requested runs completed by ``chunk``."""
+        out = []
+        for event in self.decoder.feed(chunk):
+            details = self.accept(event)
+            if details is not None:
+                out.append(details)
+        return out
+
+    def accept(self, event: ServerSentEvent) -> TaskRunDetails | None:
+        """The run's details if ``event`` is the first terminal event of a requested run."""
+        if event.event not in TERMINAL_EVENTS:
+            return None
+        try:
+            details = _convert.task_run_details(
+                api.TaskRunDetails.from_dict(json.loads(event.data))
+            )
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise RenderError(
+                f"task_run_events: cannot read the data of event {event.id!r}: {exc}",
+                operation="task_run_events",
+            ) from exc
+        if details.id not in self.pending or not details.status.is_terminal:
+            return None
+        del self.pending[details.id]
+        return details
+
+    def reconnect_delay(self, policy: RetryPolicy) -> float:
+        """Seconds before reconnecting after a healthy stream dropped: the server's ``retry``."""
+        if self.decoder.retry_ms is not None:
+            return min(self.decoder.retry_ms / 1000, policy.maximum)
+        return policy.initial
+
+    def request_headers(self) -> dict[str, str]:
+        """Headers of the (re)connection request."""
+        headers = {"Accept": "text/event-stream", "Cache-Control": "no-cache"}
+        if self.decoder.last_event_id:
+            headers["Last-Event-ID"] = self.decoder.last_event_id
+        return headers
+
+    def request_params(self) -> httpx.QueryParams:
+        """Query of the (re)connection request: the runs still awaited, repeated parameters."""
+        return httpx.QueryParams({"taskRunIds": list(self.pending)})
+
+
+class WorkflowsCore:
+    """The I/O-free half of a workflows service: settings, policy and answer handling."""
+
+    def __init__(self, settings: Settings, policy: RetryPolicy, timeout: float) -> None:
+        self.settings = settings
+        self.policy = policy
+        self.timeout = timeout
+        self.stream_timeout = httpx.Timeout(timeout, read=max(timeout, C.STREAM_READ_TIMEOUT))
+
+    # --- errors ----------------------------------------------------------------------------
+    def unreachable(self, operation: str, exc: BaseException) -> ServerError:
+        """The error for a request that got no HTTP answer."""
+        reason = str(exc) or type(exc).__name__
+        return ServerError(
+            f"could not reach the Render API at {self.settings.api_url}: {reason}",
+            operation=operation,
+        )
+
+    def translate(self, operation: str, exc: Exception) -> RenderError:
+        """The client error for an exception raised while sending or parsing a request.
+
+        Exceptions that are none of httpx's and no parse failure are re-raised unchanged.
+        """
+        if isinstance(exc, RenderError):
+            return exc
+        if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)):
+            return self.unreachable(operation, exc)
+        if isinstance(exc, httpx.TimeoutException):
+            return TimeoutError(
+                f"{operation}: no answer from {self.settings.api_url} within the timeout "
+                f"({self.timeout:g} s)",
+                operation=operation,
+            )
+        if isinstance(exc, httpx.TransportError):
+            return self.unreachable(operation, exc)
+        if isinstance(exc, (ValueError, KeyError, TypeError, AttributeError)):
+            response = _last_response.get()
+            if response is not None and response.status_code >= 400:
+                return error_from_response(
+                    operation, response.status_code, response.content, response.headers
+                )
+            status = f"HTTP {response.status_code}" if response is not None else "an answer"
+            return RenderError(
+                f"{operation}: the API at {self.settings.api_url} sent {status} whose body "
+                f"this client cannot read: {exc}",
+                operation=operation,
+                status_code=None if response is None else response.status_code,
+            )
+        raise exc
+
+    def check(self, operation: str, response: Response[Any]) -> RenderError | None:
+        """The error an answer stands for, or None when it is a success."""
+        status = int(response.status_code)
+        if status < 400:
+            return None
+        return error_from_response(operation, status, response.content, response.headers)
+
+    def parsed(self, operation: str, response: Response[Any], kind: type[T]) -> T:
+        """The answer's parsed model, which must be a ``kind``."""
+        value = response.parsed
+        if isinstance(value, kind):
+            return value
+        raise RenderError(
+            f"{operation}: unexpected answer HTTP {int(response.status_code)} from "
+            f"{self.settings.api_url}",
+            operation=operation,
+            status_code=int(response.status_code),
+        )
+
+    @staticmethod
+    def is_event_stream(response: httpx.Response) -> bool:
+        """True when an answer of the events endpoint is a 200 ``text/event-stream``."""
+        return response.status_code == 200 and response.headers.get("content-type", "").startswith(
+            "text/event-stream"
+        )
+
+    def stream_error(self, response: httpx.Response) -> RenderError | None:
+        """The error of an event stream answer (its body already read), or None if it streams."""
+        if response.status_code >= 400:
+            return error_from_response(
+                "task_run_events", response.status_code, response.content, response.headers
+            )
+        content_type = response.headers.get("content-type", "")
+        if response.status_code != 200 or not content_type.startswith("text/event-stream"):
+            return NotAnEventStream(
+                f"task_run_events: {self.settings.api_url} answered HTTP {response.status_code} "
+                f"with content type {content_type or 'none'!r} instead of an event stream",
+                operation="task_run_events",
+                status_code=response.status_code,
+            )
+        return None
+
+    @staticmethod
+    def stream_unavailable(error: RenderError) -> bool:
+        """True when ``error`` means the server does not stream events, so waiting must poll."""
+        return isinstance(error, NotAnEventStream) or (
+            error.status_code in C.STREAM_UNAVAILABLE_STATUSES
+            and error.operation == "task_run_events"
+        )
+
+    @staticmethod
+    def finish(operation: str, details: TaskRunDetails) -> TaskRunDetails:
+        """``details`` of a successful run, or :class:`TaskRunError` for a failed/canceled one."""
+        if details.status.is_success:
+            return details
+        raise TaskRunError(details, operation=operation)
+
+    # --- request arguments -----------------------------------------------------------------
+    @staticmethod
+    def list_runs_kwargs(params: ListTaskRunsParams | None) -> dict[str, Any]:
+        """Keyword arguments of the generated ``list_task_runs`` call."""
+        p = params or ListTaskRunsParams()
+        return {
+            "limit": _opt(p.limit),
+            "cursor": _opt(p.cursor),
+            "owner_id": _opt(p.owner_id),
+            "task_slug": _opt(p.task_slug),
+            "root_task_run_id": _opt(p.root_task_run_id),
+            "workflow_id": _opt(p.workflow_id),
+            "workflow_version_id": _opt(p.workflow_version_id),
+        }
+
+    @staticmethod
+    def _next_cursor(cursors: list[str], limit: int | None) -> str | None:
+        page_size = limit if limit is not None else 20
+        if not cursors or len(cursors) < page_size:
+            return None
+        return cursors[-1]
+
+    def run_page(self, items: list[api.TaskRunWithCursor], limit: int | None) -> TaskRunList:
+        """A :class:`TaskRunList` from the generated page."""
+        return TaskRunList(
+            [_convert.task_run(item.task_run) for item in items],
+            self._next_cursor([item.cursor for item in items], limit),
+        )
+
+    def task_page(self, items: list[api.TaskWithCursor], limit: int | None) -> TaskList:
+        """A :class:`TaskList` from the generated page."""
+        return TaskList(
+            [_convert.task(item.task) for item in items],
+            self._next_cursor([item.cursor for item in items], limit),
+        )
+
+    def log_page(
+        self, response: Response[Any], items: list[api.LogEntryWithCursor], limit: int | None
+    ) -> LogPage:
+        """A :class:`LogPage` from the generated page and its ``Render-Logs-Truncated`` header."""
+        truncated = response.headers.get("render-logs-truncated", "").lower() == "true"
+        return LogPage(
+            [_convert.log_entry(item.log) for item in items],
+            self._next_cursor([item.cursor for item in items], limit),
+            truncated,
+        )
+
+
+def page_items(value: object, operation: str, kind: type[T]) -> list[T]:
+    """The items of a parsed list answer, checked to be ``kind``."""
+    if isinstance(value, list) and all(isinstance(item, kind) for item in value):
+        return value
+    raise RenderError(f"{operation}: the answer is not a list of {kind.__name__}")

@@ -1,0 +1,155 @@
+"""The client entry points: :class:`Render` (blocking) and :class:`RenderAsync`.
+
+Both share the configuration rules of :mod:`render_sdk.client._config` and reuse one HTTP
+connection pool (keep-alive) per client.
+
+    with Render() as render:
+        print(render.workflows.run_task("my-workflow/square", [3]).result)
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+import httpx
+from render_api import Client
+
+from render_sdk.client import _constants as C
+from render_sdk.client._async import AsyncWorkflows
+from render_sdk.client._base import WorkflowsCore, aremember_response, remember_response
+from render_sdk.client._config import Settings, resolve_settings
+from render_sdk.client._retry import RetryPolicy
+from render_sdk.client._sync import Workflows
+from render_sdk.client.errors import ConfigurationError
+
+__all__ = ["Render", "RenderAsync"]
+
+
+def _core(
+    token: str | None, base_url: str | None, timeout: float, max_retries: int
+) -> WorkflowsCore:
+    if not timeout > 0:
+        raise ConfigurationError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise ConfigurationError(f"max_retries must be an integer >= 0, got {max_retries!r}")
+    settings = resolve_settings(token, base_url)
+    return WorkflowsCore(settings, RetryPolicy(max_retries=max_retries), timeout)
+
+
+def _limits() -> httpx.Limits:
+    return httpx.Limits(
+        max_connections=C.MAX_CONNECTIONS, max_keepalive_connections=C.MAX_KEEPALIVE_CONNECTIONS
+    )
+
+
+class Render:
+    """The blocking client of the Render Workflows API (or of a local engine).
+
+    ``token`` defaults to ``RENDER_API_KEY``; ``base_url`` to ``https://api.render.com``, and
+    ``RENDER_LOCAL_DEV_URL`` / ``RENDER_USE_LOCAL_DEV`` point it at a local engine instead.
+    ``timeout`` is per HTTP request (seconds), ``max_retries`` bounds retries of transient
+    failures. It runs no event loop, so it is safe in any thread.
+
+        with Render() as render:
+            details = render.workflows.run_task("my-workflow/square", [3])
+    """
+
+    def __init__(
+        self,
+        token: str | None = None,
+        base_url: str | None = None,
+        *,
+        timeout: float = C.DEFAULT_TIMEOUT,
+        max_retries: int = C.DEFAULT_MAX_RETRIES,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        core = _core(token, base_url, timeout, max_retries)
+        self._settings: Settings = core.settings
+        self._http = httpx.Client(
+            base_url=core.settings.api_url,
+            headers=core.settings.headers(),
+            timeout=timeout,
+            limits=_limits(),
+            transport=transport,
+            event_hooks={"response": [remember_response]},
+        )
+        api_client = Client(base_url=core.settings.api_url).set_httpx_client(self._http)
+        self.workflows = Workflows(api_client, self._http, core)
+
+    @property
+    def base_url(self) -> str:
+        """The API URL requests go to, ending in ``/v1``."""
+        return self._settings.api_url
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> Render:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Render(base_url={self.base_url!r})"
+
+
+class RenderAsync:
+    """The async client of the Render Workflows API (or of a local engine).
+
+    Arguments and configuration are those of :class:`Render`.
+
+        async with RenderAsync() as render:
+            details = await render.workflows.run_task("my-workflow/square", [3])
+    """
+
+    def __init__(
+        self,
+        token: str | None = None,
+        base_url: str | None = None,
+        *,
+        timeout: float = C.DEFAULT_TIMEOUT,
+        max_retries: int = C.DEFAULT_MAX_RETRIES,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        core = _core(token, base_url, timeout, max_retries)
+        self._settings: Settings = core.settings
+        self._http = httpx.AsyncClient(
+            base_url=core.settings.api_url,
+            headers=core.settings.headers(),
+            timeout=timeout,
+            limits=_limits(),
+            transport=transport,
+            event_hooks={"response": [aremember_response]},
+        )
+        api_client = Client(base_url=core.settings.api_url).set_async_httpx_client(self._http)
+        self.workflows = AsyncWorkflows(api_client, self._http, core)
+
+    @property
+    def base_url(self) -> str:
+        """The API URL requests go to, ending in ``/v1``."""
+        return self._settings.api_url
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    async def __aenter__(self) -> RenderAsync:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"RenderAsync(base_url={self.base_url!r})"

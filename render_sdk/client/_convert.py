@@ -1,0 +1,149 @@
+"""The boundary with the generated low-level client: its models in, this package's types out.
+
+details = task_run_details(api_models.TaskRunDetails.from_dict(payload))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from render_api import models as api
+from render_api.types import Unset
+
+from render_sdk.client.types import (
+    LogEntry,
+    Task,
+    TaskAttempt,
+    TaskData,
+    TaskRun,
+    TaskRunDetails,
+    TaskRunStatus,
+)
+
+R = TypeVar("R", bound=TaskRun)
+
+_STATUS = {status.value: status for status in TaskRunStatus}
+
+
+def _opt(value: Any) -> Any:
+    return None if isinstance(value, Unset) else value
+
+
+def _opt_time(value: datetime | Unset) -> datetime | None:
+    return None if isinstance(value, Unset) else value
+
+
+def _attempt(item: api.TaskAttempt | api.TaskAttemptDetails) -> TaskAttempt:
+    if isinstance(item, api.TaskAttemptDetails):
+        return TaskAttempt(
+            status=_STATUS[item.status],
+            started_at=item.started_at,
+            completed_at=_opt_time(item.completed_at),
+            error=_opt(item.error),
+            results=_opt(item.results),
+        )
+    return TaskAttempt(
+        status=_STATUS[item.status],
+        started_at=item.started_at,
+        completed_at=_opt_time(item.completed_at),
+    )
+
+
+def task_run(model: api.TaskRun, cls: type[R] = TaskRun, **extra: Any) -> R:  # type: ignore[assignment]
+    """A :class:`TaskRun` (or subclass ``cls``, given ``extra`` fields) from the generated model."""
+    return cls(
+        **extra,
+        id=model.id,
+        task_id=model.task_id,
+        status=_STATUS[model.status],
+        parent_task_run_id=model.parent_task_run_id,
+        root_task_run_id=model.root_task_run_id,
+        retries=model.retries,
+        attempts=[_attempt(a) for a in model.attempts],
+        started_at=_opt_time(model.started_at),
+        completed_at=_opt_time(model.completed_at),
+    )
+
+
+def task_run_details(model: api.TaskRunDetails) -> TaskRunDetails:
+    """A :class:`TaskRunDetails` from the generated model."""
+    raw_input = model.input_
+    input_value: Any = raw_input if isinstance(raw_input, list) else raw_input.to_dict()
+    return TaskRunDetails(
+        id=model.id,
+        task_id=model.task_id,
+        status=_STATUS[model.status],
+        parent_task_run_id=model.parent_task_run_id,
+        root_task_run_id=model.root_task_run_id,
+        retries=model.retries,
+        attempts=[_attempt(a) for a in model.attempts],
+        started_at=_opt_time(model.started_at),
+        completed_at=_opt_time(model.completed_at),
+        results=model.results,
+        input=input_value,
+        error=_opt(model.error),
+    )
+
+
+def task(model: api.Task) -> Task:
+    """A :class:`Task` from the generated model."""
+    return Task(
+        id=model.id,
+        name=model.name,
+        created_at=model.created_at,
+        workflow_id=_opt(model.workflow_id),
+        workflow_version_id=_opt(model.workflow_version_id),
+    )
+
+
+def log_entry(model: api.LogEntry) -> LogEntry:
+    """A :class:`LogEntry` from the generated model."""
+    return LogEntry(
+        task_run_id=model.task_run_id,
+        attempt=model.attempt,
+        stream=model.stream,
+        timestamp=model.timestamp,
+        message=model.message,
+    )
+
+
+def run_task_body(task_slug: str, input_data: TaskData | None) -> api.RunTask:
+    """The generated ``RunTask`` body for a slug and its arguments.
+
+    A list or tuple is positional, a dict named, None means no arguments (``[]``).
+    """
+    if not isinstance(task_slug, str) or not task_slug:
+        raise ValueError(
+            f"task_slug must be a non-empty string like 'my-workflow/my-task', got {task_slug!r}"
+        )
+    if input_data is None:
+        return api.RunTask(task=task_slug, input_=[])
+    if isinstance(input_data, list):
+        return api.RunTask(task=task_slug, input_=input_data)
+    if isinstance(input_data, tuple):
+        return api.RunTask(task=task_slug, input_=list(input_data))
+    if isinstance(input_data, dict):
+        return api.RunTask(task=task_slug, input_=api.TaskDataType1.from_dict(input_data))
+    raise TypeError(
+        "input_data must be a list or tuple (positional arguments), a dict (named arguments) "
+        f"or None, got {type(input_data).__name__}"
+    )
+
+
+def check_id(value: str, name: str) -> str:
+    """A run or task id argument, validated: a non-empty string."""
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+    return value
+
+
+def check_ids(task_run_ids: Sequence[str]) -> list[str]:
+    """The run ids of an event stream request, validated: a non-empty sequence of strings."""
+    if isinstance(task_run_ids, str):
+        return [task_run_ids]
+    ids = list(task_run_ids)
+    if not ids or not all(isinstance(i, str) and i for i in ids):
+        raise ValueError(f"task_run_ids must be a non-empty list of run ids, got {task_run_ids!r}")
+    return ids
