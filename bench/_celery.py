@@ -21,7 +21,17 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from bench._procs import NotMeasured, bench_env, free_port, spawn, stop, wait_until
+from bench._procs import (
+    NotMeasured,
+    bench_env,
+    children,
+    cpu_seconds,
+    free_port,
+    reaped_children_cpu_seconds,
+    spawn,
+    stop,
+    wait_until,
+)
 from bench._results import Result
 from bench._stats import latency_summary
 
@@ -168,6 +178,17 @@ class CeleryStack:
         wait_until(ready, self.worker, "the celery worker", worker_log, 60)
         return module
 
+    def cpu_seconds(self) -> tuple[float, float]:
+        """CPU so far of (redis-server + the worker's main process, the prefork pool children)."""
+        server = pool = 0.0
+        if self.redis is not None:
+            server += cpu_seconds(self.redis.pid) or 0.0
+        if self.worker is not None:
+            server += cpu_seconds(self.worker.pid) or 0.0
+            pool += sum(cpu_seconds(pid) or 0.0 for pid in children(self.worker.pid))
+            pool += reaped_children_cpu_seconds(self.worker.pid) or 0.0
+        return server, pool
+
     def stop(self) -> None:
         """Stop the worker (warm shutdown), then Redis."""
         # Result handles left over from the benchmarks unsubscribe when collected: let them do
@@ -191,42 +212,59 @@ def celery_stack(workdir: Path) -> Iterator[ModuleType]:
         stack.stop()
 
 
+def _cpu_metrics(
+    before: tuple[float, float], after: tuple[float, float], n: int
+) -> dict[str, float]:
+    return {
+        "engine_cpu_ms_per_run": (after[0] - before[0]) * 1000 / n,
+        "workers_cpu_ms_per_run": (after[1] - before[1]) * 1000 / n,
+    }
+
+
 def _get(async_result: Any, timeout: float = 60) -> Any:
     return async_result.get(timeout=timeout)
 
 
-def b1(mod: ModuleType, n: int, warmup: int) -> Result:
+def b1(mod: ModuleType, n: int, warmup: int, stack: CeleryStack | None = None) -> Result:
     """Sequential ``noop.delay().get()``: round trip latency."""
     for _ in range(warmup):
         _get(mod.noop.delay())
     samples: list[float] = []
+    before = stack.cpu_seconds() if stack else (0.0, 0.0)
     for _ in range(n):
         t0 = time.perf_counter()
         _get(mod.noop.delay())
         samples.append(time.perf_counter() - t0)
+    metrics = latency_summary(samples)
+    if stack is not None:
+        metrics.update(_cpu_metrics(before, stack.cpu_seconds(), n))
     return Result(
         "B1",
         SYSTEM,
-        latency_summary(samples),
+        metrics,
         note=f"noop.delay().get(), {n} sequential after {warmup} warm-up",
         samples_ms=[s * 1000 for s in samples],
     )
 
 
-def b2(mod: ModuleType, n: int) -> Result:
+def b2(mod: ModuleType, n: int, stack: CeleryStack | None = None) -> Result:
     """``n`` ``noop.delay()`` sent back to back, then every result awaited (join_native)."""
     from celery.result import ResultSet  # type: ignore[import-untyped, unused-ignore]
 
     _get(mod.noop.delay())
+    before = stack.cpu_seconds() if stack else (0.0, 0.0)
     t0 = time.perf_counter()
     pending = [mod.noop.delay() for _ in range(n)]
     sent = time.perf_counter()
     ResultSet(pending).join_native(timeout=300, propagate=True)
     elapsed = time.perf_counter() - t0
+    metrics = {"n": n, "seconds": elapsed, "runs_per_s": n / elapsed, "send_seconds": sent - t0}
+    if stack is not None:
+        metrics.update(_cpu_metrics(before, stack.cpu_seconds(), n))
     return Result(
         "B2",
         SYSTEM,
-        {"n": n, "seconds": elapsed, "runs_per_s": n / elapsed, "send_seconds": sent - t0},
+        metrics,
         note=f"{n} x noop.delay() then ResultSet.join_native()",
     )
 

@@ -30,6 +30,7 @@ from bench._procs import (
     children,
     cpu_seconds,
     free_port,
+    reaped_children_cpu_seconds,
     rss_mb,
     spawn,
     stop,
@@ -73,7 +74,9 @@ class Engine:
         return cpu_seconds(self.pid) or 0.0
 
     def workers_cpu_seconds(self) -> float:
-        return sum(cpu_seconds(pid) or 0.0 for pid in children(self.pid))
+        """CPU of the worker processes: those alive now plus those already reaped."""
+        live = sum(cpu_seconds(pid) or 0.0 for pid in children(self.pid))
+        return live + (reaped_children_cpu_seconds(self.pid) or 0.0)
 
 
 def start_engine(variant: str, workdir: Path, db: Path | None = None) -> Engine:
@@ -140,14 +143,19 @@ async def b1(engine: Engine, n: int, warmup: int) -> Result:
         for _ in range(warmup):
             await render.workflows.run_task("noop", [])
         samples: list[float] = []
+        cpu0, wcpu0 = engine.cpu_seconds(), engine.workers_cpu_seconds()
         for _ in range(n):
             t0 = time.perf_counter()
             await render.workflows.run_task("noop", [])
             samples.append(time.perf_counter() - t0)
+        cpu, wcpu = engine.cpu_seconds() - cpu0, engine.workers_cpu_seconds() - wcpu0
+    metrics = latency_summary(samples)
+    metrics["engine_cpu_ms_per_run"] = cpu * 1000 / n
+    metrics["workers_cpu_ms_per_run"] = wcpu * 1000 / n
     return Result(
         "B1",
         engine.variant,
-        latency_summary(samples),
+        metrics,
         note=f"run_task('noop'), {n} sequential after {warmup} warm-up",
         samples_ms=[s * 1000 for s in samples],
     )
@@ -175,8 +183,7 @@ async def b2(engine: Engine, n: int, timeout: float) -> Result:
         "engine_cpu_ms_per_run": cpu * 1000 / n,
         "engine_rss_mb": engine.rss_mb() or 0.0,
     }
-    if engine.variant == "fast":
-        metrics["workers_cpu_ms_per_run"] = wcpu * 1000 / n
+    metrics["workers_cpu_ms_per_run"] = wcpu * 1000 / n
     return Result(
         "B2",
         engine.variant,

@@ -328,9 +328,9 @@ class Runner:
                 return
             s = self.sizes
             if "B1" in benches:
-                self._record("B1", "celery", lambda: _celery.b1(mod, *s.b1["celery"]))
+                self._record("B1", "celery", lambda: _celery.b1(mod, *s.b1["celery"], stack))
             if "B2" in benches:
-                self._record("B2", "celery", lambda: _celery.b2(mod, s.b2["celery"]))
+                self._record("B2", "celery", lambda: _celery.b2(mod, s.b2["celery"], stack))
             if "B3" in benches:
                 self._record("B3", "celery", lambda: _celery.b3(mod, *s.b3["celery"]))
             if "B4" in benches:
