@@ -85,6 +85,7 @@ class FakePlatform:
     callback_status: int = 200
     requests: list[Recorded] = field(default_factory=list)
     restarts: int = 0
+    connections: int = 0
 
     def __post_init__(self) -> None:
         self._dir = tempfile.mkdtemp(prefix="rsdk-", dir="/tmp")
@@ -117,6 +118,15 @@ class FakePlatform:
         env.update(RENDER_SDK_MODE=mode, RENDER_SDK_SOCKET_PATH=self.socket_path)
         env.update(extra)
         return env
+
+    def drop_connections(self) -> None:
+        """Close every open connection (as a server closing idle keep-alive connections)."""
+
+        async def drop() -> None:
+            for writer in list(self._writers):
+                writer.transport.abort()
+
+        asyncio.run_coroutine_threadsafe(drop(), self._loop).result()
 
     def calls(self, path: str) -> list[Recorded]:
         return [r for r in list(self.requests) if r.path == path]
@@ -152,6 +162,7 @@ class FakePlatform:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._writers.add(writer)
+        self.connections += 1
         conn = h11.Connection(h11.SERVER)
         request: h11.Request | None = None
         body = b""
