@@ -111,6 +111,7 @@ class ServedEngine:
         access_log: bool = False,
         shutdown_grace: int = DEFAULT_SHUTDOWN_GRACE,
         app_options: dict[str, Any] | None = None,
+        uvicorn_logging: bool = False,
     ) -> ServedEngine:
         """Start ``core``, then serve its API on ``sock``; on failure, leave nothing running."""
         await core.start()
@@ -123,6 +124,8 @@ class ServedEngine:
                 lifespan="off",
                 timeout_graceful_shutdown=shutdown_grace,
                 server_header=False,
+                # Leave the host program's logging alone unless asked (the CLI asks).
+                log_config=uvicorn.config.LOGGING_CONFIG if uvicorn_logging else None,
             )
             served = cls(core, app, _Server(config))
             task = asyncio.create_task(served.server.serve(sockets=[sock]))

@@ -65,7 +65,9 @@ async def test_idempotency_key_returns_the_first_run(served: Served) -> None:
     second = await served.http.post("/v1/task-runs", json=body, headers=headers)
     assert first.json()["id"] == second.json()["id"]
     assert len(served.core.runs) == 1
-    answer = await served.http.post("/v1/task-runs", json=body, headers={"Idempotency-Key": "k" * 256})
+    answer = await served.http.post(
+        "/v1/task-runs", json=body, headers={"Idempotency-Key": "k" * 256}
+    )
     check_error(answer, 400, "invalid_request", "Idempotency-Key")
 
 
@@ -220,7 +222,11 @@ async def test_tasks(served: Served) -> None:
     assert answer.status_code == 200
     assert answer.json() == [
         {
-            "task": {"id": "tsk-square", "name": "square", "createdAt": "2026-01-02T03:04:05.678901Z"},
+            "task": {
+                "id": "tsk-square",
+                "name": "square",
+                "createdAt": "2026-01-02T03:04:05.678901Z",
+            },
             "cursor": "tsk-square",
         },
         {
@@ -294,9 +300,7 @@ async def test_logs(served: Served) -> None:
 
 async def test_logs_errors(served: Served) -> None:
     check_error(await served.http.get("/v1/logs"), 400, "invalid_request", "taskRunId")
-    check_error(
-        await served.http.get("/v1/logs", params={"taskRunId": "trn-x"}), 404, "not_found"
-    )
+    check_error(await served.http.get("/v1/logs", params={"taskRunId": "trn-x"}), 404, "not_found")
     answer = await served.http.get("/v1/logs", params={"taskRunId": "trn-x", "cursor": "abc"})
     check_error(answer, 400, "invalid_request", "cursor")
     answer = await served.http.get("/v1/logs", params={"taskRunId": "trn-x", "limit": 1001})

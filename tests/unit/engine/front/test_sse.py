@@ -162,9 +162,7 @@ async def test_engine_stop_ends_open_streams(served: Served) -> None:
 
 async def test_bad_requests_are_refused_before_the_stream(served: Served) -> None:
     check_error(await served.http.get(EVENTS), 400, "invalid_request", "taskRunIds is required")
-    check_error(
-        await served.http.get(EVENTS, params={"taskRunIds": " , "}), 400, "invalid_request"
-    )
+    check_error(await served.http.get(EVENTS, params={"taskRunIds": " , "}), 400, "invalid_request")
     many = ",".join(f"trn-{i}" for i in range(1001))
     check_error(
         await served.http.get(EVENTS, params={"taskRunIds": many}),

@@ -1,0 +1,291 @@
+"""``render-workflows dev``: run the local engine in a terminal.
+
+    render-workflows dev main:app                 serve main.py's ``app`` on http://127.0.0.1:8120
+    render-workflows dev --port 9000 main:app
+    render-workflows dev -- python worker.py      any worker start command (one process per run)
+
+Options: ``--host`` (default 127.0.0.1), ``--port`` (8120), ``--db`` (``.render/workflows.db``
+under the current directory, or ``:memory:``), ``--max-concurrency N``, ``--api-key KEY`` (or the
+environment variable ``RENDER_WORKFLOWS_DEV_API_KEY``), ``--log-level``, ``--access-log``,
+``--no-fsync``, ``--quiet``. A host other than loopback is refused unless an API key is set.
+
+It prints one line per run state change and the workers' output, prefixed by task and run.
+Ctrl-C or SIGTERM stops it cleanly (exit status 0). Bad arguments: one line on stderr, status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import re
+import signal
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NoReturn
+
+from render_sdk.engine.interface import EngineConfig, EngineCoreAPI
+
+PROG = "render-workflows dev"
+API_KEY_ENV = "RENDER_WORKFLOWS_DEV_API_KEY"
+DEFAULT_PORT = 8120
+DEFAULT_DB = os.path.join(".render", "workflows.db")
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+_TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+
+CoreFactory = Callable[[EngineConfig], EngineCoreAPI]
+
+
+class UsageError(Exception):
+    """A bad command line; the message is printed on one line and the exit status is 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+@dataclass
+class DevOptions:
+    """The parsed command line of ``render-workflows dev``."""
+
+    host: str
+    port: int
+    db: str
+    max_concurrency: int | None
+    api_key: str | None
+    log_level: str
+    access_log: bool
+    durable: bool
+    quiet: bool
+    app_target: str | None
+    start_command: list[str] | None
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 65535, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (``render-workflows dev --help`` prints its help)."""
+    parser = _Parser(
+        prog=PROG,
+        description="Run the local Render Workflows engine: the REST API of api.render.com/v1 "
+        "on this machine, executing the tasks of one workflow.",
+        epilog="Give the worker either as module:app (fast path: reused, pre-imported worker "
+        "processes) or after '--' as a start command (one process per run). Clients find the "
+        "engine through RENDER_LOCAL_DEV_URL=http://127.0.0.1:8120 or RENDER_USE_LOCAL_DEV=1.",
+    )
+    parser.add_argument("target", nargs="?", help="the app to serve, as module:app (e.g. main:app)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    parser.add_argument("--port", type=_port, default=DEFAULT_PORT, help="TCP port (8120)")
+    parser.add_argument(
+        "--db",
+        default=DEFAULT_DB,
+        help=f"SQLite database file, or :memory: (default {DEFAULT_DB} under the current "
+        "directory)",
+    )
+    parser.add_argument(
+        "--max-concurrency",
+        type=_positive_int,
+        help="most attempts running at once (default: derived from the CPU count)",
+    )
+    parser.add_argument(
+        "--api-key",
+        help=f"require 'Authorization: Bearer KEY' on every request (or set {API_KEY_ENV}; "
+        "required to listen on a non-loopback address)",
+    )
+    parser.add_argument(
+        "--log-level", choices=LOG_LEVELS, default="warning", help="server log level (warning)"
+    )
+    parser.add_argument("--access-log", action="store_true", help="log every HTTP request")
+    parser.add_argument(
+        "--no-fsync",
+        action="store_true",
+        help="commit without fsync: accepted runs survive an engine crash, not a power loss",
+    )
+    parser.add_argument(
+        "--quiet", action="store_true", help="do not print run state changes and worker output"
+    )
+    return parser
+
+
+def parse_args(argv: list[str], environ: dict[str, str] | None = None) -> DevOptions:
+    """Parse and check a command line; raises :class:`UsageError` naming the problem.
+
+    >>> parse_args(["main:app"]).port
+    8120
+    """
+    environ = dict(os.environ) if environ is None else environ
+    command: list[str] | None = None
+    if "--" in argv:
+        at = argv.index("--")
+        argv, command = argv[:at], argv[at + 1 :]
+        if not command:
+            raise UsageError("nothing after '--': give the worker's start command")
+    args = build_parser().parse_args(argv)
+    target: str | None = args.target
+    if target is not None and command is not None:
+        raise UsageError(f"give either module:app or '-- COMMAND', not both (got {target!r})")
+    if target is None and command is None:
+        raise UsageError(
+            "missing the worker: give module:app (e.g. main:app) or '-- START COMMAND ...'"
+        )
+    if target is not None and not _TARGET.match(target):
+        raise UsageError(f"expected the app as module:attribute (e.g. main:app), got {target!r}")
+    api_key: str | None = args.api_key
+    if api_key is None:
+        api_key = environ.get(API_KEY_ENV) or None
+    elif not api_key:
+        raise UsageError("--api-key must not be empty")
+    from render_sdk.engine.embedded import is_loopback
+
+    if not is_loopback(args.host) and not api_key:
+        raise UsageError(
+            f"refusing to listen on {args.host} without an API key: pass --api-key or set "
+            f"{API_KEY_ENV}, or listen on 127.0.0.1"
+        )
+    return DevOptions(
+        host=args.host,
+        port=args.port,
+        db=args.db,
+        max_concurrency=args.max_concurrency,
+        api_key=api_key,
+        log_level=args.log_level,
+        access_log=args.access_log,
+        durable=not args.no_fsync,
+        quiet=args.quiet,
+        app_target=target,
+        start_command=command,
+    )
+
+
+def _configure_logging(options: DevOptions) -> None:
+    lines = logging.StreamHandler(sys.stdout)
+    lines.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    for name in ("render_sdk.engine.runs", "render_sdk.engine.logs"):
+        logger = logging.getLogger(name)
+        logger.propagate = False
+        if not options.quiet:
+            logger.addHandler(lines)
+            logger.setLevel(logging.INFO)
+        else:
+            logger.setLevel(logging.WARNING)
+    problems = logging.StreamHandler(sys.stderr)
+    problems.setFormatter(logging.Formatter(f"{PROG}: %(levelname)s %(name)s: %(message)s"))
+    engine = logging.getLogger("render_sdk.engine")
+    engine.addHandler(problems)
+    engine.setLevel(options.log_level.upper())
+
+
+def _default_core(config: EngineConfig) -> EngineCoreAPI:
+    from render_sdk.engine.core import EngineCore
+
+    core: EngineCoreAPI = EngineCore(config)
+    return core
+
+
+def _fail(message: str, status: int) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr, flush=True)
+    return status
+
+
+async def serve(options: DevOptions, core_factory: CoreFactory) -> int:
+    """Run the engine until SIGINT or SIGTERM; the exit status."""
+    from render_sdk.engine.embedded import ServedEngine, bind_socket
+
+    db = options.db
+    try:
+        sock = bind_socket(options.host, options.port)
+    except OSError as exc:
+        return _fail(str(exc.strerror or exc), 1)
+    port = int(sock.getsockname()[1])
+    config = EngineConfig(
+        db_path=db,
+        app_target=options.app_target,
+        start_command=options.start_command,
+        cwd=Path.cwd(),
+        max_concurrency=options.max_concurrency,
+        durable=options.durable,
+    )
+    try:
+        served = await ServedEngine.start(
+            core_factory(config),
+            sock,
+            api_key=options.api_key,
+            log_level=options.log_level,
+            access_log=options.access_log,
+            uvicorn_logging=True,
+        )
+    except Exception as exc:
+        sock.close()
+        return _fail(f"the engine failed to start: {exc}", 1)
+    host = options.host if ":" not in options.host else f"[{options.host}]"
+    auth = ", API key required" if options.api_key else ""
+    print(f"{PROG}: listening on http://{host}:{port} (db: {db}{auth})", flush=True)
+
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+
+    def on_signal() -> None:
+        if stop.is_set():
+            served.server.force_exit = True  # a second Ctrl-C: do not wait for open requests
+        stop.set()
+
+    handled = (signal.SIGINT, signal.SIGTERM)
+    for sig in handled:
+        loop.add_signal_handler(sig, on_signal)
+    try:
+        await stop.wait()
+        print(f"{PROG}: stopping", flush=True)
+        await served.stop()
+    finally:
+        for sig in handled:
+            loop.remove_signal_handler(sig)
+    print(f"{PROG}: stopped", flush=True)
+    return 0
+
+
+def main(argv: list[str], *, core_factory: CoreFactory | None = None) -> int:
+    """Run ``render-workflows dev`` with ``argv`` (the words after ``dev``); the exit status.
+
+    sys.exit(main(["--port", "9000", "main:app"]))
+    """
+    if any(a in ("-h", "--help") for a in argv[: argv.index("--") if "--" in argv else None]):
+        build_parser().print_help()
+        return 0
+    try:
+        options = parse_args(argv)
+    except UsageError as exc:
+        return _fail(f"{exc} (see '{PROG} --help')", 2)
+    if options.db != ":memory:":
+        path = Path(options.db).resolve()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            return _fail(f"cannot create the database folder {path.parent}: {exc.strerror}", 1)
+        options.db = str(path)
+    _configure_logging(options)
+    try:
+        return asyncio.run(serve(options, core_factory or _default_core))
+    except KeyboardInterrupt:
+        return 0

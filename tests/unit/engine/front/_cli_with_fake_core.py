@@ -1,0 +1,38 @@
+"""``render-workflows dev`` over the fake core, for the CLI's process tests.
+
+python _cli_with_fake_core.py --port 0 main:app
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from fake_core import FakeCore  # noqa: E402
+
+from render_sdk.engine.cli import main  # noqa: E402
+from render_sdk.engine.interface import EngineConfig  # noqa: E402
+
+
+class LoggingFakeCore(FakeCore):
+    """Logs like the real core does, so the CLI's output lines can be checked."""
+
+    def __init__(self, config: EngineConfig) -> None:
+        super().__init__()
+        self.config = config
+
+    async def start(self) -> None:
+        await super().start()
+        print(f"fake core: db={self.config.db_path} durable={self.config.durable}", flush=True)
+        logging.getLogger("render_sdk.engine.runs").info("trn-1 square: pending -> running")
+        logging.getLogger("render_sdk.engine.logs").info("square trn-1: hello from the worker")
+
+    async def stop(self) -> None:
+        await super().stop()
+        print("fake core: stopped", flush=True)
+
+
+sys.exit(main(sys.argv[1:], core_factory=LoggingFakeCore))
