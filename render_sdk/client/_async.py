@@ -10,7 +10,7 @@ this module only does the I/O.
 
 from __future__ import annotations
 
-import asyncio
+from asyncio import sleep
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Sequence
 from types import TracebackType
 from typing import Any
@@ -78,7 +78,7 @@ class AsyncWorkflows:
             if delay is None:
                 raise error
             attempt += 1
-            await asyncio.sleep(delay)
+            await sleep(delay)
 
     async def start_task(
         self,
@@ -149,7 +149,7 @@ class AsyncWorkflows:
             details = await self.get_task_run(task_run_id)
             if details.status.is_terminal:
                 return self._core.finish(operation, details)
-            await asyncio.sleep(poll_delay(attempt))
+            await sleep(poll_delay(attempt))
             attempt += 1
 
     async def list_task_runs(self, params: ListTaskRunsParams | None = None) -> TaskRunList:
@@ -295,7 +295,7 @@ async def _stream(
                     tracker.decoder.reset_event()
                     if received:
                         failures = 0
-                        await asyncio.sleep(tracker.reconnect_delay(core.policy))
+                        await sleep(tracker.reconnect_delay(core.policy))
                         continue
                     error = ServerError(
                         "task_run_events: the event stream closed before sending anything",
@@ -308,7 +308,7 @@ async def _stream(
         if delay is None:
             raise error
         failures += 1
-        await asyncio.sleep(delay)
+        await sleep(delay)
 
 
 class AsyncTaskRunEventStream:

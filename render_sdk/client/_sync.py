@@ -9,8 +9,8 @@ All decisions live in :mod:`render_sdk.client._base`; this module only does the 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Generator, Sequence
+from time import sleep
 from types import TracebackType
 from typing import Any
 
@@ -76,7 +76,7 @@ class Workflows:
             if delay is None:
                 raise error
             attempt += 1
-            time.sleep(delay)
+            sleep(delay)
 
     def start_task(
         self,
@@ -140,7 +140,7 @@ class Workflows:
             details = self.get_task_run(task_run_id)
             if details.status.is_terminal:
                 return self._core.finish(operation, details)
-            time.sleep(poll_delay(attempt))
+            sleep(poll_delay(attempt))
             attempt += 1
 
     def list_task_runs(self, params: ListTaskRunsParams | None = None) -> TaskRunList:
@@ -283,7 +283,7 @@ def _stream(workflows: Workflows, tracker: EventTracker) -> Generator[TaskRunDet
                     tracker.decoder.reset_event()
                     if received:
                         failures = 0
-                        time.sleep(tracker.reconnect_delay(core.policy))
+                        sleep(tracker.reconnect_delay(core.policy))
                         continue
                     error = ServerError(
                         "task_run_events: the event stream closed before sending anything",
@@ -296,7 +296,7 @@ def _stream(workflows: Workflows, tracker: EventTracker) -> Generator[TaskRunDet
         if delay is None:
             raise error
         failures += 1
-        time.sleep(delay)
+        sleep(delay)
 
 
 class TaskRunEventStream:
