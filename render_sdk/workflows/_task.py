@@ -62,8 +62,9 @@ def describe_parameters(fn: Callable[..., Any], name: str) -> list[dict[str, Any
         if param.kind is param.VAR_POSITIONAL or param.kind is param.VAR_KEYWORD:
             stars = "*" if param.kind is param.VAR_POSITIONAL else "**"
             raise InvalidTaskSignature(
-                f"task {name!r}: parameter '{stars}{param.name}' is not supported; a task's input is a JSON "
-                "array or object matched to named parameters, so declare each one by name"
+                f"task {name!r}: parameter '{stars}{param.name}' is not supported; a task's "
+                "input is a JSON array or object matched to named parameters, so declare each "
+                "one by name"
             )
         if param.kind is param.POSITIONAL_ONLY:
             raise InvalidTaskSignature(
@@ -121,13 +122,15 @@ class Task(Generic[P, R]):
             raise InvalidTaskSignature(
                 f"task {name!r} is a generator function; a task must return one JSON value"
             )
+        functools.update_wrapper(self, fn)
         self.fn = fn
         self.name = name
         self.options = options
         self.parameters = describe_parameters(fn, name)
-        self.is_async = inspect.iscoroutinefunction(fn)
+        self.is_async = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
+            getattr(fn, "__call__", None)  # noqa: B004
+        )
         self._signature = inspect.signature(fn)
-        functools.update_wrapper(self, fn)
 
     def __repr__(self) -> str:
         return f"<Task {self.name!r}>"
