@@ -110,7 +110,15 @@ def run_once(app: Workflows, client: CallbackClient, pool: DaemonPool) -> None:
     frame = AttemptFrame(client, pool)
     outcome = execute(app, body, frame)
     _flush_output()
-    client.call("POST", "/callback", outcome)
+    answer = client.call("POST", "/callback", outcome, accept=(200, 409))
+    if answer.status == 409:
+        # The platform already ended this attempt (a timeout, a cancel, or an earlier try of
+        # this very callback whose answer was lost): there is nothing left to deliver.
+        _fail(
+            "the platform did not take this run's result (HTTP 409: "
+            f"{answer.body[:300].decode('utf-8', 'replace')})",
+            "notice",
+        )
 
 
 def serve(app: Workflows, client: CallbackClient, pool: DaemonPool) -> None:
@@ -164,8 +172,8 @@ def _format(exc: BaseException) -> str:
     return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
 
 
-def _fail(message: str) -> None:
-    print(f"render-workflows: error: {message}", file=sys.stderr, flush=True)
+def _fail(message: str, kind: str = "error") -> None:
+    print(f"render-workflows: {kind}: {message}", file=sys.stderr, flush=True)
 
 
 def _flush_output() -> None:

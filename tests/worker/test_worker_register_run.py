@@ -108,3 +108,14 @@ def test_task_output_reaches_stdout_and_stderr(platform: FakePlatform) -> None:
     assert done.returncode == 0
     assert "squaring 3" in done.stdout
     assert "square log 3" in done.stderr
+
+
+def test_a_refused_callback_409_ends_the_run_quietly(platform: FakePlatform) -> None:
+    platform.callback_status = 409
+    platform.add_run("square", [3])
+
+    done = run_worker(platform, "run")
+
+    assert done.returncode == 0
+    assert len(platform.calls("/callback")) == 1
+    assert "render-workflows: notice: the platform did not take this run's result" in done.stderr
