@@ -198,7 +198,8 @@ class LocalEngine:
         self.api_key = api_key
         self.max_concurrency = max_concurrency
         self.host = host
-        self.port = port
+        self.port = port  # the port asked for; the bound one once started
+        self._requested_port = port
         self.durable = durable
         self.log_level = log_level
         self.startup_timeout = startup_timeout
@@ -260,7 +261,7 @@ class LocalEngine:
         return await self._astart()
 
     async def _astart(self) -> LocalEngine:
-        sock = bind_socket(self.host, self.port)
+        sock = bind_socket(self.host, self._requested_port)
         try:
             self.port = int(sock.getsockname()[1])
             self._served = await asyncio.wait_for(

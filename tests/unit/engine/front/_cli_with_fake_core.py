@@ -11,10 +11,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fake_core import FakeCore  # noqa: E402
+from fake_core import FakeCore
 
-from render_sdk.engine.cli import main  # noqa: E402
-from render_sdk.engine.interface import EngineConfig  # noqa: E402
+from render_sdk.engine.cli import main
+from render_sdk.engine.interface import EngineConfig
 
 
 class LoggingFakeCore(FakeCore):

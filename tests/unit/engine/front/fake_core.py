@@ -60,6 +60,7 @@ class FakeCore:
         self.started = False
         self.stopped = False
         self.subscribers: set[asyncio.Queue[RunRecord]] = set()
+        self._subscribers_changed: asyncio.Event | None = None
         self.explode: Exception | None = None  # raised by the next list_tasks
         self.find_calls: list[str] = []
         self._ids = itertools.count(1)
@@ -151,6 +152,7 @@ class FakeCore:
             await self.get_run(run_id)
         queue: asyncio.Queue[RunRecord] = asyncio.Queue()
         self.subscribers.add(queue)
+        self._notify()
         try:
             waiting = set(run_ids)
             for run_id in run_ids:
@@ -166,6 +168,7 @@ class FakeCore:
                     yield run
         finally:
             self.subscribers.discard(queue)
+            self._notify()
 
     async def get_logs(
         self, run_id: str, limit: int, cursor: int | None
@@ -175,6 +178,18 @@ class FakeCore:
         return lines[:limit], run_id in self.truncated
 
     # --- test controls -------------------------------------------------------------------
+    def _notify(self) -> None:
+        if self._subscribers_changed is not None:
+            self._subscribers_changed.set()
+            self._subscribers_changed = None
+
+    async def wait_for_subscribers(self, count: int) -> None:
+        """Return once exactly ``count`` event streams are subscribed."""
+        while len(self.subscribers) != count:
+            if self._subscribers_changed is None:
+                self._subscribers_changed = asyncio.Event()
+            await self._subscribers_changed.wait()
+
     def begin(self, run_id: str) -> None:
         run = self.runs[run_id]
         run.status = RunStatus.RUNNING

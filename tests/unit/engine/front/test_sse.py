@@ -128,8 +128,7 @@ async def test_many_subscribers_of_one_run(served: Served) -> None:
     for o in opened:
         await o.wait()
     # Each stream is subscribed once its first frame is out.
-    while len(served.core.subscribers) < 5:
-        await asyncio.sleep(0.01)
+    await served.core.wait_for_subscribers(5)
     served.core.finish(run_id)
     assert await asyncio.gather(*tasks) == [[run_id]] * 5
 
@@ -139,11 +138,9 @@ async def test_closing_the_stream_releases_the_subscription(served: Served) -> N
     async with served.http.stream("GET", EVENTS, params={"taskRunIds": run_id}) as answer:
         stream = frames(answer)
         assert await anext(stream) == "retry: 2000"
-        while not served.core.subscribers:
-            await anext(stream)
+        await served.core.wait_for_subscribers(1)
     # The client hung up; the engine lets go of the core's iterator.
-    while served.core.subscribers:
-        await asyncio.sleep(0.01)
+    await served.core.wait_for_subscribers(0)
     assert (await served.http.get("/v1/tasks")).status_code == 200
 
 
