@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 
@@ -42,7 +44,9 @@ def test_base_url_selection(env: dict[str, str], base_url: str | None, expected:
 def test_hosted_api_without_key_fails_at_construction() -> None:
     with pytest.raises(ConfigurationError, match="RENDER_API_KEY"):
         Render()
-    with pytest.raises(ConfigurationError, match="no API key for https://api.render.com/v1"):
+    with pytest.raises(
+        ConfigurationError, match=re.escape("no API key for https://api.render.com/v1")
+    ):
         RenderAsync(base_url="https://api.render.com")
 
 
