@@ -65,7 +65,7 @@ def test_reconnects_with_last_event_id(
     fake.on("GET", "/task-runs/events", sse_response(stream=first), sse_response(stream=second))
     events = list(render.workflows.task_run_events(["trn-a", "trn-b"]))
     assert [e.id for e in events] == ["trn-a", "trn-b"]
-    first_request, second_request = fake.requests
+    _, second_request = fake.requests
     assert second_request.headers["last-event-id"] == "7"
     assert second_request.url.params.get_list("taskRunIds") == ["trn-b"]
     assert instant_sleep == [1.5]  # the server's retry time
