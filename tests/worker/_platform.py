@@ -52,6 +52,7 @@ class Outcome:
     error: str | None = None
     polls_before: int = 0
     delay: float = 0.0
+    gated: bool = False  # ends when FakePlatform.gate_at long-polls are held at once
 
 
 @dataclass
@@ -86,6 +87,9 @@ class FakePlatform:
     requests: list[Recorded] = field(default_factory=list)
     restarts: int = 0
     connections: int = 0
+    gate_at: int = 0
+    held: int = 0
+    max_held: int = 0
 
     def __post_init__(self) -> None:
         self._dir = tempfile.mkdtemp(prefix="rsdk-", dir="/tmp")
@@ -247,7 +251,7 @@ class FakePlatform:
         self._subtasks[run_id] = sub
         if outcome.delay:
             self._loop.call_later(outcome.delay, sub.ready.set)
-        elif not outcome.polls_before:
+        elif not outcome.polls_before and not outcome.gated:
             sub.ready.set()
         return run_id
 
@@ -261,10 +265,17 @@ class FakePlatform:
         if headers and not sub.outcome.polls_before:
             # Hold until the subtask ends. (With polls_before, each held request is answered
             # still_running at once, as if its wait_ms had run out.)
+            self.held += 1
+            self.max_held = max(self.max_held, self.held)
+            if self.gate_at and self.held >= self.gate_at:
+                for other in self._subtasks.values():
+                    other.ready.set()
             try:
                 await asyncio.wait_for(sub.ready.wait(), body["wait_ms"] / 1000)
             except asyncio.TimeoutError:
                 pass
+            finally:
+                self.held -= 1
         if not sub.ready.is_set():
             sub.polls += 1
             if sub.outcome.polls_before and sub.polls >= sub.outcome.polls_before:

@@ -102,8 +102,9 @@ def test_bad_targets_are_one_line_errors(platform: FakePlatform, target: str, me
     assert platform.requests == []
 
 
-def test_help_mentions_the_dev_command() -> None:
-    done = _worker(_base_env(), "--help")
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_help_mentions_the_dev_command(flag: str) -> None:
+    done = _worker(_base_env(), flag)
 
     assert done.returncode == 0
     assert "render-workflows MODULE:APP" in done.stdout
@@ -123,3 +124,9 @@ def test_dotted_module_and_attribute_targets(platform: FakePlatform) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert len(platform.calls("/register-tasks")) == 2
+
+
+def test_no_target_prints_usage_and_fails() -> None:
+    done = _worker(_base_env())
+    assert done.returncode == 2
+    assert "usage: render-workflows MODULE:APP" in done.stderr

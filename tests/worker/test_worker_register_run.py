@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from render_sdk._useragent import USER_AGENT
-from tests.worker._platform import FakePlatform, unb64
+from tests.worker._platform import FakePlatform, b64, unb64
 from tests.worker.conftest import run_worker
 
 
@@ -119,3 +119,14 @@ def test_a_refused_callback_409_ends_the_run_quietly(platform: FakePlatform) -> 
     assert done.returncode == 0
     assert len(platform.calls("/callback")) == 1
     assert "render-workflows: notice: the platform did not take this run's result" in done.stderr
+
+
+def test_input_that_is_not_an_array_or_object_fails_the_run(platform: FakePlatform) -> None:
+    platform.inputs.append((200, {"task_name": "square", "input": b64(5)}))
+    done = run_worker(platform, "run")
+
+    assert done.returncode == 0, done.stderr
+    [callback] = platform.calls("/callback")
+    assert (
+        "task input must be a JSON array or object, got int 5" in callback.body["error"]["details"]
+    )

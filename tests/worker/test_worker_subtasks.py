@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from tests.worker._platform import FakePlatform, Outcome, unb64
+from tests.worker._platform import RESTART, FakePlatform, Outcome, unb64
 from tests.worker.conftest import run_worker
 
 
@@ -108,3 +108,34 @@ def test_run_subtask_retry_reuses_the_idempotency_key(platform: FakePlatform) ->
     assert len(starts) == 3
     assert len({c.body["idempotency_key"] for c in starts}) == 1
     assert len({c.body["created_at"] for c in starts}) == 1
+
+
+def test_a_hundred_subtask_waits_are_in_flight_at_once(platform: FakePlatform) -> None:
+    # No subtask ends until 100 long-polls are held together: the run can only finish if the
+    # worker keeps all of them in flight at the same time.
+    platform.gate_at = 100
+    platform.subtask = lambda name, value: Outcome(value=value[0], gated=True)
+    platform.add_run("sum_squares", [100])
+
+    done = run_worker(platform, "run")
+
+    assert done.returncode == 0, done.stderr
+    assert _result(platform) == sum(range(100))
+    assert platform.max_held == 100
+    assert len(platform.calls("/get-subtask-result")) == 100
+
+
+def test_a_restart_while_waiting_for_a_subtask_does_not_lose_the_run(
+    platform: FakePlatform,
+) -> None:
+    platform.subtask = _square
+    platform.faults["/get-subtask-result"] = [RESTART]
+    platform.add_run("sync_parent", [4])
+
+    done = run_worker(platform, "run")
+
+    assert done.returncode == 0, done.stderr
+    assert platform.restarts == 1
+    assert _result(platform) == 17
+    assert len(platform.calls("/run-subtask")) == 1
+    assert len(platform.calls("/get-subtask-result")) == 2
