@@ -13,7 +13,6 @@ from tests.e2e._engine import EngineProcess
 from tests.e2e._helpers import SUCCESS, status_of
 
 
-
 def test_run_task_returns_the_result(local_env: EngineProcess) -> None:
     with Render() as render:
         details = render.workflows.run_task("e2e/square", [12])

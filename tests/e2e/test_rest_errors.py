@@ -25,7 +25,9 @@ def api(engine: EngineProcess) -> httpx.Client:
 
 def test_start_with_bad_bodies(api: httpx.Client) -> None:
     url = "/v1/task-runs"
-    check_error(api.post(url, content=b"{not json", headers={"content-type": "application/json"}), 400)
+    check_error(
+        api.post(url, content=b"{not json", headers={"content-type": "application/json"}), 400
+    )
     check_error(api.post(url, json=[1, 2]), 400)
     check_error(api.post(url, json={"input": [1]}), 400, "task")
     check_error(api.post(url, json={"task": 5, "input": [1]}), 400, "task")
