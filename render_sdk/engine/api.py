@@ -329,7 +329,7 @@ class _Api:
         run_id = _str_param(request, "taskRunId")
         if run_id is None:
             raise InvalidRequest("taskRunId is required: the id of the run whose logs to list")
-        limit = _int_param(request, "limit", 100, 1, 1000)
+        limit = _int_param(request, "limit", 20, 1, 100)
         raw_cursor = _str_param(request, "cursor")
         cursor: int | None = None
         if raw_cursor is not None:
