@@ -162,7 +162,12 @@ def execute(app: Workflows, body: Any, frame: AttemptFrame) -> dict[str, Any]:
             result = task.fn(*args, **kwargs)
         return {"complete": {"output": encode_output(task.name, result)}}
     except (Exception, SystemExit) as exc:
-        return {"error": {"details": error_details(exc), "stack_trace": _format(exc)}}
+        details = (
+            f"the task called sys.exit({exc.code!r})"
+            if isinstance(exc, SystemExit)
+            else error_details(exc)
+        )
+        return {"error": {"details": details, "stack_trace": _format(exc)}}
     finally:
         frame.finished.set()
         current_frame.reset(token)

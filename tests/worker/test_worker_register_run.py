@@ -130,3 +130,8 @@ def test_input_that_is_not_an_array_or_object_fails_the_run(platform: FakePlatfo
     assert (
         "task input must be a JSON array or object, got int 5" in callback.body["error"]["details"]
     )
+
+
+def test_sys_exit_in_a_task_fails_the_run(platform: FakePlatform) -> None:
+    body = _run(platform, "exits", [])
+    assert body["error"]["details"] == "the task called sys.exit(3)"  # type: ignore[index]

@@ -72,3 +72,8 @@ def remember(tag: str) -> list[str]:
     """Per-process state: shows serve mode runs attempts in one process."""
     attempts_seen.append(tag)
     return list(attempts_seen)
+
+
+@app.task
+def exits() -> None:
+    sys.exit(3)
