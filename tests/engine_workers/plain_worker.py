@@ -51,6 +51,7 @@ TASKS: list[dict[str, Any]] = [
     {"name": "chatty", "parameters": [{"name": "n", "has_default": False}]},
     {"name": "pid", "parameters": []},
     {"name": "subtask_twice", "parameters": []},
+    {"name": "sleep_once", "parameters": [{"name": "marker", "has_default": False}]},
 ]
 
 
@@ -167,6 +168,12 @@ def execute(client: Client, name: str, args: Any) -> Any:
     if name == "pid":
         print(f"pid {os.getpid()}")
         return os.getpid()
+    if name == "sleep_once":
+        if not os.path.exists(args[0]):
+            with open(args[0], "w") as f:
+                f.write(str(os.getpid()))
+            time.sleep(120)
+        return "second time"
     if name == "subtask_twice":
         a = subtask(client, "square", [4], key="same-key")
         b = subtask(client, "square", [4], key="same-key")
