@@ -48,7 +48,7 @@ def test_sigkill_with_runs_pending_and_running(fresh_engine: EngineProcess) -> N
         # The interrupted attempt is kept, and did not spend the retry budget.
         assert body["retries"] == 0
         assert len(body["attempts"]) >= 2
-        assert "engine restarted" in (body["attempts"][0].get("error") or "")
+        assert "interrupted" in (body["attempts"][0].get("error") or "")
     for i, run_id in enumerate(pending):
         assert done[run_id]["results"] == [i * i]
 
