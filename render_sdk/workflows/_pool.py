@@ -2,7 +2,8 @@
 
 Unlike :class:`concurrent.futures.ThreadPoolExecutor`, its threads are daemons: a long-poll still
 in flight when an attempt ends (a sibling of a failed ``asyncio.gather``) never holds up the
-worker's exit. Threads start on demand, up to ``max_threads``, and are reused when idle.
+worker's exit. Threads start on demand, up to ``max_threads``, and are reused when idle; an
+unused pool costs nothing.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 T = TypeVar("T")
 
@@ -37,6 +40,9 @@ class DaemonPool:
 
     def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
         """Run ``fn(*args)`` on a pool thread; its outcome lands in the returned future."""
+        # Imported here: a worker whose tasks are all sync never needs it.
+        from concurrent.futures import Future
+
         future: Future[T] = Future()
         self._jobs.put((future, fn, args))
         if not self._idle.acquire(blocking=False):

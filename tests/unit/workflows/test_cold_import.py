@@ -63,3 +63,6 @@ def test_the_worker_itself_stays_light() -> None:
     ]
     assert heavy == []
     assert "http.client" in modules
+    # asyncio and concurrent.futures load only when an async task runs.
+    assert "asyncio" not in modules
+    assert "concurrent.futures" not in modules
