@@ -358,7 +358,7 @@ class AsyncTaskRunEventStream:
         await self.aclose()
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class AwaitableTaskRun(TaskRun):
     """A run just started by the async ``start_task``: a :class:`TaskRun` you can ``await``.
 
@@ -370,7 +370,11 @@ class AwaitableTaskRun(TaskRun):
         details = await run
     """
 
-    _workflows: AsyncWorkflows = attrs.field(alias="workflows", eq=False, repr=False)
+    _workflows: AsyncWorkflows = attrs.field(alias="workflows", repr=False)
+
+    # A handle on one start of a run: equal only to itself, and hashable (asyncio.gather hashes).
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
 
     def __await__(self) -> Generator[Any, None, TaskRunDetails]:
         return self._workflows._wait(self.id, "start_task").__await__()

@@ -72,7 +72,7 @@ _TERMINAL = frozenset(
 _SUCCESS = frozenset({TaskRunStatus.COMPLETED, TaskRunStatus.SUCCEEDED})
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, unsafe_hash=False)
 class TaskAttempt:
     """One attempt of a run. ``error`` and ``results`` are filled in run details only.
 
@@ -87,7 +87,7 @@ class TaskAttempt:
     results: list[Any] | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, unsafe_hash=False)
 class TaskRun:
     """The summary of a run, as ``start_task`` (blocking client) and ``list_task_runs`` give it.
 
@@ -111,7 +111,7 @@ class TaskRun:
         return self.status.is_terminal
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, unsafe_hash=False)
 class TaskRunDetails(TaskRun):
     """The full state of a run: a :class:`TaskRun` plus its results, input and error.
 
