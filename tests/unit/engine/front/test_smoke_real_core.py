@@ -11,6 +11,7 @@ import pytest
 
 from render_sdk.engine.embedded import LocalEngine
 
+pytest_plugins = ["pytester"]
 APPS = Path(__file__).resolve().parent / "apps"
 pytestmark = pytest.mark.timeout(90)
 
@@ -91,3 +92,65 @@ async def test_async_local_engine_with_a_real_worker() -> None:
         ) as stream:
             data = [line async for line in stream.aiter_lines() if line.startswith("data: ")]
         assert json.loads(data[0][len("data: ") :])["results"] == [25]
+
+
+def test_the_sdk_client_against_a_local_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RENDER_LOCAL_DEV_URL", raising=False)
+    monkeypatch.delenv("RENDER_USE_LOCAL_DEV", raising=False)
+    with LocalEngine("smoke_app:app", cwd=APPS, api_key="local-key") as engine:
+        with engine.client() as render:
+            details = render.workflows.run_task("smoke/square", [6])
+            assert details.result == 36
+        for name, value in engine.env().items():
+            monkeypatch.setenv(name, value)
+        from render_sdk import Render
+
+        with Render() as render:
+            assert render.workflows.run_task("square", {"a": 2}).results == [4]
+
+
+async def test_the_async_sdk_client_against_a_local_engine(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("RENDER_LOCAL_DEV_URL", raising=False)
+    monkeypatch.delenv("RENDER_USE_LOCAL_DEV", raising=False)
+    async with LocalEngine("smoke_app:app", cwd=APPS) as engine:
+        async with engine.async_client() as render:
+            run = await render.workflows.start_task("square", [8])
+            details = await run
+            assert details.result == 64
+
+
+def test_pytest_plugin_local_engine_fixture(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (pytester.path / "smoke_app.py").write_text((APPS / "smoke_app.py").read_text())
+    pytester.makeini(
+        """
+        [pytest]
+        render_workflows_app = smoke_app:app
+        """
+    )
+    pytester.makeconftest('pytest_plugins = ["render_sdk.engine.pytest_plugin"]')
+    pytester.makepyfile(
+        """
+        import os
+        from render_sdk import Render
+
+        def test_first(local_engine):
+            assert os.environ["RENDER_LOCAL_DEV_URL"] == local_engine.base_url
+            with Render() as render:
+                assert render.workflows.run_task("square", [3]).result == 9
+            test_first.url = local_engine.base_url
+
+        def test_same_engine_for_the_session(local_engine):
+            assert local_engine.base_url == test_first.url
+
+        def test_env_is_restored_without_the_fixture():
+            assert "RENDER_LOCAL_DEV_URL" not in os.environ
+        """
+    )
+    monkeypatch.delenv("RENDER_LOCAL_DEV_URL", raising=False)
+    monkeypatch.delenv("RENDER_USE_LOCAL_DEV", raising=False)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3)
