@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from render_sdk.engine._logcapture import AttemptLog
 from render_sdk.engine.records import RunRecord, TaskRecord
+
+if TYPE_CHECKING:
+    from render_sdk.engine.workers import WorkerProcess
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,7 @@ class Attempt:
         self.finished: asyncio.Future[None] = loop.create_future()  # outcome committed
         self.awaiting: ActiveRun | None = None  # subtask this attempt is waiting for
         self.long_polls = 0
+        self.worker: WorkerProcess | None = None  # the process it runs on, once known
 
     def resolve(self, outcome: Outcome) -> bool:
         """Record how the attempt ended; False if another outcome came first."""

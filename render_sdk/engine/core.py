@@ -38,7 +38,7 @@ from render_sdk.engine.records import (
 )
 from render_sdk.engine.scheduler import Scheduler, utcnow
 from render_sdk.engine.store_sqlite import SQLiteStore
-from render_sdk.engine.workers import ServePool, WorkerLauncher, WorkerStartError
+from render_sdk.engine.workers import ServePool, WorkerLauncher, WorkerProcess, WorkerStartError
 
 __all__ = ["EngineCore", "WorkerStartError", "default_concurrency"]
 
@@ -98,7 +98,7 @@ class EngineCore:
         self.socket_dir: Path | None = None
         self._own_socket_dir = False
         self._started = False
-        self._closing_workers: set[asyncio.Future[None]] = set()
+        self._closing_workers: set[WorkerProcess] = set()
 
     # --- life cycle -----------------------------------------------------------------------------
     @property
@@ -186,9 +186,9 @@ class EngineCore:
             await self._scheduler.stop()
         if self.pool is not None:
             await self.pool.close()
-        for pending in list(self._closing_workers):
-            with contextlib.suppress(Exception):
-                await pending
+        for worker in list(self._closing_workers):
+            worker.kill()
+            await worker.close()
         await self.store.close()
         if self.socket_dir is not None and self._own_socket_dir:
             shutil.rmtree(self.socket_dir, ignore_errors=True)
@@ -224,7 +224,9 @@ class EngineCore:
                 f"worker {self._worker_command()!r} {reason}"
                 + (f"; last lines of stderr:\n{tail}" if tail else "")
             )
-        self._closing_workers.add(asyncio.ensure_future(worker.close(grace=10.0)))
+        self._closing_workers.add(worker)
+        closing = asyncio.ensure_future(worker.close(grace=10.0))
+        closing.add_done_callback(lambda _: self._closing_workers.discard(worker))
         tasks = registered.result()
         merged: list[TaskRecord] = []
         for task in tasks:

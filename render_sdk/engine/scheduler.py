@@ -115,6 +115,7 @@ class Scheduler:
         self.running: set[Attempt] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stopping = False
+        self._exiting: set[WorkerProcess] = set()  # run-mode workers given time to exit
         self.workers_started = 0
 
     # --- bookkeeping --------------------------------------------------------------------------
@@ -224,6 +225,7 @@ class Scheduler:
                     worker = await self.launcher.launch("run", attempt)
                     self.workers_started += 1
                 worker.output.assign(attempt.log)
+                attempt.worker = worker
             except WorkerStartError as exc:
                 attempt.resolve(Crashed(str(exc)))
             outcome = await attempt.outcome
@@ -257,11 +259,16 @@ class Scheduler:
                 worker.output.release(attempt.log)
                 self.pool.discard(worker)
             return
-        if normal:
-            self._background(worker.close(grace=_RUN_MODE_EXIT_GRACE))
-        else:
+        if not normal:
             worker.kill()
-            self._background(worker.close())
+        self._background(self._reap(worker, _RUN_MODE_EXIT_GRACE if normal else 0.0))
+
+    async def _reap(self, worker: WorkerProcess, grace: float) -> None:
+        self._exiting.add(worker)
+        try:
+            await worker.close(grace=grace)
+        finally:
+            self._exiting.discard(worker)
 
     async def _settle(self, run: ActiveRun, attempt: Attempt, outcome: Outcome) -> None:
         rec = run.record
@@ -386,6 +393,8 @@ class Scheduler:
                 run.retry_timer.cancel()
         for attempt in list(self.running):
             attempt.resolve(Interrupted())
+        for worker in list(self._exiting):
+            worker.kill()
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 

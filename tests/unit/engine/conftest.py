@@ -32,7 +32,9 @@ async def make_engine(tmp_path: Path) -> AsyncIterator[MakeEngine]:
         fields.setdefault("cwd", tmp_path)
         fields.setdefault("max_concurrency", 4)
         command = [sys.executable, str(WORKER)]
-        if serve or serve_command is not None:
+        if "app_target" in fields and serve_command is None:
+            core = EngineCore(EngineConfig(**fields))
+        elif serve or serve_command is not None:
             fields.setdefault("app_target", "tests.engine_workers.plain_worker:app")
             core = EngineCore(EngineConfig(**fields), serve_command=serve_command or command)
         else:

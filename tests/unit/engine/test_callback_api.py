@@ -1,0 +1,151 @@
+"""The callback API refuses bad requests with clear 4xx answers and keeps serving.
+
+These tests talk to a worker's socket directly with an HTTP client, acting as a misbehaving
+worker next to the real one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+
+from render_sdk.engine._attempts import Attempt
+from render_sdk.engine.core import EngineCore
+from render_sdk.engine.records import RunStatus
+
+from .conftest import MakeEngine, run_to_end, wait_end
+
+
+def b64(value: object) -> str:
+    return base64.b64encode(json.dumps(value).encode()).decode()
+
+
+@asynccontextmanager
+async def raw_client(path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.AsyncHTTPTransport(uds=str(path))
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+        yield client
+
+
+async def running_attempt(core: EngineCore, task: str, value: list[object]) -> Attempt:
+    """Start ``task`` and return its attempt once the worker holds its input."""
+    found = await core.find_task(task)
+    assert found is not None
+    run = await core.start_run(found, value)
+    for _ in range(2000):
+        active = core.scheduler.active.get(run.id)
+        attempt = active.attempt if active else None
+        if attempt is not None and attempt.worker is not None and attempt.worker.ctx.delivered:
+            return attempt
+        await asyncio.sleep(0.005)
+    raise AssertionError("the attempt never started")
+
+
+def error_of(answer: httpx.Response) -> str:
+    body = answer.json()
+    assert set(body) == {"error"}
+    return str(body["error"])
+
+
+async def test_bad_requests_get_4xx_and_the_engine_keeps_serving(
+    make_engine: MakeEngine,
+) -> None:
+    core = await make_engine()
+    attempt = await running_attempt(core, "long_sleep", [60])
+    assert attempt.worker is not None
+    async with raw_client(attempt.worker.socket_path) as http:
+        answer = await http.post("/callback", content=b"{not json")
+        assert answer.status_code == 400 and "not valid JSON" in error_of(answer)
+        answer = await http.post("/callback", json=["a list"])
+        assert answer.status_code == 400 and "JSON object" in error_of(answer)
+        answer = await http.post("/callback", json={"complete": {"output": "@@not base64@@"}})
+        assert answer.status_code == 400 and "not base64" in error_of(answer)
+        answer = await http.post("/callback", json={"something": "else"})
+        assert answer.status_code == 400 and "'complete' or 'error'" in error_of(answer)
+        answer = await http.post("/run-subtask", json={"task_name": "nope", "input": ""})
+        assert answer.status_code == 404 and "unknown task 'nope'" in error_of(answer)
+        answer = await http.post("/get-subtask-result", json={"task_run_id": "trn-unknown"})
+        assert answer.status_code == 404 and "unknown subtask id" in error_of(answer)
+        answer = await http.post("/get-subtask-result", json={"task_run_id": 5})
+        assert answer.status_code == 400
+        answer = await http.post("/register-tasks", json={"tasks": []})
+        assert answer.status_code == 409 and "register mode" in error_of(answer)
+        answer = await http.get("/nowhere")
+        assert answer.status_code == 404
+        answer = await http.get("/callback")
+        assert answer.status_code == 405
+        answer = await http.post("/callback", content=b"x" * (33 * 1024 * 1024))
+        assert answer.status_code == 413 and "larger than" in error_of(answer)
+
+        # After all that, a good callback is accepted: this client finishes the attempt.
+        answer = await http.post("/callback", json={"complete": {"output": b64([42])}})
+        assert answer.status_code == 200
+        answer = await http.post("/callback", json={"complete": {"output": b64([43])}})
+        assert answer.status_code == 409 and "already ended" in error_of(answer)
+    rec = await wait_end(core, attempt.run.record.id)
+    assert rec.status is RunStatus.COMPLETED and rec.results == [42]
+
+
+async def test_subtasks_and_long_poll(make_engine: MakeEngine) -> None:
+    core = await make_engine()
+    done = await run_to_end(core, "square", [9])
+    attempt = await running_attempt(core, "long_sleep", [60])
+    assert attempt.worker is not None
+    async with raw_client(attempt.worker.socket_path) as http:
+        answer = await http.post("/get-subtask-result", json={"task_run_id": done.id})
+        assert answer.json() == {"still_running": False, "complete": {"output": b64([81])}}
+        assert "render-long-poll" not in answer.headers
+        body = {"task_name": "square", "input": b64([3]), "idempotency_key": "k"}
+        child = (await http.post("/run-subtask", json=body)).json()["task_run_id"]
+        same = (await http.post("/run-subtask", json=body)).json()["task_run_id"]
+        assert child == same
+        # The long poll holds the answer until the child is done.
+        answer = await http.post(
+            "/get-subtask-result", json={"task_run_id": child, "wait_ms": 60000}
+        )
+        assert answer.headers["render-long-poll"] == "1"
+        assert answer.json() == {"still_running": False, "complete": {"output": b64([9])}}
+        body = {"task_name": "long_sleep", "input": b64([60])}
+        slow = (await http.post("/run-subtask", json=body)).json()["task_run_id"]
+        answer = await http.post("/get-subtask-result", json={"task_run_id": slow, "wait_ms": 0})
+        assert answer.json() == {"still_running": True}
+        answer = await http.post("/get-subtask-result", json={"task_run_id": slow, "wait_ms": -1})
+        assert answer.status_code == 400
+    child_rec = await core.get_run(child)
+    assert child_rec.parent_id == attempt.run.record.id
+    await core.cancel_run(attempt.run.record.id)
+    assert (await core.get_run(slow)).status is RunStatus.CANCELED
+
+
+async def test_serve_mode_order_and_attempt_id(make_engine: MakeEngine) -> None:
+    core = await make_engine(serve=True, max_concurrency=2)
+    assert core.pool is not None
+    idle = next(iter(core.pool.idle))
+    async with raw_client(idle.socket_path) as http:
+        answer = await http.post("/callback", json={"complete": {"output": b64([1])}})
+        assert answer.status_code == 409 and "wrong call order" in error_of(answer)
+    attempt = await running_attempt(core, "long_sleep", [60])
+    assert attempt.worker is not None
+    async with raw_client(attempt.worker.socket_path) as http:
+        answer = await http.post(
+            "/callback",
+            json={"complete": {"output": b64([1])}},
+            headers={"Render-Attempt-Id": "someone-else"},
+        )
+        assert answer.status_code == 409 and "Render-Attempt-Id" in error_of(answer)
+        answer = await http.post("/callback", json={"complete": {"output": b64([1])}})
+        assert answer.status_code == 409
+        answer = await http.post(
+            "/callback",
+            json={"complete": {"output": b64(["mine"])}},
+            headers={"Render-Attempt-Id": attempt.token},
+        )
+        assert answer.status_code == 200
+    rec = await wait_end(core, attempt.run.record.id)
+    assert rec.results == ["mine"]
