@@ -292,6 +292,8 @@ class _Api:
                 unknown.append(run_id)
         if unknown:
             raise NotFound("unknown task run ids: " + ", ".join(unknown[:20]))
+        if request.method == "HEAD":
+            return Response(status_code=200, media_type=EventStream.media_type)
         return EventStream(
             self.core.terminal_events(run_ids, after_seq),
             retry_ms=self.sse_retry_ms,

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -154,3 +157,43 @@ def test_pytest_plugin_local_engine_fixture(
     monkeypatch.delenv("RENDER_USE_LOCAL_DEV", raising=False)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=3)
+
+
+def test_render_workflows_dev_with_the_real_core(tmp_path: Path) -> None:
+    db = tmp_path / "runs.db"
+    command = [sys.executable, "-m", "render_sdk.cli", "dev", "--port", "0", "--db", str(db)]
+    proc = subprocess.Popen(
+        [*command, "smoke_app:app"],
+        cwd=APPS,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("render-workflows dev: listening on http://127.0.0.1:"), line
+        assert line.rstrip().endswith(f"(db: {db})")
+        base_url = line.split()[4]
+        with httpx.Client(base_url=base_url, timeout=30) as http:
+            run_id = http.post("/v1/task-runs", json={"task": "square", "input": [4]}).json()["id"]
+            (event,) = events(http, run_id)
+            assert event["results"] == [16]
+        # A line for the run's state changes and one for the worker's output, naming the run.
+        printed: list[str] = []
+        for printed_line in proc.stdout:
+            printed.append(printed_line)
+            if "squaring 4" in printed_line:
+                break
+        assert any(run_id in p and "square" in p for p in printed), printed
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    assert "render-workflows dev: stopped" in out
+    assert db.exists()

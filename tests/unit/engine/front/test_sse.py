@@ -184,3 +184,31 @@ async def test_a_thousand_ids_are_accepted(served: Served) -> None:
         assert answer.status_code == 200
         count = len([f async for f in frames(answer) if f.startswith("id")])
     assert count == 1000
+
+
+async def test_head_answers_without_opening_a_stream(served: Served) -> None:
+    run_id = await new_run(served)
+    answer = await served.http.head(EVENTS, params={"taskRunIds": run_id})
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/event-stream")
+    assert served.core.subscribers == set()
+
+
+async def test_a_reader_that_does_not_read_does_not_hold_up_the_core(served: Served) -> None:
+    task = served.core.tasks[0]
+    ids = [(await served.core.start_run(task, [i])).id for i in range(20)]
+    reader, writer = await asyncio.open_connection("127.0.0.1", served.engine.port)
+    try:
+        query = "&".join(f"taskRunIds={i}" for i in ids)
+        writer.write(f"GET {EVENTS}?{query} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        await writer.drain()
+        await served.core.wait_for_subscribers(1)
+        # 20 events of 1 MB each: far more than the socket buffers hold. The client reads none.
+        for run_id in ids:
+            served.core.finish(run_id, results=["x" * 1024 * 1024])
+        # The stream still took every event from the core's iterator, which has ended.
+        await served.core.wait_for_subscribers(0)
+        head = await reader.readuntil(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200")
+    finally:
+        writer.close()
