@@ -111,7 +111,7 @@ class FakePlatform:
         return self
 
     def close(self) -> None:
-        asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result()
+        asyncio.run_coroutine_threadsafe(self._close(), self._loop).result()
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()
         self._loop.close()
@@ -147,6 +147,13 @@ class FakePlatform:
     # --- the server -----------------------------------------------------------------------
     async def _listen(self) -> None:
         self._server = await asyncio.start_unix_server(self._serve, path=self.socket_path)
+
+    async def _close(self) -> None:
+        await self._shutdown()
+        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in others:
+            task.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
 
     async def _shutdown(self) -> None:
         if self._server is not None:

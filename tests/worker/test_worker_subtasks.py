@@ -139,3 +139,20 @@ def test_a_restart_while_waiting_for_a_subtask_does_not_lose_the_run(
     assert _result(platform) == 17
     assert len(platform.calls("/run-subtask")) == 1
     assert len(platform.calls("/get-subtask-result")) == 2
+
+
+def test_worker_exits_after_a_failed_gather_with_waits_still_held(platform: FakePlatform) -> None:
+    # The squares never end; their long-polls are still held when the failure ends the run.
+    platform.subtask = lambda name, value: (
+        Outcome(error=value[0]) if name == "fail" else Outcome(gated=True)
+    )
+    platform.add_run("gather_with_failure", [])
+
+    done = run_worker(platform, "run", timeout=20)
+
+    assert done.returncode == 0, done.stderr
+    [callback] = platform.calls("/callback")
+    assert re.fullmatch(
+        r"subtask 'fail' \(trn-\d{4}\) failed: first one failed", callback.body["error"]["details"]
+    )
+    assert platform.held >= 1  # still held (the double does not notice the worker is gone)

@@ -77,3 +77,8 @@ def remember(tag: str) -> list[str]:
 @app.task
 def exits() -> None:
     sys.exit(3)
+
+
+@app.task
+async def gather_with_failure() -> list[int]:
+    return await asyncio.gather(square(1), fail("first one failed"), square(2))
