@@ -1,18 +1,16 @@
 """Every developer and CI command of render_sdk.
 
-    nox -t ci              lint, types, generate_check and tests: what CI runs
-    nox -s demo            the main job: the local engine runs examples/, a client starts tasks
-    nox -s tests           the test suite (pass pytest arguments after --)
-    nox -s generate        rebuild generated/ from openapi.yaml
-    nox -s record          re-record the client's cassettes from a live local engine
-    nox -s bench           benchmarks (not tests); writes a JSON report
+nox -t ci              lint, types, generate_check and tests: what CI runs
+nox -s demo            the main job: the local engine runs examples/, a client starts tasks
+nox -s tests           the test suite (pass pytest arguments after --)
+nox -s generate        rebuild generated/ from openapi.yaml
+nox -s record          re-record the client's cassettes from a live local engine
+nox -s bench           benchmarks (not tests); writes a JSON report
 """
 
 from __future__ import annotations
 
-import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
@@ -88,14 +86,12 @@ def generate_check(session: nox.Session) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "render_api"
         _generate_into(session, out)
-        session.run(
-            "diff", "-r", "-x", "__pycache__", str(out), str(GENERATED), external=True
-        )
+        session.run("diff", "-r", "-x", "__pycache__", str(out), str(GENERATED), external=True)
 
 
 @nox.session(python=PYTHON)
 def demo(session: nox.Session) -> None:
-    """The main job: start the local engine on examples/, start tasks from a client, print results."""
+    """The main job: the local engine runs examples/, a client starts tasks and prints results."""
     install_project(session, "engine")
     session.run("python", "examples/demo.py", *session.posargs)
 
@@ -122,3 +118,13 @@ def interop(session: nox.Session) -> None:
         *session.posargs,
         env={"RENDER06_PYTHON": str(python06)},
     )
+
+
+@nox.session(python=PYTHON)
+def record(session: nox.Session) -> None:
+    """Re-record tests/cassettes/data/ from a live local engine (started by the tests)."""
+    install_project(session)
+    data = ROOT / "tests" / "cassettes" / "data"
+    if data.exists():
+        shutil.rmtree(data)
+    session.run("pytest", "-q", "tests/cassettes", env={"VCR_RECORD_MODE": "all"})

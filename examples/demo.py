@@ -34,7 +34,7 @@ def wait_ready(base_url: str, engine: subprocess.Popen[bytes], timeout: float = 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if engine.poll() is not None:
-            raise SystemExit(f"the engine exited with status {engine.returncode} before it was ready")
+            raise SystemExit(f"the engine exited ({engine.returncode}) before it was ready")
         try:
             if httpx.get(f"{base_url}/v1/tasks", timeout=1.0).status_code == 200:
                 return

@@ -57,12 +57,20 @@ class EngineProcess:
                     f"engine exited with {self.proc.returncode}:\n{self.output()[-4000:]}"
                 )
             try:
-                if httpx.get(f"{self.base_url}/v1/tasks", timeout=1.0).status_code == 200:
+                answer = httpx.get(f"{self.base_url}/v1/tasks", headers=self._auth(), timeout=1.0)
+                if answer.status_code == 200:
                     return
             except httpx.TransportError:
                 pass
             time.sleep(0.05)
         raise RuntimeError(f"engine not ready in {timeout} s:\n{self.output()[-4000:]}")
+
+    def _auth(self) -> dict[str, str]:
+        if "--api-key" not in self.extra_args:
+            return {}
+        return {
+            "Authorization": f"Bearer {self.extra_args[self.extra_args.index('--api-key') + 1]}"
+        }
 
     def stop(self, sig: int = signal.SIGINT, timeout: float = 30.0) -> int:
         assert self.proc is not None

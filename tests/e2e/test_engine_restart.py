@@ -1,4 +1,4 @@
-"""Nothing accepted is lost when the engine dies: pending and running runs finish after a restart."""
+"""Nothing accepted is lost when the engine dies: pending and running runs finish after restart."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Execution semantics through the real engine: subtasks, retries, timeouts, cancel, crashes, logs."""
+"""Execution semantics, real engine: subtasks, retries, timeouts, cancel, crashes, logs."""
 
 from __future__ import annotations
 
