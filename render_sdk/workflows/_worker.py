@@ -72,8 +72,19 @@ class WorkerConfig:
         return cls(mode, socket_path, retry_seconds)
 
 
+_worker_ran = False
+
+
+def worker_ran() -> bool:
+    """Whether this process already ran the worker (e.g. a module calling ``app.start()`` at
+    import time, without an ``if __name__ == "__main__":`` guard)."""
+    return _worker_ran
+
+
 def run_worker(app: Workflows, environ: Mapping[str, str] | None = None) -> int:
     """Run the worker for ``app`` as the environment says; return the exit status."""
+    global _worker_ran
+    _worker_ran = True
     try:
         config = WorkerConfig.from_environ(os.environ if environ is None else environ)
     except WorkerConfigError as exc:

@@ -63,7 +63,11 @@ def main(argv: list[str]) -> int:
             return _error(f"module {module_name!r} has no attribute {attr_path!r}")
 
     from render_sdk.workflows._app import Workflows
-    from render_sdk.workflows._worker import run_worker
+    from render_sdk.workflows._worker import run_worker, worker_ran
+
+    if worker_ran():
+        # The module called app.start() while being imported; the work is done.
+        return 0
 
     if not isinstance(obj, Workflows):
         return _error(

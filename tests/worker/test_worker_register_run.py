@@ -135,3 +135,13 @@ def test_input_that_is_not_an_array_or_object_fails_the_run(platform: FakePlatfo
 def test_sys_exit_in_a_task_fails_the_run(platform: FakePlatform) -> None:
     body = _run(platform, "exits", [])
     assert body["error"]["details"] == "the task called sys.exit(3)"  # type: ignore[index]
+
+
+def test_a_module_starting_the_worker_on_import_runs_once(platform: FakePlatform) -> None:
+    platform.add_run("double", [21])
+    done = run_worker(platform, "run", target="starts_on_import:app")
+
+    assert done.returncode == 0, done.stderr
+    assert len(platform.calls("/input")) == 1
+    [callback] = platform.calls("/callback")
+    assert unb64(callback.body["complete"]["output"]) == [42]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 
 import pytest
 
@@ -13,9 +14,9 @@ from tests.worker._platform import FakePlatform
 
 
 @pytest.fixture
-def platform() -> FakePlatform:
+def platform() -> Iterator[FakePlatform]:
     fake = FakePlatform().start()
-    yield fake  # type: ignore[misc]
+    yield fake
     fake.close()
 
 
