@@ -117,6 +117,9 @@ class Task(Generic[P, R]):
         assert square(3) == 9
     """
 
+    __name__: str
+    __qualname__: str
+
     def __init__(self, fn: Callable[P, R], name: str, options: TaskOptions) -> None:
         if inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn):
             raise InvalidTaskSignature(

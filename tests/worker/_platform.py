@@ -219,7 +219,7 @@ class FakePlatform:
     ) -> tuple[int, list[tuple[str, str]], Any] | None:
         path = request.target.decode()
         headers = {k.decode().lower(): v.decode() for k, v in request.headers}
-        parsed = json.loads(body) if body else None
+        parsed: Any = json.loads(body) if body else None
         self.requests.append(Recorded(request.method.decode(), path, headers, parsed))
         pending = self.faults.get(path)
         if pending:
