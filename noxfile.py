@@ -20,7 +20,7 @@ ROOT = Path(__file__).parent
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_venv = "yes"
 nox.options.error_on_missing_interpreters = True
-nox.options.sessions = ["lint", "types", "generate_check", "tests"]
+nox.options.sessions = ["lint", "types", "generate_check", "tests", "interop"]
 
 PYTHON = "3.11"
 GENERATOR = "openapi-python-client==0.29.1"
@@ -105,7 +105,7 @@ def interop(session: nox.Session) -> None:
     """
     install_project(session)
     session.install("uv")
-    venv06 = Path(session.create_tmp()) / "render_sdk_0_6_0"
+    venv06 = Path(session.create_tmp()).resolve() / "render_sdk_0_6_0"
     python06 = venv06 / "bin" / "python"
     if not python06.exists():
         session.run("uv", "venv", "-q", "--python", PYTHON, str(venv06))

@@ -22,7 +22,9 @@ def main():
     started = render.workflows.start_task(sys.argv[1] + "/square", [6])
     out["start_task"] = {"id": started.id}
     out["get_task_run"] = plain(render.workflows.get_task_run(started.id))
-    out["list_task_runs"] = [r.id for r in render.workflows.list_task_runs()]
+    # 0.6.0 lists items as {taskRun, cursor} objects.
+    items = render.workflows.list_task_runs()
+    out["list_task_runs"] = [getattr(item, "task_run", item).id for item in items]
 
     async def async_part():
         client = RenderAsync()
