@@ -146,10 +146,7 @@ def serve(app: Workflows, client: CallbackClient, pool: DaemonPool) -> None:
         outcome = execute(app, body, frame)
         _flush_output()
         if attempt_id is not None:
-            for stream in (sys.stdout, sys.stderr):
-                if stream is not None:
-                    stream.write(f"{END_OF_ATTEMPT} {attempt_id}\n")
-                    stream.flush()
+            _mark_end_of_attempt(attempt_id)
         # 409: the engine moved on from this attempt (e.g. it timed out); nothing to deliver.
         client.call("POST", "/callback", outcome, attempt_id=attempt_id, accept=(200, 409))
 
@@ -191,6 +188,16 @@ def _format(exc: BaseException) -> str:
 
 def _fail(message: str, kind: str = "error") -> None:
     print(f"render-workflows: {kind}: {message}", file=sys.stderr, flush=True)
+
+
+def _mark_end_of_attempt(attempt_id: str) -> None:
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:
+            try:
+                stream.write(f"{END_OF_ATTEMPT} {attempt_id}\n")
+                stream.flush()
+            except (OSError, ValueError):
+                pass  # A stream the task closed or broke: nothing to attribute on it.
 
 
 def _flush_output() -> None:
