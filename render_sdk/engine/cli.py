@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import re
 import signal
+import socket
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -89,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser (``render-workflows dev --help`` prints its help)."""
     parser = _Parser(
         prog=PROG,
+        usage=f"{PROG} [options] (module:app | -- START COMMAND ...)",
         description="Run the local Render Workflows engine: the REST API of api.render.com/v1 "
         "on this machine, executing the tasks of one workflow.",
         epilog="Give the worker either as module:app (fast path: reused, pre-imported worker "
@@ -96,26 +99,37 @@ def build_parser() -> argparse.ArgumentParser:
         "engine through RENDER_LOCAL_DEV_URL=http://127.0.0.1:8120 or RENDER_USE_LOCAL_DEV=1.",
     )
     parser.add_argument("target", nargs="?", help="the app to serve, as module:app (e.g. main:app)")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
-    parser.add_argument("--port", type=_port, default=DEFAULT_PORT, help="TCP port (8120)")
+    parser.add_argument(
+        "--host", default="127.0.0.1", metavar="ADDRESS", help="address to listen on (127.0.0.1)"
+    )
+    parser.add_argument(
+        "--port", type=_port, default=DEFAULT_PORT, metavar="N", help="TCP port (8120)"
+    )
     parser.add_argument(
         "--db",
         default=DEFAULT_DB,
+        metavar="PATH",
         help=f"SQLite database file, or :memory: (default {DEFAULT_DB} under the current "
         "directory)",
     )
     parser.add_argument(
         "--max-concurrency",
         type=_positive_int,
+        metavar="N",
         help="most attempts running at once (default: derived from the CPU count)",
     )
     parser.add_argument(
         "--api-key",
+        metavar="KEY",
         help=f"require 'Authorization: Bearer KEY' on every request (or set {API_KEY_ENV}; "
         "required to listen on a non-loopback address)",
     )
     parser.add_argument(
-        "--log-level", choices=LOG_LEVELS, default="warning", help="server log level (warning)"
+        "--log-level",
+        choices=LOG_LEVELS,
+        default="warning",
+        metavar="LEVEL",
+        help="diagnostics level: " + ", ".join(LOG_LEVELS) + " (warning)",
     )
     parser.add_argument("--access-log", action="store_true", help="log every HTTP request")
     parser.add_argument(
@@ -211,7 +225,7 @@ def _fail(message: str, status: int) -> int:
 
 async def serve(options: DevOptions, core_factory: CoreFactory) -> int:
     """Run the engine until SIGINT or SIGTERM; the exit status."""
-    from render_sdk.engine.embedded import ServedEngine, bind_socket
+    from render_sdk.engine.embedded import bind_socket
 
     db = options.db
     try:
@@ -227,40 +241,80 @@ async def serve(options: DevOptions, core_factory: CoreFactory) -> int:
         max_concurrency=options.max_concurrency,
         durable=options.durable,
     )
-    try:
-        served = await ServedEngine.start(
-            core_factory(config),
-            sock,
-            api_key=options.api_key,
-            log_level=options.log_level,
-            access_log=options.access_log,
-            uvicorn_logging=True,
-        )
-    except Exception as exc:
-        sock.close()
-        return _fail(f"the engine failed to start: {exc}", 1)
-    host = options.host if ":" not in options.host else f"[{options.host}]"
-    auth = ", API key required" if options.api_key else ""
-    print(f"{PROG}: listening on http://{host}:{port} (db: {db}{auth})", flush=True)
-
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
+    force: list[Callable[[], None]] = []
 
     def on_signal() -> None:
         if stop.is_set():
-            served.server.force_exit = True  # a second Ctrl-C: do not wait for open requests
+            for action in force:  # a second Ctrl-C: do not wait for open requests
+                action()
         stop.set()
 
     handled = (signal.SIGINT, signal.SIGTERM)
     for sig in handled:
         loop.add_signal_handler(sig, on_signal)
     try:
-        await stop.wait()
-        print(f"{PROG}: stopping", flush=True)
-        await served.stop()
+        try:
+            core = core_factory(config)
+        except Exception as exc:
+            sock.close()
+            return _fail(f"the engine failed to start: {exc}", 1)
+        return await _run_until_stopped(options, core, sock, port, db, stop, force)
     finally:
         for sig in handled:
             loop.remove_signal_handler(sig)
+
+
+async def _run_until_stopped(
+    options: DevOptions,
+    core: EngineCoreAPI,
+    sock: socket.socket,
+    port: int,
+    db: str,
+    stop: asyncio.Event,
+    force: list[Callable[[], None]],
+) -> int:
+    from render_sdk.engine.embedded import ServedEngine
+
+    starting = asyncio.create_task(
+        ServedEngine.start(
+            core,
+            sock,
+            api_key=options.api_key,
+            log_level=options.log_level,
+            access_log=options.access_log,
+            uvicorn_logging=True,
+        )
+    )
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if not starting.done():
+        # Stopped while starting (e.g. Ctrl-C while the worker registers its tasks).
+        starting.cancel()
+        with contextlib.suppress(BaseException):
+            await starting
+        sock.close()
+        print(f"{PROG}: stopped", flush=True)
+        return 0
+    stopping.cancel()
+    try:
+        served = starting.result()
+    except Exception as exc:
+        sock.close()
+        return _fail(f"the engine failed to start: {exc}", 1)
+
+    def force_exit() -> None:
+        served.server.force_exit = True
+
+    force.append(force_exit)
+    host = options.host if ":" not in options.host else f"[{options.host}]"
+    auth = ", API key required" if options.api_key else ""
+    print(f"{PROG}: listening on http://{host}:{port} (db: {db}{auth})", flush=True)
+
+    await stop.wait()
+    print(f"{PROG}: stopping", flush=True)
+    await served.stop()
     print(f"{PROG}: stopped", flush=True)
     return 0
 

@@ -111,7 +111,9 @@ def test_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--max-concurrency" in capsys.readouterr().out
 
 
-def start_cli(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
+def start_cli(
+    tmp_path: Path, *args: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[str], str]:
     """Start the CLI (over the fake core) on a free port; returns it and its first line."""
     proc = subprocess.Popen(
         [sys.executable, str(HERE / "_cli_with_fake_core.py"), "--port", "0", *args],
@@ -119,7 +121,7 @@ def start_cli(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
     )
     assert proc.stdout is not None
     first = proc.stdout.readline()
@@ -223,3 +225,31 @@ def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
     assert proc.stderr.strip() == (
         f"render-workflows dev: error: cannot listen on 127.0.0.1:{port}: Address already in use"
     )
+
+
+def test_a_core_that_fails_to_start_is_one_line_and_status_1(tmp_path: Path) -> None:
+    proc, _ = start_cli(tmp_path, "main:app", env={"FAKE_CORE_START": "fail"})
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 1
+    assert err == (
+        "render-workflows dev: error: the engine failed to start: "
+        "the worker exited with status 1 while registering its tasks\n"
+    )
+    assert "listening" not in out
+
+
+def test_ctrl_c_while_starting_stops_cleanly(tmp_path: Path) -> None:
+    proc, first = start_cli(tmp_path, "main:app", env={"FAKE_CORE_START": "hang"})
+    try:
+        assert first.startswith("fake core: db=") or "starting forever" in first
+        if "starting forever" not in first:
+            read_until(proc, "fake core: starting forever")
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "fake core: start canceled" in out
+    assert "render-workflows dev: stopped" in out
+    assert "Traceback" not in err
