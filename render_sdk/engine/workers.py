@@ -29,6 +29,8 @@ from render_sdk.engine.callback_server import CallbackRequest, CallbackResponse,
 
 _log = logging.getLogger("render_sdk.engine.workers")
 _counter = itertools.count(1)
+_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+_RSS_CHECK_EVERY = 8  # attempts between two memory checks of a reused process (and the first)
 
 ContextHandler = Callable[[SocketContext, CallbackRequest], Awaitable[CallbackResponse]]
 
@@ -95,6 +97,7 @@ class WorkerProcess:
         self.exited: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._watch: asyncio.Task[None] | None = None
         self.on_exit: Callable[[WorkerProcess], None] | None = None
+        self._statm: int | None = None
 
     async def _handle(self, request: CallbackRequest) -> CallbackResponse:
         return await self.launcher.handler(self.ctx, request)
@@ -142,6 +145,7 @@ class WorkerProcess:
             if tail:
                 message += "; last lines of stderr:\n" + "\n".join(tail)
             attempt.resolve(Crashed(message))
+        self._close_statm()
         await self.server.close()
         if not self.exited.done():
             self.exited.set_result(returncode)
@@ -177,15 +181,22 @@ class WorkerProcess:
         await asyncio.shield(self.exited)
 
     def rss_mb(self) -> float | None:
-        """Resident memory of the process in MiB (Linux), or None when unknown."""
-        if self.process is None:
+        """Resident memory of the process in MiB (Linux ``/proc``), or None when unknown."""
+        if self.process is None or not self.alive:
             return None
         try:
-            with open(f"/proc/{self.process.pid}/statm") as f:
-                pages = int(f.read().split()[1])
+            if self._statm is None:
+                self._statm = os.open(f"/proc/{self.process.pid}/statm", os.O_RDONLY)
+            pages = int(os.pread(self._statm, 128, 0).split()[1])
         except (OSError, ValueError, IndexError):
             return None
-        return pages * os.sysconf("SC_PAGE_SIZE") / (1024 * 1024)
+        return pages * _PAGE_SIZE / (1024 * 1024)
+
+    def _close_statm(self) -> None:
+        if self._statm is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._statm)
+            self._statm = None
 
 
 class WorkerStartError(Exception):
@@ -265,7 +276,8 @@ class ServePool:
         worker.runs += 1
         if not worker.alive or self._closing:
             return
-        rss = worker.rss_mb()
+        check = worker.runs == 1 or worker.runs % _RSS_CHECK_EVERY == 0
+        rss = worker.rss_mb() if check else None
         if worker.runs >= self.max_runs or (rss is not None and rss > self.max_rss_mb):
             self.retired += 1
             _log.info(
