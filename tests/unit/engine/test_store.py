@@ -1,0 +1,125 @@
+"""The SQLite store: group commit, durability settings, keyset pagination, cursors."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from render_sdk.engine._cursor import decode_cursor, encode_cursor
+from render_sdk.engine.interface import RunFilter
+from render_sdk.engine.records import InvalidRequest, RunRecord, RunStatus
+from render_sdk.engine.store_sqlite import SQLiteStore
+
+T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def run(n: int, task: str = "tsk-a", root: str | None = None) -> RunRecord:
+    run_id = f"trn-{n:06d}"
+    return RunRecord(
+        id=run_id,
+        task_id=task,
+        task_name=task,
+        status=RunStatus.PENDING,
+        input=[n],
+        parent_id="" if root is None else root,
+        root_id=run_id if root is None else root,
+        created_at=T0 + timedelta(seconds=n),
+    )
+
+
+async def test_group_commit_batches_concurrent_writes(tmp_path: Path) -> None:
+    store = SQLiteStore(str(tmp_path / "db" / "w.db"), durable=True)
+    await store.open()
+    before = store.commits
+    results = await asyncio.gather(*(store.insert_run(run(i), None) for i in range(300)))
+    assert all(r.created for r in results)
+    assert store.commits - before < 30  # 300 writes, a handful of commits
+    page = await store.list_runs(RunFilter(), 500, None)
+    assert len(page) == 300
+    await store.close()
+
+
+async def test_a_failing_write_does_not_undo_its_batch(tmp_path: Path) -> None:
+    store = SQLiteStore(":memory:", durable=False)
+    await store.open()
+    writer = store._writer
+    good = store.insert_run(run(1), None)
+    bad = writer.write(lambda conn: conn.execute("INSERT INTO no_such_table VALUES (1)"))
+    also_good = store.insert_run(run(2), None)
+    assert (await good).created and (await also_good).created
+    with pytest.raises(sqlite3.OperationalError):
+        await bad
+    assert await store.get_run("trn-000002") is not None
+    await store.close()
+
+
+@pytest.mark.parametrize(("durable", "level"), [(True, 2), (False, 1)])
+async def test_durability_settings(tmp_path: Path, durable: bool, level: int) -> None:
+    path = tmp_path / "nested" / "dir" / "w.db"
+    store = SQLiteStore(str(path), durable=durable)
+    await store.open()
+    mode = await store._writer.read(lambda c: c.execute("PRAGMA journal_mode").fetchone()[0])
+    sync = await store._writer.read(lambda c: c.execute("PRAGMA synchronous").fetchone()[0])
+    assert (mode, sync) == ("wal", level)
+    assert path.exists()
+    await store.close()
+
+
+async def test_idempotency_scopes(tmp_path: Path) -> None:
+    store = SQLiteStore(":memory:", durable=False)
+    await store.open()
+    first = await store.insert_run(run(1), ("rest", "k"))
+    again = await store.insert_run(run(2), ("rest", "k"))
+    other_scope = await store.insert_run(run(3), ("subtask:trn-x", "k"))
+    assert first.created and not again.created and again.run_id == "trn-000001"
+    assert other_scope.created
+    assert await store.get_run("trn-000002") is None
+    await store.close()
+
+
+async def test_keyset_pagination_uses_indexes(tmp_path: Path) -> None:
+    store = SQLiteStore(str(tmp_path / "w.db"), durable=False)
+    await store.open()
+    rows = [run(i, task="tsk-a" if i % 2 else "tsk-b") for i in range(5000)]
+    await asyncio.gather(*(store.insert_run(r, None) for r in rows))
+    seen: list[str] = []
+    before = None
+    while True:
+        page = await store.list_runs(RunFilter(task_id="tsk-a"), 100, before)
+        if not page:
+            break
+        seen.extend(r.id for r, _ in page)
+        before = page[-1][1]
+    assert seen == [r.id for r in reversed(rows) if r.task_id == "tsk-a"]
+
+    def plan(conn: sqlite3.Connection, sql: str) -> str:
+        return " ".join(str(row[-1]) for row in conn.execute("EXPLAIN QUERY PLAN " + sql))
+
+    by_task = await store._writer.read(
+        lambda c: plan(
+            c, "SELECT id FROM runs WHERE task_id = 'x' AND pos < 10 ORDER BY pos DESC LIMIT 5"
+        )
+    )
+    assert "runs_task" in by_task and "TEMP B-TREE" not in by_task
+    by_root = await store._writer.read(
+        lambda c: plan(
+            c, "SELECT id FROM runs WHERE root_id = 'x' AND pos < 10 ORDER BY pos DESC LIMIT 5"
+        )
+    )
+    assert "runs_root" in by_root and "TEMP B-TREE" not in by_root
+    await store.close()
+
+
+def test_cursors_are_tamper_evident() -> None:
+    key = b"0123456789abcdef"
+    token = encode_cursor(1234, key)
+    assert decode_cursor(token, key) == 1234
+    for bad in [token[:-1] + ("A" if token[-1] != "A" else "B"), "cjEuMTIzNA", "", "!!", "a" * 500]:
+        with pytest.raises(InvalidRequest, match="invalid cursor"):
+            decode_cursor(bad, key)
+    with pytest.raises(InvalidRequest):
+        decode_cursor(token, b"another engine's key")
