@@ -43,6 +43,9 @@ class Workflows:
         self.default_plan = check_plan(default_plan, "Workflows(default_plan=...)")
         self._tasks: dict[str, Task[Any, Any]] = {}
 
+    def __repr__(self) -> str:
+        return f"<Workflows tasks={list(self._tasks)!r}>"
+
     @classmethod
     def from_workflows(
         cls,

@@ -30,6 +30,8 @@ def test_bare_and_configured_decorators_register_tasks() -> None:
         return x
 
     assert list(app.tasks) == ["one", "two"]
+    assert repr(app) == "<Workflows tasks=['one', 'two']>"
+    assert repr(one) == "<Task 'one'>"
     assert one.name == "one" and one.__doc__ == "Doc of one." and one.__name__ == "one"
     assert app.get_task("two") is second
     assert second.to_wire()["options"] == {
