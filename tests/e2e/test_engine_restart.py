@@ -30,12 +30,22 @@ def wait_terminal(base_url: str, run_ids: list[str], timeout: float = 60.0) -> d
     return done
 
 
+def wait_status(base_url: str, run_ids: list[str], status: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        states = [httpx.get(f"{base_url}/v1/task-runs/{r}").json()["status"] for r in run_ids]
+        if all(s == status for s in states):
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"runs did not all reach {status}: {states}")
+
+
 def test_sigkill_with_runs_pending_and_running(fresh_engine: EngineProcess) -> None:
     fresh_engine.extra_args = ["--max-concurrency", "2"]
     fresh_engine.start()
     running = [start(fresh_engine.base_url, "sleep_for", [1.5]) for _ in range(2)]
     pending = [start(fresh_engine.base_url, "square", [i]) for i in range(20)]
-    time.sleep(0.5)  # let the two sleepers start their attempts
+    wait_status(fresh_engine.base_url, running, "running")
     fresh_engine.kill()
 
     fresh_engine.start()
