@@ -76,10 +76,25 @@ class _Server(uvicorn.Server):
     def __init__(self, config: uvicorn.Config) -> None:
         super().__init__(config)
         self.ready = asyncio.Event()
+        self._exit = asyncio.Event()
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+    def request_exit(self) -> None:
+        """Begin a graceful shutdown (call in the server's loop)."""
+        self.should_exit = True
+        self._exit.set()
+
+    async def main_loop(self) -> None:
+        # uvicorn's own loop checks should_exit every 0.1 s; this one wakes at once on
+        # request_exit() and otherwise ticks once a second (the Date header is per second).
+        ticks = 0
+        while not await self.on_tick(ticks):
+            ticks += 10
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._exit.wait(), timeout=1.0)
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
@@ -145,7 +160,7 @@ class ServedEngine:
         """End event streams, stop the server (open requests get a grace period), stop the core."""
         try:
             close_streams(self.app)
-            self.server.should_exit = True
+            self.server.request_exit()
             if self._task is not None:
                 await self._task
         finally:
