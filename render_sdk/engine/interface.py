@@ -33,7 +33,7 @@ class EngineConfig:
     min_timeout_seconds: float = 1.0  # Render allows 30..86400; the local engine allows shorter
     worker_max_runs: int = 1000  # retire a reused worker process after this many attempts
     worker_max_rss_mb: int = 512  # ... or when its resident memory grows past this
-    socket_dir: Path | None = None  # private (0700) directory for callback sockets; None: a temp dir
+    socket_dir: Path | None = None  # private (0700) folder for callback sockets; None: a temp dir
 
 
 @dataclass(frozen=True)

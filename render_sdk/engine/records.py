@@ -14,7 +14,7 @@ JSONInput = list[Any] | dict[str, Any]
 
 
 class RunStatus(str, enum.Enum):
-    """Status of a run or an attempt. The engine serves ``completed`` for success, as Render does."""
+    """Status of a run or an attempt (``completed`` means success, as Render serves it)."""
 
     PENDING = "pending"
     RUNNING = "running"
