@@ -75,8 +75,12 @@ def run_client_examples() -> None:
         except TaskRunError as exc:
             show("divide(1, 0) failed as expected", exc.error)
 
-        details = render.workflows.run_task("example/flaky", [0.6])
-        show("flaky: attempts used", f"{len(details.attempts)} -> {details.result}")
+        try:
+            details = render.workflows.run_task("example/flaky", [0.5])
+            show("flaky: attempts used", f"{len(details.attempts)} -> {details.result}")
+        except TaskRunError as exc:  # all four attempts failed: it happens one time in 16
+            failed = render.workflows.get_task_run(exc.task_run_id)
+            show("flaky: every attempt failed", f"{len(failed.attempts)} attempts")
 
         page = render.workflows.list_task_runs(ListTaskRunsParams(limit=3))
         show("list_task_runs(limit=3)", [f"{r.id}:{r.status}" for r in page])
@@ -103,7 +107,9 @@ def main() -> int:
         command = [sys.executable, "-m", "render_sdk.cli", "dev", "--port", str(port)]
         command += ["--db", db, "main:app"]
         print("$ (cd examples &&", " ".join(["render-workflows", *command[3:]]) + ")")
-        engine = subprocess.Popen(command, cwd=EXAMPLES)
+        console = Path(tmp) / "engine.log"
+        with console.open("wb") as out:
+            engine = subprocess.Popen(command, cwd=EXAMPLES, stdout=out, stderr=subprocess.STDOUT)
         try:
             wait_ready(base_url, engine)
             os.environ["RENDER_LOCAL_DEV_URL"] = base_url
@@ -115,6 +121,9 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 engine.kill()
                 engine.wait()
+        lines = console.read_text(errors="replace").splitlines()
+        print(f"\n== the engine's console (last 25 of {len(lines)} lines) ==")
+        print("\n".join(lines[-25:]))
         print(f"\nengine stopped (exit status {engine.returncode})")
         return 0 if engine.returncode == 0 else 1
 
