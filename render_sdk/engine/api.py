@@ -141,9 +141,16 @@ def _parse_start_body(body: bytes) -> tuple[str, Any]:
     if not body.strip():
         raise InvalidRequest('the request body is empty: send {"task": "<slug>", "input": [...]}')
     try:
-        payload = json.loads(body)
+        payload = json.loads(body, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidRequest(f"the request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidRequest("the request body is nested too deeply") from None
+    if (b"\\u" in body or b"\xed" in body) and _has_lone_surrogate(payload):
+        raise InvalidRequest(
+            "the request body is not valid JSON text: it holds a lone UTF-16 surrogate "
+            "(\\ud800 to \\udfff)"
+        )
     if not isinstance(payload, dict):
         raise InvalidRequest(f"the request body must be a JSON object, not {_json_type(payload)}")
     task = payload.get("task")
@@ -164,6 +171,19 @@ def _parse_start_body(body: bytes) -> tuple[str, Any]:
             f"arguments), not {_json_type(task_input)}"
         )
     return task, task_input
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _has_lone_surrogate(payload: Any) -> bool:
+    """Whether a parsed body holds text that has no UTF-8 form (and so could not be sent on)."""
+    try:
+        json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _json_type(value: Any) -> str:

@@ -17,15 +17,22 @@ from typing import Any
 from render_sdk.engine.records import AttemptRecord, LogRecord, RunRecord, TaskRecord
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+_ASCII_ENCODER = json.JSONEncoder(ensure_ascii=True, allow_nan=False, separators=(",", ":"))
 
 
 def dumps(value: Any) -> bytes:
     """Compact UTF-8 JSON on one line (what the API and the SSE ``data:`` field send).
 
+    Text with no UTF-8 form (a lone surrogate, which a worker's JSON may carry as ``\\ud800``)
+    is sent escaped, as it came.
+
     >>> dumps({"a": [1, 2]})
     b'{"a":[1,2]}'
     """
-    return _ENCODER.encode(value).encode("utf-8")
+    try:
+        return _ENCODER.encode(value).encode("utf-8")
+    except UnicodeEncodeError:
+        return _ASCII_ENCODER.encode(value).encode("ascii")
 
 
 def timestamp(value: datetime) -> str:

@@ -83,6 +83,11 @@ async def test_idempotency_key_returns_the_first_run(served: Served) -> None:
         (b'{"task": "square", "input": "nine"}', ["'input'", "a string"]),
         (b'{"task": "square", "input": 3}', ["'input'", "a number"]),
         (b"\xff\xfe", ["not valid JSON"]),
+        (b'{"task": "square", "input": [NaN]}', ["NaN is not a JSON value"]),
+        (b'{"task": "square", "input": [-Infinity]}', ["-Infinity is not a JSON value"]),
+        (b'{"task": "square", "input": ["\\ud800"]}', ["lone UTF-16 surrogate"]),
+        (b'{"task": "square", "input": ["\xed\xa0\x80"]}', ["lone UTF-16 surrogate"]),
+        (b'{"task": "square", "input": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", ["deeply"]),
     ],
 )
 async def test_start_run_rejects_bad_bodies(
@@ -93,6 +98,14 @@ async def test_start_run_rejects_bad_bodies(
     )
     check_error(answer, 400, "invalid_request", *words)
     assert served.core.runs == {}
+
+
+async def test_non_ascii_text_passes_through(served: Served) -> None:
+    text = "h\u00e9llo \u2603 \U0001f600 \\ud800 is fine as text"
+    answer = await served.http.post("/v1/task-runs", json={"task": "square", "input": [text]})
+    assert answer.status_code == 202
+    run_id = answer.json()["id"]
+    assert (await served.http.get(f"/v1/task-runs/{run_id}")).json()["input"] == [text]
 
 
 async def test_start_run_with_unknown_task_is_404(served: Served) -> None:
@@ -325,3 +338,12 @@ async def test_unexpected_exception_is_500_and_logged_and_engine_keeps_serving(
     assert "disk on fire" not in answer.text
     assert any("disk on fire" in (r.exc_text or "") for r in caplog.records), caplog.records
     assert (await served.http.get("/v1/tasks")).status_code == 200
+
+
+async def test_results_with_text_that_has_no_utf8_form_are_sent_escaped(served: Served) -> None:
+    run = await start(served)
+    served.core.finish(str(run["id"]), results=["a\ud800b"])
+    answer = await served.http.get(f"/v1/task-runs/{run['id']}")
+    assert answer.status_code == 200
+    assert b'"a\\ud800b"' in answer.content
+    assert answer.json()["results"] == ["a\ud800b"]
