@@ -17,22 +17,24 @@ from typing import Any
 from render_sdk.engine.records import AttemptRecord, LogRecord, RunRecord, TaskRecord
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-_ASCII_ENCODER = json.JSONEncoder(ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+_LENIENT_ENCODER = json.JSONEncoder(ensure_ascii=True, allow_nan=True, separators=(",", ":"))
 
 
 def dumps(value: Any) -> bytes:
     """Compact UTF-8 JSON on one line (what the API and the SSE ``data:`` field send).
 
-    Text with no UTF-8 form (a lone surrogate, which a worker's JSON may carry as ``\\ud800``)
-    is sent escaped, as it came.
+    The REST API refuses such values in requests, but a worker's output may hold them: text with
+    no UTF-8 form (a lone surrogate, sent as ``\\ud800``) is then sent escaped, as it came, and a
+    non-finite float as Python's ``NaN``/``Infinity`` tokens (which Python's ``json`` reads back;
+    strict parsers do not), rather than failing the whole answer.
 
     >>> dumps({"a": [1, 2]})
     b'{"a":[1,2]}'
     """
     try:
         return _ENCODER.encode(value).encode("utf-8")
-    except UnicodeEncodeError:
-        return _ASCII_ENCODER.encode(value).encode("ascii")
+    except (UnicodeEncodeError, ValueError):
+        return _LENIENT_ENCODER.encode(value).encode("ascii")
 
 
 def timestamp(value: datetime) -> str:

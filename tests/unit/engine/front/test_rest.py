@@ -347,3 +347,11 @@ async def test_results_with_text_that_has_no_utf8_form_are_sent_escaped(served: 
     assert answer.status_code == 200
     assert b'"a\\ud800b"' in answer.content
     assert answer.json()["results"] == ["a\ud800b"]
+
+
+async def test_results_with_non_finite_floats_do_not_break_the_answer(served: Served) -> None:
+    run = await start(served)
+    served.core.finish(str(run["id"]), results=[float("nan"), float("inf")])
+    answer = await served.http.get(f"/v1/task-runs/{run['id']}")
+    assert answer.status_code == 200
+    assert b'"results":[NaN,Infinity]' in answer.content
