@@ -148,3 +148,17 @@ def test_pytest_plugin_factory_fixture(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(["*the local_engine fixture needs the app: set render_workflows*"])
+
+
+def test_importing_the_engine_package_loads_no_web_server() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, render_sdk.engine, render_sdk.engine.records, render_sdk.engine.interface\n"
+        "heavy = [m for m in ('starlette', 'uvicorn', 'sse_starlette') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+        "from render_sdk.engine import LocalEngine\n"
+        "assert 'uvicorn' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
