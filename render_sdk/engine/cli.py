@@ -252,8 +252,7 @@ async def serve(options: DevOptions, core_factory: CoreFactory) -> int:
         stop.set()
 
     handled = (signal.SIGINT, signal.SIGTERM)
-    for sig in handled:
-        loop.add_signal_handler(sig, on_signal)
+    restore = _install_signal_handlers(loop, handled, on_signal)
     try:
         try:
             core = core_factory(config)
@@ -262,8 +261,35 @@ async def serve(options: DevOptions, core_factory: CoreFactory) -> int:
             return _fail(f"the engine failed to start: {exc}", 1)
         return await _run_until_stopped(options, core, sock, port, db, stop, force)
     finally:
-        for sig in handled:
+        restore()
+
+
+def _install_signal_handlers(
+    loop: asyncio.AbstractEventLoop,
+    signals: tuple[signal.Signals, ...],
+    handler: Callable[[], None],
+) -> Callable[[], None]:
+    """Route ``signals`` to ``handler`` in ``loop``; returns the function that undoes it."""
+    try:
+        for sig in signals:
+            loop.add_signal_handler(sig, handler)
+    except NotImplementedError:  # Windows event loops: plain handlers that hop into the loop
+        previous = {
+            sig: signal.signal(sig, lambda *_: loop.call_soon_threadsafe(handler))
+            for sig in signals
+        }
+
+        def restore_plain() -> None:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
+
+        return restore_plain
+
+    def restore() -> None:
+        for sig in signals:
             loop.remove_signal_handler(sig)
+
+    return restore
 
 
 async def _run_until_stopped(

@@ -32,6 +32,8 @@ from render_sdk.engine.interface import EngineConfig, EngineCoreAPI
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
+    from render_sdk.client import Render, RenderAsync
+
 DEFAULT_SHUTDOWN_GRACE = 5
 
 
@@ -252,7 +254,7 @@ class LocalEngine:
             values["RENDER_API_KEY"] = self.api_key
         return values
 
-    def client(self, **kwargs: Any) -> Any:
+    def client(self, **kwargs: Any) -> Render:
         """A blocking ``render_sdk.Render`` client for this engine.
 
         with engine.client() as render:
@@ -262,7 +264,7 @@ class LocalEngine:
 
         return Render(token=self.api_key, base_url=self.base_url, **kwargs)
 
-    def async_client(self, **kwargs: Any) -> Any:
+    def async_client(self, **kwargs: Any) -> RenderAsync:
         """A ``render_sdk.RenderAsync`` client for this engine."""
         from render_sdk.client import RenderAsync
 
