@@ -433,6 +433,9 @@ def create_app(
         middleware=middleware,
         exception_handlers={HTTPException: _http_error, Exception: _unexpected},
     )
+    # A path with a trailing slash is an unknown endpoint (404 with the error body), not a
+    # redirect: Render's API does not redirect either.
+    app.router.redirect_slashes = False
     app.state.closing = closing
     return app
 

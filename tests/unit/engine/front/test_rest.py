@@ -326,6 +326,9 @@ async def test_unknown_route_and_method_have_error_bodies(served: Served) -> Non
     answer = await served.http.put("/v1/task-runs")
     check_error(answer, 405, "method_not_allowed", "PUT")
     check_error(await served.http.patch("/v1/tasks/tsk-square"), 405, "method_not_allowed")
+    assert "GET" in answer.headers["allow"]
+    check_error(await served.http.get("/v1/task-runs/"), 404, "not_found")
+    check_error(await served.http.post("/v1/task-runs/", json={}), 404, "not_found")
 
 
 async def test_unexpected_exception_is_500_and_logged_and_engine_keeps_serving(
