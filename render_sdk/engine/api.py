@@ -91,6 +91,21 @@ def _guarded(endpoint: Endpoint) -> Endpoint:
     return run
 
 
+def _route(path: str, **by_method: Endpoint) -> Route:
+    """One route per path, so a 405's ``Allow`` header lists every method the path serves."""
+    guarded = {method: _guarded(endpoint) for method, endpoint in by_method.items()}
+    if len(guarded) == 1:
+        ((method, only),) = guarded.items()
+        return Route(path, only, methods=[method])
+    if "GET" in guarded:
+        guarded["HEAD"] = guarded["GET"]
+
+    async def dispatch(request: Request) -> Response:
+        return await guarded[request.method](request)
+
+    return Route(path, dispatch, methods=list(by_method))
+
+
 # --- request parsing ----------------------------------------------------------------------
 
 
@@ -418,14 +433,12 @@ def create_app(
         closing=closing,
     )
     routes = [
-        Route("/v1/task-runs", _guarded(api.start_run), methods=["POST"]),
-        Route("/v1/task-runs", _guarded(api.list_runs), methods=["GET"]),
-        Route("/v1/task-runs/events", _guarded(api.events), methods=["GET"]),  # type: ignore[arg-type]
-        Route("/v1/task-runs/{run_id}", _guarded(api.get_run), methods=["GET"]),
-        Route("/v1/task-runs/{run_id}", _guarded(api.cancel_run), methods=["DELETE"]),
-        Route("/v1/tasks", _guarded(api.list_tasks), methods=["GET"]),
-        Route("/v1/tasks/{task_id}", _guarded(api.get_task), methods=["GET"]),
-        Route("/v1/logs", _guarded(api.logs), methods=["GET"]),
+        _route("/v1/task-runs", POST=api.start_run, GET=api.list_runs),
+        _route("/v1/task-runs/events", GET=api.events),  # type: ignore[arg-type]
+        _route("/v1/task-runs/{run_id}", GET=api.get_run, DELETE=api.cancel_run),
+        _route("/v1/tasks", GET=api.list_tasks),
+        _route("/v1/tasks/{task_id}", GET=api.get_task),
+        _route("/v1/logs", GET=api.logs),
     ]
     middleware = [Middleware(BearerAuth, api_key=api_key)] if api_key else []
     app = Starlette(
