@@ -21,7 +21,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
@@ -84,9 +84,14 @@ def _guarded(endpoint: Endpoint) -> Endpoint:
             return await endpoint(request)
         except EngineError as exc:
             return error_response(exc.status, exc.error_id, exc.message)
+        except ClientDisconnect:
+            # The client left while sending its body: nobody reads this answer, nothing to log.
+            return error_response(400, "invalid_request", "the client disconnected")
         except Exception:
             logger.exception("%s %s failed", request.method, request.url.path)
-            return error_response(500, "internal_error", "the engine failed to handle the request")
+            return error_response(
+                500, "internal_error", "the engine failed to handle the request (see its log)"
+            )
 
     return run
 
