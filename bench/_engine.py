@@ -45,7 +45,8 @@ EVENT_CHUNK = 100  # run ids per task_run_events stream (keeps each URL short)
 
 def engine_command(variant: str, port: int, db: Path) -> list[str]:
     """The ``render-workflows dev`` command line of a variant (``fast`` or ``process``)."""
-    base = [sys.executable, "-m", "render_sdk.cli", "dev", "--port", str(port), "--db", str(db)]
+    base = [sys.executable, "-m", "render_sdk.cli", "dev", "--quiet", "--port", str(port)]
+    base += ["--db", str(db)]
     if variant == "fast":
         return [*base, APP]
     if variant == "process":
