@@ -374,7 +374,7 @@ class AwaitableTaskRun(TaskRun):
 
     # A handle on one start of a run: equal only to itself, and hashable (asyncio.gather hashes).
     __eq__ = object.__eq__
-    __hash__ = object.__hash__
+    __hash__ = object.__hash__  # type: ignore[assignment]
 
     def __await__(self) -> Generator[Any, None, TaskRunDetails]:
         return self._workflows._wait(self.id, "start_task").__await__()

@@ -1,7 +1,8 @@
 """The client entry points: :class:`Render` (blocking) and :class:`RenderAsync`.
 
 Both share the configuration rules of :mod:`render_sdk.client._config` and reuse one HTTP
-connection pool (keep-alive) per client.
+connection pool (keep-alive) per client. The async client sends through
+:class:`~render_sdk.client._h11transport.AsyncH11Transport` unless given another transport.
 
     with Render() as render:
         print(render.workflows.run_task("my-workflow/square", [3]).result)
@@ -18,6 +19,7 @@ from render_sdk.client import _constants as C
 from render_sdk.client._async import AsyncWorkflows
 from render_sdk.client._base import WorkflowsCore, aremember_response, remember_response
 from render_sdk.client._config import Settings, resolve_settings
+from render_sdk.client._h11transport import AsyncH11Transport
 from render_sdk.client._retry import RetryPolicy
 from render_sdk.client._sync import Workflows
 from render_sdk.client.errors import ConfigurationError
@@ -124,8 +126,7 @@ class RenderAsync:
             base_url=core.settings.api_url,
             headers=core.settings.headers(),
             timeout=timeout,
-            limits=_limits(),
-            transport=transport,
+            transport=transport if transport is not None else AsyncH11Transport(),
             event_hooks={"response": [aremember_response]},
         )
         api_client = Client(base_url=core.settings.api_url).set_async_httpx_client(self._http)

@@ -1,0 +1,380 @@
+"""A lean HTTP/1.1 keep-alive transport for the async client: asyncio protocols and h11.
+
+httpx's default async transport costs about a millisecond of CPU per request when many requests
+are in flight (its pool scans every connection for every request). This transport keeps the
+per-request work small: h11 parses and frames the messages, idle connections wait in a LIFO stack
+per origin (one zero-timeout ``select`` tells whether the server closed one meanwhile), and
+timeouts are timer callbacks rather than tasks. It implements the
+:class:`httpx.AsyncBaseTransport` interface, so httpx still builds requests and responses
+(and still routes requests through any proxy configured in the environment to its own
+transports).
+
+    client = httpx.AsyncClient(transport=AsyncH11Transport())
+"""
+
+from __future__ import annotations
+
+import asyncio
+import select
+import ssl
+from collections import deque
+from collections.abc import AsyncIterator
+from typing import Any
+
+import h11
+import httpx
+
+from render_sdk.client import _constants as C
+
+_Origin = tuple[str, str, int]
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _expire(future: asyncio.Future[Any]) -> None:
+    if not future.done():
+        future.set_exception(TimeoutError())
+
+
+class _Connection(asyncio.Protocol):
+    """One TCP (or TLS) connection and its h11 state machine."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.h11 = h11.Connection(h11.CLIENT)
+        self.transport: asyncio.Transport | None = None
+        self.closed = False
+        self._eof_fed = False
+        self._waiter: asyncio.Future[None] | None = None
+
+    # --- asyncio.Protocol ------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        if not self._eof_fed:
+            self.h11.receive_data(data)
+        self._wake()
+
+    def eof_received(self) -> bool | None:
+        self._feed_eof()
+        self._wake()
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self._feed_eof()
+        self._wake()
+
+    # --- helpers ---------------------------------------------------------------------------
+    def _feed_eof(self) -> None:
+        if not self._eof_fed:
+            self._eof_fed = True
+            self.h11.receive_data(b"")
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    @property
+    def reusable(self) -> bool:
+        """True when idle and open: both sides finished the last exchange, nothing is pending."""
+        return (
+            not self.closed and self.h11.our_state is h11.IDLE and self.h11.their_state is h11.IDLE
+        )
+
+    def still_open(self) -> bool:
+        """False when the server closed this idle connection (or sent something unasked),
+        even if the event loop has not processed that yet: the socket is readable."""
+        if not self.reusable or self.transport is None:
+            return False
+        sock = self.transport.get_extra_info("socket")
+        if sock is None:
+            return True
+        try:
+            readable, _, _ = select.select([sock], [], [], 0)
+        except (OSError, ValueError):
+            return False
+        return not readable
+
+    def write(self, data: bytes) -> None:
+        if self.transport is None or self.closed:
+            raise httpx.WriteError("the connection is closed")
+        self.transport.write(data)
+
+    async def next_event(self, timeout: float | None) -> Any:
+        """The next h11 event from the server, waiting at most ``timeout`` for more data."""
+        while True:
+            event = self.h11.next_event()
+            if event is not h11.NEED_DATA:
+                return event
+            waiter: asyncio.Future[None] = self.loop.create_future()
+            self._waiter = waiter
+            timer = self.loop.call_later(timeout, _expire, waiter) if timeout is not None else None
+            try:
+                await waiter
+            finally:
+                self._waiter = None
+                if timer is not None:
+                    timer.cancel()
+
+    def close(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
+
+
+class _ResponseStream(httpx.AsyncByteStream):
+    """The body of one response; gives the connection back to the pool once fully read."""
+
+    def __init__(
+        self, pool: AsyncH11Transport, origin: _Origin, conn: _Connection, timeout: float | None
+    ) -> None:
+        self._pool = pool
+        self._origin = origin
+        self._conn = conn
+        self._timeout = timeout
+        self._complete = False
+        self._released = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        conn = self._conn
+        while not self._complete:
+            try:
+                event = await conn.next_event(self._timeout)
+            except TimeoutError:
+                raise httpx.ReadTimeout("timed out reading the response") from None
+            except h11.RemoteProtocolError as exc:
+                raise httpx.RemoteProtocolError(str(exc)) from exc
+            if type(event) is h11.Data:
+                yield bytes(event.data)
+            elif type(event) is h11.EndOfMessage:
+                self._complete = True
+            else:
+                raise httpx.RemoteProtocolError(f"unexpected {type(event).__name__} in a body")
+
+    async def aclose(self) -> None:
+        if self._released:
+            return
+        self._released = True
+        conn = self._conn
+        if self._complete and conn.h11.their_state is h11.DONE and conn.h11.our_state is h11.DONE:
+            conn.h11.start_next_cycle()
+            self._pool._release(self._origin, conn)
+        else:
+            self._pool._discard(conn)
+
+
+class AsyncH11Transport(httpx.AsyncBaseTransport):
+    """HTTP/1.1 with keep-alive over asyncio, for :class:`httpx.AsyncClient`.
+
+    At most ``max_connections`` connections are open at once; a request beyond that waits for
+    one to be free (``pool`` timeout). At most ``max_keepalive`` idle connections are kept.
+
+        transport = AsyncH11Transport(max_connections=100)
+        async with httpx.AsyncClient(transport=transport) as client: ...
+    """
+
+    def __init__(
+        self,
+        *,
+        max_connections: int = C.MAX_CONNECTIONS,
+        max_keepalive: int = C.MAX_KEEPALIVE_CONNECTIONS,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self._max_connections = max_connections
+        self._max_keepalive = max_keepalive
+        self._ssl_context = ssl_context
+        self._idle: dict[_Origin, list[_Connection]] = {}
+        self._idle_count = 0
+        self._open: set[_Connection] = set()
+        self._waiters: deque[tuple[_Origin, asyncio.Future[_Connection | None]]] = deque()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
+
+    # --- pool ------------------------------------------------------------------------------
+    def _check_loop(self) -> asyncio.AbstractEventLoop:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            # Connections belong to the loop that opened them; a new loop starts afresh.
+            for conn in list(self._open):
+                if conn.transport is not None and not conn.loop.is_closed():
+                    conn.close()
+            self._open.clear()
+            self._idle.clear()
+            self._idle_count = 0
+            self._waiters.clear()
+            self._loop = loop
+        return loop
+
+    def _release(self, origin: _Origin, conn: _Connection) -> None:
+        if not conn.reusable:
+            self._discard(conn)
+            return
+        while self._waiters:
+            wanted, waiter = self._waiters.popleft()
+            if not waiter.done():
+                if wanted == origin:
+                    waiter.set_result(conn)
+                    return
+                # A waiter for another origin: make room for it to connect.
+                waiter.set_result(None)
+                break
+        if self._idle_count >= self._max_keepalive:
+            self._discard(conn)
+            return
+        self._idle.setdefault(origin, []).append(conn)
+        self._idle_count += 1
+
+    def _discard(self, conn: _Connection) -> None:
+        conn.close()
+        if conn in self._open:
+            self._open.discard(conn)
+            while self._waiters:
+                _, waiter = self._waiters.popleft()
+                if not waiter.done():
+                    waiter.set_result(None)  # a slot is free: the waiter may connect
+                    break
+
+    def _take_idle(self, origin: _Origin) -> _Connection | None:
+        stack = self._idle.get(origin)
+        while stack:
+            conn = stack.pop()
+            self._idle_count -= 1
+            if conn.still_open():
+                return conn
+            self._discard(conn)
+        return None
+
+    def _evict_idle(self) -> bool:
+        """Close one idle connection of any origin to make room; False if there is none."""
+        for stack in self._idle.values():
+            if stack:
+                conn = stack.pop(0)
+                self._idle_count -= 1
+                self._discard(conn)
+                return True
+        return False
+
+    async def _acquire(self, request: httpx.Request, origin: _Origin) -> _Connection:
+        loop = self._check_loop()
+        timeouts = request.extensions.get("timeout", {})
+        while True:
+            conn = self._take_idle(origin)
+            if conn is not None:
+                return conn
+            if len(self._open) < self._max_connections or self._evict_idle():
+                return await self._connect(loop, request, origin, timeouts.get("connect"))
+            waiter: asyncio.Future[_Connection | None] = loop.create_future()
+            self._waiters.append((origin, waiter))
+            pool_timeout = timeouts.get("pool")
+            timer = loop.call_later(pool_timeout, _expire, waiter) if pool_timeout else None
+            try:
+                given = await waiter
+            except TimeoutError:
+                raise httpx.PoolTimeout("no free connection within the pool timeout") from None
+            except BaseException:
+                # Cancelled after a connection was handed over: give it back.
+                if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                    handed = waiter.result()
+                    if handed is not None:
+                        self._release(origin, handed)
+                raise
+            finally:
+                if timer is not None:
+                    timer.cancel()
+            if given is not None:
+                return given
+
+    async def _connect(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        request: httpx.Request,
+        origin: _Origin,
+        timeout: float | None,
+    ) -> _Connection:
+        scheme, host, port = origin
+        conn = _Connection(loop)
+        self._open.add(conn)
+        tls: ssl.SSLContext | None = None
+        if scheme == "https":
+            if self._ssl_context is None:
+                self._ssl_context = httpx.create_ssl_context()
+            tls = self._ssl_context
+        try:
+            await asyncio.wait_for(
+                loop.create_connection(
+                    lambda: conn, host, port, ssl=tls, server_hostname=host if tls else None
+                ),
+                timeout,
+            )
+        except asyncio.TimeoutError:
+            self._discard(conn)
+            raise httpx.ConnectTimeout(
+                f"no connection to {host}:{port} within {timeout} s"
+            ) from None
+        except OSError as exc:
+            self._discard(conn)
+            raise httpx.ConnectError(str(exc) or type(exc).__name__) from exc
+        except BaseException:
+            self._discard(conn)
+            raise
+        return conn
+
+    # --- httpx.AsyncBaseTransport ----------------------------------------------------------
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self._closed:
+            raise httpx.ConnectError("the transport is closed")
+        url = request.url
+        scheme = url.scheme
+        if scheme not in _DEFAULT_PORTS:
+            raise httpx.UnsupportedProtocol(f"unsupported URL scheme {scheme!r}")
+        origin = (scheme, url.host, url.port or _DEFAULT_PORTS[scheme])
+        conn = await self._acquire(request, origin)
+        read_timeout = request.extensions.get("timeout", {}).get("read")
+        try:
+            h = conn.h11
+            data = h.send(
+                h11.Request(method=request.method, target=url.raw_path, headers=request.headers.raw)
+            )
+            chunks = [data] if data else []
+            async for chunk in request.stream:  # type: ignore[union-attr]
+                if chunk:
+                    chunks.append(h.send(h11.Data(data=chunk)) or b"")
+            chunks.append(h.send(h11.EndOfMessage()) or b"")
+            conn.write(b"".join(chunks))
+            event = await conn.next_event(read_timeout)
+            while type(event) is h11.InformationalResponse:
+                event = await conn.next_event(read_timeout)
+            if type(event) is not h11.Response:
+                raise httpx.RemoteProtocolError(
+                    "the server closed the connection without sending a response"
+                )
+        except TimeoutError:
+            self._discard(conn)
+            raise httpx.ReadTimeout("timed out waiting for the response") from None
+        except h11.RemoteProtocolError as exc:
+            self._discard(conn)
+            raise httpx.RemoteProtocolError(str(exc)) from exc
+        except h11.LocalProtocolError as exc:
+            self._discard(conn)
+            raise httpx.LocalProtocolError(str(exc)) from exc
+        except BaseException:
+            self._discard(conn)
+            raise
+        return httpx.Response(
+            status_code=event.status_code,
+            headers=list(event.headers),
+            stream=_ResponseStream(self, origin, conn, read_timeout),
+            extensions={"http_version": b"HTTP/1.1", "reason_phrase": bytes(event.reason)},
+        )
+
+    async def aclose(self) -> None:
+        self._closed = True
+        for conn in list(self._open):
+            if not conn.loop.is_closed():
+                conn.close()
+        self._open.clear()
+        self._idle.clear()
+        self._idle_count = 0
