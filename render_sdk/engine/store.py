@@ -55,7 +55,7 @@ class Store(Protocol):
     ) -> InsertResult: ...
 
     async def save_run(self, run: RunRecord) -> None:
-        """Write the run's row and its last attempt; resolves once committed."""
+        """Write the run's row with its attempts; resolves once committed."""
 
     def save_run_nowait(self, run: RunRecord) -> None:
         """Queue the same write without waiting for the commit."""

@@ -51,22 +51,11 @@ CREATE TABLE IF NOT EXISTS runs (
     results TEXT,
     error TEXT,
     event_seq INTEGER,
+    attempts TEXT NOT NULL DEFAULT '[]',
     logs_truncated INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS runs_task ON runs (task_id, pos);
 CREATE INDEX IF NOT EXISTS runs_root ON runs (root_id, pos);
-CREATE INDEX IF NOT EXISTS runs_event ON runs (event_seq) WHERE event_seq IS NOT NULL;
-CREATE INDEX IF NOT EXISTS runs_unfinished ON runs (pos) WHERE status IN ('pending', 'running');
-CREATE TABLE IF NOT EXISTS attempts (
-    run_id TEXT NOT NULL,
-    number INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    started_at TEXT NOT NULL,
-    completed_at TEXT,
-    error TEXT,
-    results TEXT,
-    PRIMARY KEY (run_id, number)
-) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS logs (
     seq INTEGER PRIMARY KEY,
     run_id TEXT NOT NULL,
@@ -83,8 +72,9 @@ CREATE TABLE IF NOT EXISTS idempotency (
 
 _RUN_COLUMNS = (
     "id, task_id, task_name, status, input, parent_id, root_id, created_at, retries, "
-    "started_at, completed_at, results, error, event_seq"
+    "started_at, completed_at, results, error, event_seq, attempts"
 )
+_NCOLS = 15
 
 
 def _ts(value: datetime | None) -> str | None:
@@ -119,19 +109,12 @@ def _run_row(run: RunRecord) -> tuple[Any, ...]:
         _json(run.results),
         run.error,
         run.event_seq,
+        json.dumps([_attempt_item(a) for a in run.attempts], separators=(",", ":")),
     )
 
 
-def _attempt_row(run_id: str, a: AttemptRecord) -> tuple[Any, ...]:
-    return (
-        run_id,
-        a.number,
-        a.status.value,
-        _ts(a.started_at),
-        _ts(a.completed_at),
-        a.error,
-        _json(a.results),
-    )
+def _attempt_item(a: AttemptRecord) -> list[Any]:
+    return [a.number, a.status.value, _ts(a.started_at), _ts(a.completed_at), a.error, a.results]
 
 
 def _run_from_row(row: sqlite3.Row | tuple[Any, ...]) -> RunRecord:
@@ -152,19 +135,20 @@ def _run_from_row(row: sqlite3.Row | tuple[Any, ...]) -> RunRecord:
         results=_unjson(row[11]),
         error=row[12],
         event_seq=row[13],
+        attempts=[_attempt_from_item(item) for item in json.loads(row[14])],
     )
 
 
-def _attempt_from_row(row: tuple[Any, ...]) -> AttemptRecord:
-    started = _dt(row[2])
+def _attempt_from_item(item: list[Any]) -> AttemptRecord:
+    started = _dt(item[2])
     assert started is not None
     return AttemptRecord(
-        number=row[0],
-        status=RunStatus(row[1]),
+        number=item[0],
+        status=RunStatus(item[1]),
         started_at=started,
-        completed_at=_dt(row[3]),
-        error=row[4],
-        results=_unjson(row[5]),
+        completed_at=_dt(item[3]),
+        error=item[4],
+        results=item[5],
     )
 
 
@@ -201,23 +185,6 @@ def _task_from_row(row: tuple[Any, ...]) -> TaskRecord:
         workflow_id=spec["workflow_id"],
         workflow_version_id=spec["workflow_version_id"],
     )
-
-
-def _attach_attempts(conn: sqlite3.Connection, runs: list[RunRecord]) -> None:
-    if not runs:
-        return
-    by_id = {run.id: run for run in runs}
-    ids = list(by_id)
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        rows = conn.execute(
-            "SELECT run_id, number, status, started_at, completed_at, error, results "
-            f"FROM attempts WHERE run_id IN ({marks}) ORDER BY run_id, number",
-            chunk,
-        ).fetchall()
-        for row in rows:
-            by_id[row[0]].attempts.append(_attempt_from_row(row[1:]))
 
 
 class SQLiteStore:
@@ -297,27 +264,22 @@ class SQLiteStore:
                     "INSERT INTO idempotency (scope, key, run_id) VALUES (?, ?, ?)",
                     (*idempotency, run.id),
                 )
-            conn.execute(f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({','.join('?' * 14)})", row)
+            marks = ",".join("?" * _NCOLS)
+            conn.execute(f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({marks})", row)
             return InsertResult(created=True, run_id=run.id)
 
         return await self._writer.write(op)
 
     def _save_op(self, run: RunRecord) -> Any:
         row = _run_row(run)
-        attempt = _attempt_row(run.id, run.attempts[-1]) if run.attempts else None
+        values = (row[3], row[8], row[9], row[10], row[11], row[12], row[13], row[14], row[0])
 
         def op(conn: sqlite3.Connection) -> None:
             conn.execute(
                 "UPDATE runs SET status = ?, retries = ?, started_at = ?, completed_at = ?, "
-                "results = ?, error = ?, event_seq = ? WHERE id = ?",
-                (row[3], row[8], row[9], row[10], row[11], row[12], row[13], row[0]),
+                "results = ?, error = ?, event_seq = ?, attempts = ? WHERE id = ?",
+                values,
             )
-            if attempt is not None:
-                conn.execute(
-                    "INSERT OR REPLACE INTO attempts (run_id, number, status, started_at, "
-                    "completed_at, error, results) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    attempt,
-                )
 
         return op
 
@@ -351,9 +313,7 @@ class SQLiteStore:
             ).fetchone()
             if row is None:
                 return None
-            run = _run_from_row(row)
-            _attach_attempts(conn, [run])
-            return run
+            return _run_from_row(row)
 
         return await self._writer.read(op)
 
@@ -377,9 +337,7 @@ class SQLiteStore:
 
         def op(conn: sqlite3.Connection) -> list[tuple[RunRecord, int]]:
             rows = conn.execute(sql, args).fetchall()
-            out = [(_run_from_row(r), int(r[14])) for r in rows]
-            _attach_attempts(conn, [run for run, _ in out])
-            return out
+            return [(_run_from_row(r), int(r[_NCOLS])) for r in rows]
 
         return await self._writer.read(op)
 
@@ -416,9 +374,7 @@ class SQLiteStore:
                 f"SELECT {_RUN_COLUMNS} FROM runs WHERE status IN ('pending', 'running') "
                 "ORDER BY pos"
             ).fetchall()
-            runs = [_run_from_row(r) for r in rows]
-            _attach_attempts(conn, runs)
-            return runs
+            return [_run_from_row(r) for r in rows]
 
         return await self._writer.read(op)
 

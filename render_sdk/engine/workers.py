@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from render_sdk.engine._attempts import Attempt, Crashed, SocketContext
+from render_sdk.engine._limits import apply_memory_limit
 from render_sdk.engine._logcapture import ProcessOutput
 from render_sdk.engine.callback_server import CallbackRequest, CallbackResponse, CallbackServer
 
@@ -98,9 +99,19 @@ class WorkerProcess:
         self._watch: asyncio.Task[None] | None = None
         self.on_exit: Callable[[WorkerProcess], None] | None = None
         self._statm: int | None = None
+        self._limited = False
 
     async def _handle(self, request: CallbackRequest) -> CallbackResponse:
+        attempt = self.ctx.attempt
+        if self.ctx.mode == "run" and attempt is not None and not self._limited:
+            self.limit_memory(attempt)  # before the attempt's input is handed out
         return await self.launcher.handler(self.ctx, request)
+
+    def limit_memory(self, attempt: Attempt) -> None:
+        """Apply the memory size of ``attempt``'s plan to this process (see ``_limits``)."""
+        if self.process is not None and self.alive:
+            apply_memory_limit(self.process.pid, attempt.run.task.plan)
+            self._limited = True
 
     async def start(self) -> None:
         await self.server.start()
@@ -264,9 +275,11 @@ class ServePool:
         while self.idle:
             worker = self.idle.popleft()
             if worker.alive and not worker.ctx.retiring:
+                worker.limit_memory(attempt)
                 worker.ctx.assign(attempt)
                 return worker
         worker = await self._spawn()
+        worker.limit_memory(attempt)
         worker.ctx.assign(attempt)
         return worker
 
