@@ -28,6 +28,7 @@ from render_sdk.engine._attempts import (
     TimedOut,
 )
 from render_sdk.engine._ids import new_attempt_token
+from render_sdk.engine._limits import explain_memory_error
 from render_sdk.engine._logcapture import DEFAULT_LOG_LIMIT, AttemptLog
 from render_sdk.engine.records import (
     AttemptRecord,
@@ -287,6 +288,8 @@ class Scheduler:
             await self._terminal(run, RunStatus.CANCELED, error=self._cancel_text(run))
             return
         error = describe_outcome(outcome)
+        if isinstance(outcome, Errored):
+            error = explain_memory_error(error, run.task.plan)
         current.status = RunStatus.FAILED
         current.error = error
         policy = run.task.retry
