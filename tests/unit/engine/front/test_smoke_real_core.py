@@ -29,6 +29,15 @@ def events(http: httpx.Client, *run_ids: str) -> list[dict[str, object]]:
     return out
 
 
+def event_ids(http: httpx.Client, *run_ids: str) -> list[int]:
+    out = []
+    with http.stream("GET", "/v1/task-runs/events", params={"taskRunIds": ",".join(run_ids)}) as s:
+        for line in s.iter_lines():
+            if line.startswith("id: "):
+                out.append(int(line[len("id: ") :]))
+    return out
+
+
 def test_local_engine_runs_tasks_on_a_real_worker() -> None:
     with (
         LocalEngine("smoke_app:app", cwd=APPS) as engine,
@@ -46,6 +55,12 @@ def test_local_engine_runs_tasks_on_a_real_worker() -> None:
         assert event["results"] == [49]
         details = http.get(f"/v1/task-runs/{run_id}").json()
         assert details["results"] == [49]
+        # Reconnecting after that event: nothing more to send, the stream ends.
+        last_id = {"Last-Event-ID": str(event_ids(http, run_id)[0])}
+        with http.stream(
+            "GET", "/v1/task-runs/events", params={"taskRunIds": run_id}, headers=last_id
+        ) as stream:
+            assert [line for line in stream.iter_lines() if line.startswith("data")] == []
         assert details["completedAt"].endswith("Z")
         logs = http.get("/v1/logs", params={"taskRunId": run_id}).json()
         assert [item["log"]["message"] for item in logs] == ["squaring 7"]
