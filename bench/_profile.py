@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,22 @@ from typing import Any
 from bench._procs import NotMeasured
 
 _PROCESS = re.compile(r'^process (\d+):"(.*)"$')
+# Frames every stack of a thread passes through: left out of the inclusive ranking.
+_BOILERPLATE = (
+    "_run_module_as_main ",
+    "_run_code ",
+    "<module> ",
+    "main (",
+    "run (asyncio/",
+    "Runner.run ",
+    "BaseEventLoop.run_until_complete ",
+    "BaseEventLoop.run_forever ",
+    "BaseEventLoop._run_once ",
+    "Handle._run ",
+    "Thread._bootstrap",
+    "Thread.run ",
+    "Context.run ",
+)
 
 
 def py_spy() -> str | None:
@@ -34,11 +51,14 @@ class Profiler:
     summary = with_profile.finish()
     """
 
-    def __init__(self, pid: int, out: Path, rate: int = 200, subprocesses: bool = True) -> None:
+    def __init__(
+        self, pid: int, out: Path, rate: int = 200, subprocesses: bool = True, gil: bool = False
+    ) -> None:
         self.pid = pid
         self.out = out
         self.rate = rate
         self.subprocesses = subprocesses
+        self.gil = gil  # sample only threads holding the GIL: Python CPU, no native waits
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Profiler:
@@ -61,10 +81,26 @@ class Profiler:
         ]
         if self.subprocesses:
             command.append("--subprocesses")
-        log = self.out.with_suffix(".log").open("wb")
-        self.proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        log.close()
-        return self
+        if self.gil:
+            command.append("--gil")
+        log_path = self.out.with_suffix(".log")
+        with log_path.open("wb") as log:
+            self.proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        # py-spy attaches in the background and says so; wait for that (start-up only).
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            if b"Sampling process" in log_path.read_bytes():
+                return self
+            time.sleep(0.05)
+        text = log_path.read_text(errors="replace").strip().splitlines()
+        self.finish_quietly()
+        raise NotMeasured("py-spy did not start sampling: " + (text[-1] if text else "no output"))
+
+    def finish_quietly(self) -> None:
+        """Stop py-spy without reading its output."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
 
     def finish(self, top: int = 15) -> dict[str, Any]:
         """Stop sampling (SIGINT makes py-spy write its file) and summarise the profile."""
@@ -125,7 +161,7 @@ def summarize(raw: str, top: int = 15) -> dict[str, Any]:
             self_counts.setdefault(role, Counter())[code[-1]] += count
             seen = set()
             for frame in code:
-                if frame not in seen:
+                if frame not in seen and not frame.startswith(_BOILERPLATE):
                     seen.add(frame)
                     incl_counts.setdefault(role, Counter())[frame] += count
     out: dict[str, Any] = {}

@@ -255,27 +255,33 @@ class Runner:
         from bench._profile import Profiler, format_summary
 
         self._say("- profiling the engine (py-spy) during B1 and B2 ...")
-        work_items: list[tuple[str, Callable[[], Any]]] = [
-            ("B1", lambda: _engine.b1(engine, self.sizes.b1["fast"][0], 10)),
-            ("B2", lambda: _engine.b2(engine, self.sizes.b2["fast"], 600)),
+        b1_n = self.sizes.b1["fast"][0]
+        b2_n = self.sizes.b2["fast"]
+        work_items: list[tuple[str, bool, Callable[[], Any]]] = [
+            ("B1", False, lambda: _engine.b1(engine, b1_n, 10)),
+            ("B2", False, lambda: _engine.b2(engine, b2_n, 600)),
+            ("B2-gil", True, lambda: _engine.b2(engine, b2_n, 600)),
         ]
-        for bench, work in work_items:
-            out = self.workdir / "profiles" / f"{bench}-fast.txt"
+        for name, gil, work in work_items:
+            out = self.workdir / "profiles" / f"{name}-fast.txt"
             try:
-                profiler = Profiler(engine.pid, out).start()
-                time.sleep(1.0)  # py-spy attaches in the background; let it start sampling
+                profiler = Profiler(engine.pid, out, gil=gil).start()
                 result = asyncio.run(work())
                 summary = profiler.finish()
             except NotMeasured as exc:
-                self.profiles[bench] = {"not_measured": str(exc)}
-                self._say(f"  {bench}: profile not taken: {exc}")
+                self.profiles[name] = {"not_measured": str(exc)}
+                self._say(f"  {name}: profile not taken: {exc}")
                 continue
-            self.profiles[bench] = {
+            self.profiles[name] = {
                 "raw_file": str(out),
+                "gil_only": gil,
                 "summary": summary,
                 "metrics_while_profiled": result.metrics,
             }
-            self._say(format_summary(f"{bench}, fast path (engine and workers)", summary))
+            title = f"{name}, fast path, " + (
+                "threads holding the GIL (Python CPU)" if gil else "all non-idle threads"
+            )
+            self._say(format_summary(title, summary))
 
     # --- B5 --------------------------------------------------------------------------------
     def run_b5(self) -> None:
