@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import AsyncIterator
 
 from sse_starlette import ServerSentEvent
@@ -35,6 +36,13 @@ EVENT_NAME = "task.completed"
 _SEP = "\n"
 _PING = ServerSentEvent(comment="ping", sep=_SEP).encode()
 _END = object()
+# Line breaks for str.splitlines() (and so for httpx's iter_lines) but not for SSE. JSON leaves
+# them raw inside strings; they are escaped so that line-splitting clients read one data line.
+_SPLITLINES_ONLY = re.compile("[\x85\u2028\u2029]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
 
 
 def frame_run(run: RunRecord) -> bytes:
@@ -43,8 +51,11 @@ def frame_run(run: RunRecord) -> bytes:
     Example: ``frame_run(run)`` holds the lines ``id: 7``, ``event: task.completed`` and
     ``data: {...}``, then a blank line.
     """
+    data = dumps(task_run(run, details=True)).decode("utf-8")
+    if _SPLITLINES_ONLY.search(data):
+        data = _SPLITLINES_ONLY.sub(_escape, data)
     return ServerSentEvent(
-        data=dumps(task_run(run, details=True)).decode("utf-8"),
+        data=data,
         event=EVENT_NAME,
         id=str(run.event_seq if run.event_seq is not None else 0),
         sep=_SEP,

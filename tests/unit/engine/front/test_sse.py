@@ -212,3 +212,14 @@ async def test_a_reader_that_does_not_read_does_not_hold_up_the_core(served: Ser
         assert head.startswith(b"HTTP/1.1 200")
     finally:
         writer.close()
+
+
+async def test_unicode_line_separators_in_data_stay_on_one_line(served: Served) -> None:
+    run_id = await new_run(served)
+    text = "a\u2028b\u2029c\x85d\ne"
+    served.core.finish(run_id, results=[text])
+    async with served.http.stream("GET", EVENTS, params={"taskRunIds": run_id}) as answer:
+        # httpx splits lines like str.splitlines(), as many SSE clients do.
+        data = [line async for line in answer.aiter_lines() if line.startswith("data: ")]
+    assert len(data) == 1
+    assert json.loads(data[0][len("data: ") :])["results"] == [text]
