@@ -100,8 +100,8 @@ def test_floor_table_only_when_measured() -> None:
 def test_profile_summary_splits_engine_and_workers() -> None:
     raw = "\n".join(
         [
-            'process 10:"python -m render_sdk.cli dev";main (a.py:1);hot (a.py:5) 6',
-            'process 10:"python -m render_sdk.cli dev";main (a.py:1) 2',
+            'process 10:"python -m render_sdk.cli dev";handle (a.py:1);hot (a.py:5) 6',
+            'process 10:"python -m render_sdk.cli dev";handle (a.py:1) 2',
             'process 10:"python -m render_sdk.cli dev";process 11:"python worker";run (w.py:3) 4',
             "garbage line without a count",
         ]
@@ -109,6 +109,12 @@ def test_profile_summary_splits_engine_and_workers() -> None:
     summary = summarize(raw)
     assert summary["engine"]["samples"] == 8
     assert summary["engine"]["self"][0] == ["hot (a.py:5)", 6, 75.0]
-    assert summary["engine"]["inclusive"][0] == ["main (a.py:1)", 8, 100.0]
+    assert summary["engine"]["inclusive"][0] == ["handle (a.py:1)", 8, 100.0]
     assert summary["workers"]["samples"] == 4
     assert summary["workers"]["self"] == [["run (w.py:3)", 4, 100.0]]
+
+
+def test_profile_inclusive_ranking_skips_frames_every_stack_has() -> None:
+    raw = "_run_module_as_main (<frozen runpy>:198);main (cli.py:3);work (a.py:9) 5"
+    summary = summarize(raw)
+    assert summary["engine"]["inclusive"] == [["work (a.py:9)", 5, 100.0]]
