@@ -89,6 +89,8 @@ class Attempt:
         loop = asyncio.get_running_loop()
         self.outcome: asyncio.Future[Outcome] = loop.create_future()
         self.finished: asyncio.Future[None] = loop.create_future()  # outcome committed
+        # The worker process is done with this attempt (serve mode: ready for the next one).
+        self.released: asyncio.Future[None] = loop.create_future()
         self.awaiting: ActiveRun | None = None  # subtask this attempt is waiting for
         self.long_polls = 0
         self.worker: WorkerProcess | None = None  # the process it runs on, once known

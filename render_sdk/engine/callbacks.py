@@ -196,7 +196,9 @@ class CallbackAPI:
             raise Reject(
                 409, f"/callback: the attempt of run {attempt.run.record.id} has already ended"
             )
-        await asyncio.shield(attempt.finished)
+        # Answered once the process is free for its next attempt; the result is committed
+        # right after (a crash in between runs the attempt again: at-least-once).
+        await asyncio.shield(attempt.released)
         return CallbackResponse(200, {})
 
     async def _run_subtask(self, ctx: SocketContext, request: CallbackRequest) -> CallbackResponse:

@@ -234,6 +234,8 @@ class Scheduler:
                 timer.cancel()
             if worker is not None:
                 await self._dispose_worker(worker, attempt, outcome)
+            if not attempt.released.done():
+                attempt.released.set_result(None)
             if isinstance(outcome, Errored) and outcome.stack_trace:
                 attempt.log.add("stderr", outcome.stack_trace.rstrip("\n").split("\n"))
             if isinstance(outcome, Interrupted):
@@ -242,8 +244,9 @@ class Scheduler:
             await self._settle(run, attempt, outcome)
         finally:
             self.running.discard(attempt)
-            if not attempt.finished.done():
-                attempt.finished.set_result(None)
+            for future in (attempt.released, attempt.finished):
+                if not future.done():
+                    future.set_result(None)
             self.pump()
 
     async def _dispose_worker(
