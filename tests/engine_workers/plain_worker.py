@@ -52,7 +52,11 @@ TASKS: list[dict[str, Any]] = [
     {"name": "pid", "parameters": []},
     {"name": "subtask_twice", "parameters": []},
     {"name": "sleep_once", "parameters": [{"name": "marker", "has_default": False}]},
+    {"name": "environment", "parameters": []},
 ]
+if os.environ.get("EXTRA_TASKS_FILE") and os.path.exists(os.environ["EXTRA_TASKS_FILE"]):
+    with open(os.environ["EXTRA_TASKS_FILE"]) as extra:
+        TASKS += [{"name": name.strip(), "parameters": []} for name in extra if name.strip()]
 
 
 class UnixHTTPConnection(http.client.HTTPConnection):
@@ -168,6 +172,15 @@ def execute(client: Client, name: str, args: Any) -> Any:
     if name == "pid":
         print(f"pid {os.getpid()}")
         return os.getpid()
+    if name == "environment":
+        socket_dir = os.path.dirname(os.environ["RENDER_SDK_SOCKET_PATH"])
+        return {
+            "mode": os.environ["RENDER_SDK_MODE"],
+            "my_var": os.environ.get("MY_VAR"),
+            "cwd": os.getcwd(),
+            "socket_dir_mode": oct(os.stat(socket_dir).st_mode & 0o777),
+            "own_group": os.getpgid(0) == os.getpid(),
+        }
     if name == "sleep_once":
         if not os.path.exists(args[0]):
             with open(args[0], "w") as f:
