@@ -52,10 +52,10 @@ class Sizes:
 
 
 DEFAULT = Sizes(
-    b1={"fast": (500, 50), "process": (30, 3), "celery": (500, 50)},
+    b1={"fast": (1000, 100), "process": (30, 3), "celery": (1000, 100)},
     b2={"fast": 2000, "process": 300, "celery": 2000},
-    b3={"fast": (200, 20), "process": (10, 2), "celery": (200, 20)},
-    b4={"fast": 5, "process": 2, "celery": 5},
+    b3={"fast": (300, 30), "process": (10, 2), "celery": (300, 30)},
+    b4={"fast": 10, "process": 2, "celery": 10},
     fan=100,
     b5_runs=100_000,
     b5_repeats=20,
@@ -126,6 +126,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=Path,
         default=ROOT / ".bench",
         help="logs, databases and profiles (default: .bench/)",
+    )
+    parser.add_argument(
+        "--keep-data",
+        action="store_true",
+        help="keep the engines' databases in the work folder (removed by default)",
     )
     return parser.parse_args(argv)
 
@@ -385,6 +390,12 @@ class Runner:
         self._record("F", "floor", measure)
 
     # --- all -------------------------------------------------------------------------------
+    def remove_databases(self) -> None:
+        """Delete the SQLite files the engines wrote (the B5 one is about 50 MB)."""
+        for pattern in ("*.db", "*.db-wal", "*.db-shm"):
+            for path in self.workdir.glob(pattern):
+                path.unlink(missing_ok=True)
+
     def run(self) -> None:
         for variant in ("fast", "process"):
             if variant in self.systems:
@@ -409,7 +420,11 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     os.environ.pop("RENDER_USE_LOCAL_DEV", None)
-    runner.run()
+    try:
+        runner.run()
+    finally:
+        if not args.keep_data:
+            runner.remove_databases()
     machine["redis_server"] = (
         machine["redis_server"]
         or __import__("bench._machine", fromlist=["redis_server_version"]).redis_server_version()
