@@ -32,6 +32,7 @@ from render_api.types import UNSET, Response
 from render_sdk.client import _convert
 from render_sdk.client._base import EVENTS_PATH, EventTracker, WorkflowsCore, _opt, page_items
 from render_sdk.client._retry import poll_delay
+from render_sdk.client._waiter import RunWaiter
 from render_sdk.client.errors import RenderError, ServerError
 from render_sdk.client.types import (
     ListTaskRunsParams,
@@ -58,6 +59,7 @@ class AsyncWorkflows:
         self._api = api_client
         self._http = http
         self._core = core
+        self._waiter = RunWaiter(lambda ids: _stream(self, EventTracker(ids)), self._poll_details)
 
     async def _send(
         self, operation: str, call: Callable[[], Awaitable[Response[Any]]], *, retry: bool = True
@@ -132,23 +134,16 @@ class AsyncWorkflows:
         return await self._wait(run.id, "run_task")
 
     async def _wait(self, task_run_id: str, operation: str) -> TaskRunDetails:
-        stream = AsyncTaskRunEventStream(self, [task_run_id])
-        try:
-            async for details in stream:
-                return self._core.finish(operation, details)
-        except RenderError as exc:
-            if not self._core.stream_unavailable(exc):
-                raise
-        finally:
-            await stream.aclose()
-        return await self._poll(task_run_id, operation)
+        # Runs awaited in the same loop iteration share one event stream (see _waiter).
+        return self._core.finish(operation, await self._waiter.wait(task_run_id))
 
-    async def _poll(self, task_run_id: str, operation: str) -> TaskRunDetails:
+    async def _poll_details(self, task_run_id: str) -> TaskRunDetails:
+        """Poll the run until it is terminal (when the server cannot stream events)."""
         attempt = 0
         while True:
             details = await self.get_task_run(task_run_id)
             if details.status.is_terminal:
-                return self._core.finish(operation, details)
+                return details
             await sleep(poll_delay(attempt))
             attempt += 1
 

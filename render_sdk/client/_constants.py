@@ -35,8 +35,8 @@ POLL_MAX = 2.0
 # Statuses of the event stream request that mean "this server does not stream": fall back to
 # polling instead of failing.
 STREAM_UNAVAILABLE_STATUSES = frozenset({404, 405, 406, 501})
-# Event stream reconnections in a row without a successful connection before giving up.
-MAX_STREAM_RECONNECTS = 8
+# Runs awaited together by the async client share one event stream, up to this many ids each.
+STREAM_MAX_IDS = 50
 
 MAX_CONNECTIONS = 100
 MAX_KEEPALIVE_CONNECTIONS = 64

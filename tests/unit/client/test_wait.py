@@ -147,23 +147,102 @@ async def test_async_run_task_and_awaitable(fake: FakeAPI, render_async: RenderA
     assert finished.id == "trn-2" and finished.result == 4
 
 
-async def test_gather_awaitable_runs(fake: FakeAPI, render_async: RenderAsync) -> None:
-    fake.on("POST", "/task-runs", *(started(f"trn-{i}") for i in range(3)))
+def all_events(request: httpx.Request) -> httpx.Response:
+    """One event per requested id, each run's result being its own id; trn-bad fails."""
+    chunks = []
+    for n, run_id in enumerate(request.url.params.get_list("taskRunIds")):
+        if run_id == "trn-bad":
+            payload = details_payload(run_id, status="failed", results=[], error="bad")
+        else:
+            payload = details_payload(run_id, results=[run_id])
+        chunks.append(sse_event(str(n), payload))
+    return sse_response(*chunks)
+
+
+async def test_gathered_runs_share_one_stream(fake: FakeAPI, render_async: RenderAsync) -> None:
+    fake.on("POST", "/task-runs", *(started(f"trn-{i}") for i in range(3)), started("trn-bad"))
+    fake.on("GET", "/task-runs/events", all_events)
+    runs = [await render_async.workflows.start_task("wf/echo") for _ in range(4)]
+    results = await asyncio.gather(*runs, return_exceptions=True)
+    assert [getattr(d, "result", None) for d in results[:3]] == ["trn-0", "trn-1", "trn-2"]
+    assert isinstance(results[3], TaskRunError) and results[3].error == "bad"
+    (events_request,) = fake.calls("GET", "/task-runs/events")
+    assert events_request.url.params.get_list("taskRunIds") == [
+        "trn-0",
+        "trn-1",
+        "trn-2",
+        "trn-bad",
+    ]
+
+
+async def test_concurrent_run_task_calls_share_one_stream(
+    fake: FakeAPI, render_async: RenderAsync
+) -> None:
+    fake.on("POST", "/task-runs", *(started(f"trn-{i}") for i in range(5)))
+    fake.on("GET", "/task-runs/events", all_events)
+    results = await asyncio.gather(
+        *(render_async.workflows.run_task("wf/echo", [i]) for i in range(5))
+    )
+    assert sorted(d.result for d in results) == [f"trn-{i}" for i in range(5)]
+    assert len(fake.calls("GET", "/task-runs/events")) == 1
+
+
+async def test_awaiting_the_same_run_twice(fake: FakeAPI, render_async: RenderAsync) -> None:
+    fake.on("POST", "/task-runs", started("trn-0"))
+    fake.on("GET", "/task-runs/events", all_events)
+    run = await render_async.workflows.start_task("wf/echo")
+    first, second = await asyncio.gather(run, run)
+    assert first.result == second.result == "trn-0"
+
+
+async def test_cancelling_every_waiter_closes_the_stream(
+    fake: FakeAPI, render_async: RenderAsync
+) -> None:
+    stream = ChunkStream([b": ping\n\n", ChunkStream.HANG])
+    fake.on("POST", "/task-runs", started("trn-0"))
+    opened = asyncio.Event()
+
+    def open_stream(request: httpx.Request) -> httpx.Response:
+        opened.set()
+        return sse_response(stream=stream)
+
+    fake.on("GET", "/task-runs/events", open_stream)
+    run = await render_async.workflows.start_task("wf/slow")
+    waiting = asyncio.ensure_future(run)
+    await asyncio.wait_for(opened.wait(), 5)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    await asyncio.wait_for(stream._event().wait(), 5)
+    assert stream.closed.is_set()
+
+
+async def test_batch_falls_back_to_polling(
+    fake: FakeAPI, render_async: RenderAsync, instant_sleep: list[float]
+) -> None:
+    fake.on("POST", "/task-runs", started("trn-0"), started("trn-1"))
+    fake.on("GET", "/task-runs/events", error_response(404))
+    fake.on(
+        "GET", "/task-runs/trn-0", httpx.Response(200, json=details_payload("trn-0", results=[0]))
+    )
     fake.on(
         "GET",
-        "/task-runs/events",
-        lambda request: sse_response(
-            sse_event(
-                "1",
-                details_payload(
-                    request.url.params["taskRunIds"], results=[request.url.params["taskRunIds"]]
-                ),
-            )
-        ),
+        "/task-runs/trn-1",
+        httpx.Response(200, json=details_payload("trn-1", status="running", results=[])),
+        httpx.Response(200, json=details_payload("trn-1", results=[1])),
     )
-    runs = [await render_async.workflows.start_task("wf/echo") for _ in range(3)]
+    runs = [await render_async.workflows.start_task("wf/echo") for _ in range(2)]
     results = await asyncio.gather(*runs)
-    assert [d.result for d in results] == ["trn-0", "trn-1", "trn-2"]
+    assert [d.result for d in results] == [0, 1]
+    assert len(fake.calls("GET", "/task-runs/events")) == 1
+
+
+async def test_stream_errors_reach_every_waiter(fake: FakeAPI, render_async: RenderAsync) -> None:
+    fake.on("POST", "/task-runs", started("trn-0"), started("trn-1"))
+    fake.on("GET", "/task-runs/events", error_response(401, "bad key"))
+    runs = [await render_async.workflows.start_task("wf/echo") for _ in range(2)]
+    results = await asyncio.gather(*runs, return_exceptions=True)
+    assert all(isinstance(r, ClientError) and r.status_code == 401 for r in results)
 
 
 async def test_awaiting_a_failed_run_raises(fake: FakeAPI, render_async: RenderAsync) -> None:
