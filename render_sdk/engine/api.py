@@ -375,7 +375,8 @@ class _Api:
         raw_cursor = _str_param(request, "cursor")
         cursor: int | None = None
         if raw_cursor is not None:
-            if not raw_cursor.isdigit():
+            # A log cursor is a line's sequence number: ASCII digits within SQLite's integers.
+            if not (raw_cursor.isascii() and raw_cursor.isdigit()) or len(raw_cursor) > 18:
                 raise InvalidRequest(
                     f"cursor must be the cursor of a log line of this listing, got {raw_cursor!r}"
                 )
