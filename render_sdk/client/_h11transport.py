@@ -7,7 +7,8 @@ per origin (one zero-timeout ``select`` tells whether the server closed one mean
 timeouts are timer callbacks rather than tasks. It implements the
 :class:`httpx.AsyncBaseTransport` interface, so httpx still builds requests and responses
 (and still routes requests through any proxy configured in the environment to its own
-transports).
+transports). While a test tool has patched httpx's or httpcore's transport (vcrpy, pytest-httpx,
+respx), requests go through httpx's own transport so that the tool sees them.
 
     client = httpx.AsyncClient(transport=AsyncH11Transport())
 """
@@ -15,6 +16,7 @@ transports).
 from __future__ import annotations
 
 import asyncio
+import inspect
 import select
 import ssl
 from collections import deque
@@ -22,11 +24,27 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import h11
+import httpcore
 import httpx
 
 from render_sdk.client import _constants as C
 
 _Origin = tuple[str, str, int]
+
+# Test tools such as vcrpy and pytest-httpx record or fake HTTP by patching httpx's own
+# transport (respx patches httpcore's pool). While such a patch is active, requests go through
+# httpx's transport so the tool sees them.
+_HTTPX_HANDLE = inspect.unwrap(httpx.AsyncHTTPTransport.handle_async_request)
+_HTTPCORE_HANDLE = inspect.unwrap(httpcore.AsyncConnectionPool.handle_async_request)
+
+
+def _httpx_is_patched() -> bool:
+    return (
+        httpx.AsyncHTTPTransport.handle_async_request is not _HTTPX_HANDLE
+        or httpcore.AsyncConnectionPool.handle_async_request is not _HTTPCORE_HANDLE
+    )
+
+
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -192,6 +210,7 @@ class AsyncH11Transport(httpx.AsyncBaseTransport):
         self._waiters: deque[tuple[_Origin, asyncio.Future[_Connection | None]]] = deque()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
+        self._fallback: httpx.AsyncHTTPTransport | None = None
 
     # --- pool ------------------------------------------------------------------------------
     def _check_loop(self) -> asyncio.AbstractEventLoop:
@@ -326,6 +345,15 @@ class AsyncH11Transport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if self._closed:
             raise httpx.ConnectError("the transport is closed")
+        if _httpx_is_patched():
+            if self._fallback is None:
+                self._fallback = httpx.AsyncHTTPTransport(
+                    limits=httpx.Limits(
+                        max_connections=self._max_connections,
+                        max_keepalive_connections=self._max_keepalive,
+                    )
+                )
+            return await self._fallback.handle_async_request(request)
         url = request.url
         scheme = url.scheme
         if scheme not in _DEFAULT_PORTS:
@@ -372,6 +400,8 @@ class AsyncH11Transport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         self._closed = True
+        if self._fallback is not None:
+            await self._fallback.aclose()
         for conn in list(self._open):
             if not conn.loop.is_closed():
                 conn.close()

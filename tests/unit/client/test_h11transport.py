@@ -209,3 +209,18 @@ def test_usable_from_successive_event_loops() -> None:
 
     assert asyncio.run(once()) == 200
     assert asyncio.run(once()) == 200
+
+
+async def test_requests_go_through_httpx_while_a_test_tool_patches_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[str] = []
+
+    async def fake_handle(self: httpx.AsyncHTTPTransport, request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return httpx.Response(204)
+
+    monkeypatch.setattr(httpx.AsyncHTTPTransport, "handle_async_request", fake_handle)
+    async with RenderAsync(base_url="http://127.0.0.1:9") as render:
+        assert await render.workflows.cancel_task_run("trn-1") is None
+    assert seen == ["http://127.0.0.1:9/v1/task-runs/trn-1"]
