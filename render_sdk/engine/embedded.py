@@ -132,6 +132,7 @@ class ServedEngine:
     ) -> ServedEngine:
         """Start ``core``, then serve its API on ``sock``; on failure, leave nothing running."""
         await core.start()
+        task: asyncio.Task[None] | None = None
         try:
             app = create_app(core, api_key=api_key, **(app_options or {}))
             config = uvicorn.Config(
@@ -154,6 +155,10 @@ class ServedEngine:
                 await task  # re-raises what stopped the server
                 raise RuntimeError("the engine's HTTP server stopped while starting")
         except BaseException:
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
             await core.stop()
             raise
         return served
