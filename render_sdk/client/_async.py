@@ -274,8 +274,12 @@ async def _stream(
         else:
             try:
                 if not core.is_event_stream(response):
-                    await response.aread()
-                    error = core.stream_error(response)
+                    try:
+                        await response.aread()
+                    except httpx.TransportError as exc:
+                        error = core.translate("task_run_events", exc)
+                    else:
+                        error = core.stream_error(response)
                 if error is None:
                     received = False
                     try:
@@ -288,17 +292,18 @@ async def _stream(
                     except httpx.TransportError:
                         pass  # the stream dropped: reconnect below
                     tracker.decoder.reset_event()
-                    if received:
-                        failures = 0
-                        await sleep(tracker.reconnect_delay(core.policy))
-                        continue
-                    error = ServerError(
-                        "task_run_events: the event stream closed before sending anything",
-                        operation="task_run_events",
-                    )
+                    if not received:
+                        error = ServerError(
+                            "task_run_events: the event stream closed before sending anything",
+                            operation="task_run_events",
+                        )
             finally:
                 await response.aclose()
-        assert error is not None
+        if error is None:
+            # A healthy stream dropped: reconnect after the server's retry time.
+            failures = 0
+            await sleep(tracker.reconnect_delay(core.policy))
+            continue
         delay = core.policy.delay(failures, error)
         if delay is None:
             raise error

@@ -268,8 +268,12 @@ def _stream(workflows: Workflows, tracker: EventTracker) -> Generator[TaskRunDet
         else:
             try:
                 if not core.is_event_stream(response):
-                    response.read()
-                    error = core.stream_error(response)
+                    try:
+                        response.read()
+                    except httpx.TransportError as exc:
+                        error = core.translate("task_run_events", exc)
+                    else:
+                        error = core.stream_error(response)
                 if error is None:
                     received = False
                     try:
@@ -281,17 +285,18 @@ def _stream(workflows: Workflows, tracker: EventTracker) -> Generator[TaskRunDet
                     except httpx.TransportError:
                         pass  # the stream dropped: reconnect below
                     tracker.decoder.reset_event()
-                    if received:
-                        failures = 0
-                        sleep(tracker.reconnect_delay(core.policy))
-                        continue
-                    error = ServerError(
-                        "task_run_events: the event stream closed before sending anything",
-                        operation="task_run_events",
-                    )
+                    if not received:
+                        error = ServerError(
+                            "task_run_events: the event stream closed before sending anything",
+                            operation="task_run_events",
+                        )
             finally:
                 response.close()
-        assert error is not None
+        if error is None:
+            # A healthy stream dropped: reconnect after the server's retry time.
+            failures = 0
+            sleep(tracker.reconnect_delay(core.policy))
+            continue
         delay = core.policy.delay(failures, error)
         if delay is None:
             raise error
