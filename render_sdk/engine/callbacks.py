@@ -239,6 +239,11 @@ class CallbackAPI:
         found = await self.core.lookup_run(run_id)
         if found is None:
             raise Reject(404, f"/get-subtask-result: unknown subtask id {run_id!r}")
+        parent_id = (found.record if isinstance(found, ActiveRun) else found).parent_id
+        if parent_id != attempt.run.record.id:
+            raise Reject(
+                404, f"/get-subtask-result: {run_id!r} is not a subtask of {attempt.run.record.id}"
+            )
         if isinstance(found, ActiveRun) and not found.done.is_set() and wait_ms > 0:
             attempt.long_polls += 1
             self.core.scheduler.pump()

@@ -98,9 +98,9 @@ async def test_subtasks_and_long_poll(make_engine: MakeEngine) -> None:
     attempt = await running_attempt(core, "long_sleep", [60])
     assert attempt.worker is not None
     async with raw_client(attempt.worker.socket_path) as http:
+        # A run that is not a subtask of this attempt's run is unknown here.
         answer = await http.post("/get-subtask-result", json={"task_run_id": done.id})
-        assert answer.json() == {"still_running": False, "complete": {"output": b64([81])}}
-        assert "render-long-poll" not in answer.headers
+        assert answer.status_code == 404 and "not a subtask" in error_of(answer)
         body = {"task_name": "square", "input": b64([3]), "idempotency_key": "k"}
         child = (await http.post("/run-subtask", json=body)).json()["task_run_id"]
         same = (await http.post("/run-subtask", json=body)).json()["task_run_id"]
@@ -111,6 +111,8 @@ async def test_subtasks_and_long_poll(make_engine: MakeEngine) -> None:
         )
         assert answer.headers["render-long-poll"] == "1"
         assert answer.json() == {"still_running": False, "complete": {"output": b64([9])}}
+        answer = await http.post("/get-subtask-result", json={"task_run_id": child})
+        assert "render-long-poll" not in answer.headers
         body = {"task_name": "long_sleep", "input": b64([60])}
         slow = (await http.post("/run-subtask", json=body)).json()["task_run_id"]
         answer = await http.post("/get-subtask-result", json={"task_run_id": slow, "wait_ms": 0})
