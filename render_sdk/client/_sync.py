@@ -132,14 +132,15 @@ class Workflows:
                 raise
         finally:
             stream.close()
-        return self._poll(task_run_id, operation)
+        return self._core.finish(operation, self._poll_details(task_run_id))
 
-    def _poll(self, task_run_id: str, operation: str) -> TaskRunDetails:
+    def _poll_details(self, task_run_id: str) -> TaskRunDetails:
+        """Poll the run until it is terminal (when the server cannot stream events)."""
         attempt = 0
         while True:
             details = self.get_task_run(task_run_id)
             if details.status.is_terminal:
-                return self._core.finish(operation, details)
+                return details
             sleep(poll_delay(attempt))
             attempt += 1
 
@@ -279,7 +280,8 @@ def _stream(workflows: Workflows, tracker: EventTracker) -> Generator[TaskRunDet
                     try:
                         for chunk in response.iter_text():
                             received = True
-                            yield from tracker.feed(chunk)
+                            for details in tracker.feed(chunk):  # noqa: UP028 - twin of async
+                                yield details
                             if tracker.done:
                                 return
                     except httpx.TransportError:
