@@ -242,7 +242,7 @@ def b1(mod: ModuleType, n: int, warmup: int, stack: CeleryStack | None = None) -
         "B1",
         SYSTEM,
         metrics,
-        note=f"noop.delay().get(), {n} sequential after {warmup} warm-up",
+        note="sequential noop.delay().get()",
         samples_ms=[s * 1000 for s in samples],
     )
 
@@ -309,7 +309,7 @@ def b4(mod: ModuleType, repeats: int, fan: int) -> Result:
         "B4",
         SYSTEM,
         latency_summary(samples),
-        note=f"parent blocks on group({fan} x noop).get() (allow-join-result), {repeats} repeats",
+        note=f"parent blocks on group({fan} x noop).get() (allow-join-result)",
         samples_ms=[s * 1000 for s in samples],
     )
 
@@ -329,7 +329,7 @@ def b4_chord(mod: ModuleType, repeats: int, fan: int) -> Result:
         "B4chord",
         SYSTEM,
         latency_summary(samples),
-        note=f"chord(group({fan} x noop), count.s()) awaited by the client, {repeats} repeats",
+        note=f"chord(group({fan} x noop), count.s()) awaited by the client",
         samples_ms=[s * 1000 for s in samples],
     )
 

@@ -157,7 +157,7 @@ async def b1(engine: Engine, n: int, warmup: int) -> Result:
         "B1",
         engine.variant,
         metrics,
-        note=f"run_task('noop'), {n} sequential after {warmup} warm-up",
+        note="sequential run_task('noop')",
         samples_ms=[s * 1000 for s in samples],
     )
 
@@ -227,7 +227,7 @@ async def b4(engine: Engine, repeats: int, fan: int) -> Result:
         "B4",
         engine.variant,
         latency_summary(samples),
-        note=f"run_task('fan_out', [{fan}]): asyncio.gather of {fan} subtasks, {repeats} repeats",
+        note=f"run_task('fan_out', [{fan}]): asyncio.gather of {fan} subtasks",
         samples_ms=[s * 1000 for s in samples],
     )
 

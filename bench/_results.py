@@ -26,6 +26,7 @@ class Result:
     not_measured: str | None = None
     note: str = ""
     samples_ms: list[float] = field(default_factory=list)
+    rounds: list[dict[str, float]] = field(default_factory=list)  # each round's own figures
 
     def value(self, metric: str) -> float | None:
         if self.not_measured is not None:

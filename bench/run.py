@@ -22,6 +22,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -40,9 +41,10 @@ class Sizes:
     """How many samples each benchmark takes: the default run and ``--quick``."""
 
     b1: dict[str, tuple[int, int]]  # system -> (samples, warm-up)
-    b2: dict[str, int]  # system -> runs started at once
+    b2: dict[str, int]  # system -> runs started at once, in each round
     b3: dict[str, tuple[int, int]]
     b4: dict[str, int]  # system -> repeats of the 100-way fan-out
+    rounds: dict[str, int]  # benchmark -> interleaved rounds the samples are split into
     fan: int
     b5_runs: int
     b5_repeats: int
@@ -53,9 +55,10 @@ class Sizes:
 
 DEFAULT = Sizes(
     b1={"fast": (1000, 100), "process": (30, 3), "celery": (1000, 100)},
-    b2={"fast": 2000, "process": 300, "celery": 2000},
+    b2={"fast": 2000, "process": 100, "celery": 2000},
     b3={"fast": (300, 30), "process": (10, 2), "celery": (300, 30)},
     b4={"fast": 10, "process": 2, "celery": 10},
+    rounds={"B1": 5, "B2": 3, "B3": 5, "B4": 5},
     fan=100,
     b5_runs=100_000,
     b5_repeats=20,
@@ -65,9 +68,10 @@ DEFAULT = Sizes(
 )
 QUICK = Sizes(
     b1={"fast": (200, 20), "process": (10, 2), "celery": (200, 20)},
-    b2={"fast": 2000, "process": 100, "celery": 2000},
+    b2={"fast": 2000, "process": 50, "celery": 2000},
     b3={"fast": (50, 5), "process": (5, 1), "celery": (50, 5)},
     b4={"fast": 3, "process": 1, "celery": 3},
+    rounds={"B1": 2, "B2": 2, "B3": 2, "B4": 2},
     fan=100,
     b5_runs=100_000,
     b5_repeats=10,
@@ -151,6 +155,8 @@ class Runner:
         self.results = Results()
         self.profiles: dict[str, Any] = {}
         self.timings: dict[str, float] = {}
+        self.engines: dict[str, Any] = {}
+        self.celery: tuple[Any, Any] | None = None
 
     # --- bookkeeping -----------------------------------------------------------------------
     def _say(self, text: str) -> None:
@@ -187,41 +193,130 @@ class Runner:
             self.results.add(Result(bench, system, not_measured=reason))
             self._say(f"- {bench} on {system}: not measured: {reason}")
 
-    # --- the engine ------------------------------------------------------------------------
-    def run_engine(self, variant: str) -> None:
-        from bench import _engine
+    # --- side by side ---------------------------------------------------------------------
+    def _subjects(self, stack: ExitStack) -> dict[str, dict[str, Callable[..., Any]]]:
+        """Start every selected system; return, per system, its benchmark functions.
+
+        Each function takes (samples, warm-up) and returns a Result. A system that cannot start
+        is reported as not measured for every benchmark and left out.
+        """
+        from bench import _celery, _engine
         from bench._procs import NotMeasured
 
-        benches: list[str] = [b for b in ("B1", "B2", "B3", "B4", "C1") if b in self.only]
-        if variant != "fast":
-            benches = [b for b in benches if b != "C1"]
+        benches = [b for b in ("B1", "B2", "B3", "B4", "C1") if b in self.only]
+        subjects: dict[str, dict[str, Callable[..., Any]]] = {}
         if not benches:
-            return
-        self._say(f"\n== engine, {variant} ==")
-        try:
-            engine = _engine.start_engine(variant, self.workdir)
-        except NotMeasured as exc:
-            self._all_not_measured(variant, benches, str(exc))
-            return
+            return subjects
+        fan = self.sizes.fan
+        for variant in ("fast", "process"):
+            if variant not in self.systems:
+                continue
+            if variant == "process" and benches == ["C1"]:
+                continue  # C1 runs against the fast path only
+            self._say(f"- starting the engine ({variant}) ...")
+            try:
+                engine = _engine.start_engine(variant, self.workdir)
+            except NotMeasured as exc:
+                wanted = [b for b in benches if variant == "fast" or b != "C1"]
+                self._all_not_measured(variant, wanted, str(exc))
+                continue
+            stack.callback(_engine.stop_engine, engine)
+            self.engines[variant] = engine
+
+            def engine_fns(e: Any) -> dict[str, Callable[..., Any]]:
+                return {
+                    "B1": lambda n, w: asyncio.run(_engine.b1(e, n, w)),
+                    "B2": lambda n, w: asyncio.run(_engine.b2(e, n, 600)),
+                    "B3": lambda n, w: asyncio.run(_engine.b3(e, n, w)),
+                    "B4": lambda n, w: asyncio.run(_engine.b4(e, n, fan)),
+                }
+
+            subjects[variant] = engine_fns(engine)
+        if "celery" in self.systems:
+            self._say("- starting Redis and a Celery worker ...")
+            celery = _celery.CeleryStack(self.workdir)
+            stack.callback(celery.stop)
+            try:
+                mod = celery.start()
+            except NotMeasured as exc:
+                wanted = benches + (["B4chord"] if "B4" in benches else [])
+                self._all_not_measured("celery", wanted, str(exc))
+            else:
+                self.celery = (mod, celery)
+                subjects["celery"] = {
+                    "B1": lambda n, w: _celery.b1(mod, n, w, celery),
+                    "B2": lambda n, w: _celery.b2(mod, n, celery),
+                    "B3": lambda n, w: _celery.b3(mod, n, w),
+                    "B4": lambda n, w: _celery.b4(mod, n, fan),
+                    "B4chord": lambda n, w: _celery.b4_chord(mod, n, fan),
+                }
+        return subjects
+
+    def _sizes_of(self, bench: str, system: str) -> tuple[int, int, int]:
+        """(total samples, warm-up, rounds) of a benchmark on a system."""
         s = self.sizes
-        try:
-            if "B1" in benches:
-                n, warm = s.b1[variant]
-                self._record("B1", variant, lambda: _engine.b1(engine, n, warm))
-            if "B2" in benches:
-                count = s.b2[variant]
-                self._record("B2", variant, lambda: _engine.b2(engine, count, 600))
-            if "B3" in benches:
-                n3, warm3 = s.b3[variant]
-                self._record("B3", variant, lambda: _engine.b3(engine, n3, warm3))
-            if "B4" in benches:
-                self._record("B4", variant, lambda: _engine.b4(engine, s.b4[variant], s.fan))
-            if "C1" in benches:
-                self._record("C1", variant, lambda: self._c1(engine))
-            if self.args.profile and variant == "fast":
-                self._profile_engine(engine)
-        finally:
-            _engine.stop_engine(engine)
+        key = "B4" if bench == "B4chord" else bench
+        rounds = s.rounds[key]
+        if key == "B1":
+            return (*s.b1[system], rounds)
+        if key == "B2":
+            return s.b2[system], 0, rounds
+        if key == "B3":
+            return (*s.b3[system], rounds)
+        return s.b4[system], 0, rounds
+
+    def run_side_by_side(self, subjects: dict[str, dict[str, Callable[..., Any]]]) -> None:
+        """B1-B4 in interleaved rounds across the running systems (see bench/_rounds.py)."""
+        from bench._procs import NotMeasured
+        from bench._results import Result
+        from bench._rounds import merge_latency, merge_throughput, rotated, share
+
+        for bench in ("B1", "B2", "B3", "B4", "B4chord"):
+            key = "B4" if bench == "B4chord" else bench
+            if key not in self.only:
+                continue
+            names = [name for name in subjects if bench in subjects[name]]
+            if not names:
+                continue
+            rounds = self.sizes.rounds[key]
+            self._say(f"- {bench}: {rounds} interleaved rounds of {', '.join(names)} ...")
+            parts: dict[str, list[Result]] = {name: [] for name in names}
+            failed: dict[str, str] = {}
+            t0 = time.perf_counter()
+            for index in range(rounds):
+                for name in rotated(names, index):
+                    if name in failed:
+                        continue
+                    total, warmup, _ = self._sizes_of(bench, name)
+                    # B2's size is the batch started at once, in every round; the others' sizes
+                    # are totals split across the rounds.
+                    n = total if bench == "B2" else share(total, rounds, index)
+                    if n == 0:
+                        continue
+                    warm = warmup if index == 0 else min(warmup, 1 if name == "process" else 5)
+                    try:
+                        parts[name].append(subjects[name][bench](n, warm))
+                    except NotMeasured as exc:
+                        failed[name] = str(exc)
+                    except Exception as exc:  # any failure is reported, never a number
+                        detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
+                        failed[name] = f"failed: {detail}"
+                        error_file = self.workdir / f"error-{bench}-{name}.txt"
+                        error_file.write_text(traceback.format_exc())
+            note = f"{rounds} rounds interleaved with {', '.join(names)}"
+            for name in names:
+                if name in failed:
+                    result = Result(bench, name, not_measured=failed[name])
+                elif bench == "B2":
+                    result = merge_throughput(parts[name], note)
+                else:
+                    result = merge_latency(parts[name], note)
+                self.results.add(result)
+                shown = result.not_measured or ", ".join(
+                    f"{k}={v:.3g}" for k, v in result.metrics.items() if k != "n"
+                )
+                self._say(f"  {name}: {shown}")
+            self.timings[bench] = time.perf_counter() - t0
 
     def _c1(self, engine: Any) -> Any:
         import subprocess
@@ -321,39 +416,6 @@ class Runner:
         finally:
             _engine.stop_engine(engine)
 
-    # --- Celery ----------------------------------------------------------------------------
-    def run_celery(self) -> None:
-        from bench import _celery
-        from bench._procs import NotMeasured
-
-        benches: list[str] = [b for b in ("B1", "B2", "B3", "B4", "C1") if b in self.only]
-        if "celery" not in self.systems or not benches:
-            return
-        self._say("\n== Celery + Redis ==")
-        stack = _celery.CeleryStack(self.workdir)
-        try:
-            try:
-                mod = stack.start()
-            except NotMeasured as exc:
-                self._all_not_measured("celery", benches, str(exc))
-                return
-            s = self.sizes
-            if "B1" in benches:
-                self._record("B1", "celery", lambda: _celery.b1(mod, *s.b1["celery"], stack))
-            if "B2" in benches:
-                self._record("B2", "celery", lambda: _celery.b2(mod, s.b2["celery"], stack))
-            if "B3" in benches:
-                self._record("B3", "celery", lambda: _celery.b3(mod, *s.b3["celery"]))
-            if "B4" in benches:
-                self._record("B4", "celery", lambda: _celery.b4(mod, s.b4["celery"], s.fan))
-                self._record(
-                    "B4chord", "celery", lambda: _celery.b4_chord(mod, s.b4["celery"], s.fan)
-                )
-            if "C1" in benches:
-                self._record("C1", "celery", lambda: _celery.c1(mod, s.c1_start))
-        finally:
-            stack.stop()
-
     # --- the floor -------------------------------------------------------------------------
     def run_floor(self) -> None:
         if "F" not in self.only:
@@ -397,11 +459,21 @@ class Runner:
                 path.unlink(missing_ok=True)
 
     def run(self) -> None:
-        for variant in ("fast", "process"):
-            if variant in self.systems:
-                self.run_engine(variant)
+        with ExitStack() as stack:
+            subjects = self._subjects(stack)
+            self.run_side_by_side(subjects)
+            if "C1" in self.only:
+                if "fast" in self.engines:
+                    self._record("C1", "fast", lambda: self._c1(self.engines["fast"]))
+                if self.celery is not None:
+                    mod, _ = self.celery
+                    from bench import _celery
+
+                    self._record("C1", "celery", lambda: _celery.c1(mod, self.sizes.c1_start))
+            if self.args.profile and "fast" in self.engines:
+                self._profile_engine(self.engines["fast"])
+            self._say("- stopping the systems ...")
         self.run_b5()
-        self.run_celery()
         self.run_floor()
 
 

@@ -118,3 +118,39 @@ def test_profile_inclusive_ranking_skips_frames_every_stack_has() -> None:
     raw = "_run_module_as_main (<frozen runpy>:198);main (cli.py:3);work (a.py:9) 5"
     summary = summarize(raw)
     assert summary["engine"]["inclusive"] == [["work (a.py:9)", 5, 100.0]]
+
+
+def test_rounds_split_totals_and_rotate_the_order() -> None:
+    from bench._rounds import rotated, share
+
+    assert [share(1000, 5, i) for i in range(5)] == [200] * 5
+    assert sum(share(7, 3, i) for i in range(3)) == 7
+    assert [rotated(["fast", "process", "celery"], i)[0] for i in range(4)] == [
+        "fast",
+        "process",
+        "celery",
+        "fast",
+    ]
+
+
+def test_merged_latency_pools_samples_and_weights_cpu() -> None:
+    from bench._rounds import merge_latency
+
+    a = Result("B1", "fast", {"n": 2, "engine_cpu_ms_per_run": 1.0}, samples_ms=[1.0, 2.0])
+    b = Result("B1", "fast", {"n": 6, "engine_cpu_ms_per_run": 3.0}, samples_ms=[3.0] * 6)
+    merged = merge_latency([a, b], "2 rounds")
+    assert merged.metrics["n"] == 8
+    assert merged.metrics["p50_ms"] == 3.0
+    assert merged.metrics["engine_cpu_ms_per_run"] == pytest.approx(2.5)
+    assert merged.rounds == [a.metrics, b.metrics]
+    assert "8 samples, 2 rounds" in merged.note
+
+
+def test_merged_throughput_is_the_median_round() -> None:
+    from bench._rounds import merge_throughput
+
+    parts = [Result("B2", "celery", {"n": 10, "runs_per_s": r}) for r in (300.0, 500.0, 400.0)]
+    merged = merge_throughput(parts, "3 rounds")
+    assert merged.metrics["runs_per_s"] == 400.0
+    assert (merged.metrics["runs_per_s_min"], merged.metrics["runs_per_s_max"]) == (300.0, 500.0)
+    assert merged.metrics["n"] == 30
