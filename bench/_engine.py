@@ -34,6 +34,7 @@ from bench._procs import (
     rss_mb,
     spawn,
     stop,
+    system_cpu_seconds,
     wait_until,
 )
 from bench._results import Result
@@ -73,6 +74,10 @@ class Engine:
 
     def cpu_seconds(self) -> float:
         return cpu_seconds(self.pid) or 0.0
+
+    def system_cpu_seconds(self) -> float:
+        """The kernel-mode part of :meth:`cpu_seconds` (syscalls: sockets, fsync)."""
+        return system_cpu_seconds(self.pid) or 0.0
 
     def workers_cpu_seconds(self) -> float:
         """CPU of the worker processes: those alive now plus those already reaped."""
@@ -145,13 +150,16 @@ async def b1(engine: Engine, n: int, warmup: int) -> Result:
             await render.workflows.run_task("noop", [])
         samples: list[float] = []
         cpu0, wcpu0 = engine.cpu_seconds(), engine.workers_cpu_seconds()
+        sys0 = engine.system_cpu_seconds()
         for _ in range(n):
             t0 = time.perf_counter()
             await render.workflows.run_task("noop", [])
             samples.append(time.perf_counter() - t0)
         cpu, wcpu = engine.cpu_seconds() - cpu0, engine.workers_cpu_seconds() - wcpu0
+        sys_cpu = engine.system_cpu_seconds() - sys0
     metrics = latency_summary(samples)
     metrics["engine_cpu_ms_per_run"] = cpu * 1000 / n
+    metrics["engine_sys_cpu_ms_per_run"] = sys_cpu * 1000 / n
     metrics["workers_cpu_ms_per_run"] = wcpu * 1000 / n
     return Result(
         "B1",
@@ -168,12 +176,14 @@ async def b2(engine: Engine, n: int, timeout: float) -> Result:
     async with client(engine) as render:
         await render.workflows.run_task("noop", [])
         cpu0, wcpu0 = engine.cpu_seconds(), engine.workers_cpu_seconds()
+        sys0 = engine.system_cpu_seconds()
         t0 = time.perf_counter()
         runs = await asyncio.gather(*(render.workflows.start_task("noop", []) for _ in range(n)))
         started = time.perf_counter()
         failed = await wait_terminal(render, [r.id for r in runs], timeout)
         elapsed = time.perf_counter() - t0
         cpu, wcpu = engine.cpu_seconds() - cpu0, engine.workers_cpu_seconds() - wcpu0
+        sys_cpu = engine.system_cpu_seconds() - sys0
     if failed:
         raise NotMeasured(f"{failed} of {n} runs did not complete")
     metrics = {
@@ -182,6 +192,7 @@ async def b2(engine: Engine, n: int, timeout: float) -> Result:
         "runs_per_s": n / elapsed,
         "start_seconds": started - t0,
         "engine_cpu_ms_per_run": cpu * 1000 / n,
+        "engine_sys_cpu_ms_per_run": sys_cpu * 1000 / n,
         "engine_rss_mb": engine.rss_mb() or 0.0,
     }
     metrics["workers_cpu_ms_per_run"] = wcpu * 1000 / n

@@ -142,6 +142,16 @@ def cpu_seconds(pid: int) -> float | None:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def system_cpu_seconds(pid: int) -> float | None:
+    """Kernel-mode CPU seconds of one process so far (``stime``), or None."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(")") + 2 :].split()
+    return int(fields[12]) / os.sysconf("SC_CLK_TCK")
+
+
 def reaped_children_cpu_seconds(pid: int) -> float | None:
     """CPU seconds of the children ``pid`` has waited for (``cutime + cstime``), or None."""
     try:

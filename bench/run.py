@@ -359,6 +359,7 @@ class Runner:
         b2_n = self.sizes.b2["fast"]
         work_items: list[tuple[str, bool, Callable[[], Any]]] = [
             ("B1", False, lambda: _engine.b1(engine, b1_n, 10)),
+            ("B1-gil", True, lambda: _engine.b1(engine, b1_n, 10)),
             ("B2", False, lambda: _engine.b2(engine, b2_n, 600)),
             ("B2-gil", True, lambda: _engine.b2(engine, b2_n, 600)),
         ]
