@@ -9,6 +9,7 @@ write queued before them, and resolve at once without waiting for the commit.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import sqlite3
@@ -106,50 +107,63 @@ class SQLiteWriter:
             conn.close()
 
     def _execute(self, conn: sqlite3.Connection, batch: list[_Op]) -> bool:
+        """Run one batch; every future of the batch is resolved, whatever fails."""
         done: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
         reads: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
         keep_going = True
         in_txn = False
-        for op in batch:
-            if op is _STOP:
-                keep_going = False
-                continue
-            if not op.write:
-                try:
-                    reads.append((op.future, op.fn(conn), None))  # type: ignore[arg-type]
-                except Exception as exc:
-                    reads.append((op.future, None, exc))  # type: ignore[arg-type]
-                continue
-            if not in_txn:
-                conn.execute("BEGIN IMMEDIATE")
-                in_txn = True
-            conn.execute("SAVEPOINT op")
-            try:
-                result = op.fn(conn)
-            except Exception as exc:
-                conn.execute("ROLLBACK TO op")
-                conn.execute("RELEASE op")
-                if op.future is None:
-                    _log.error("queued store write failed: %s", exc)
-                else:
-                    done.append((op.future, None, exc))
-                continue
-            conn.execute("RELEASE op")
-            if op.future is not None:
-                done.append((op.future, result, None))
+        try:
+            for op in batch:
+                if op is _STOP:
+                    keep_going = False
+                    continue
+                if not op.write:
+                    assert op.future is not None
+                    try:
+                        reads.append((op.future, op.fn(conn), None))
+                    except Exception as exc:
+                        reads.append((op.future, None, exc))
+                    continue
+                if not in_txn:
+                    conn.execute("BEGIN IMMEDIATE")
+                    in_txn = True
+                self._write_one(conn, op, done)
+            if in_txn:
+                conn.execute("COMMIT")
+                in_txn = False
+                self.commits += 1
+        except sqlite3.Error as exc:
+            _log.error("store transaction failed: %s", exc)
+            done = [(op.future, None, exc) for op in batch if op.write and op.future is not None]
+            if in_txn:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
         if reads:
             self._resolve(reads)
-        if in_txn:
-            try:
-                conn.execute("COMMIT")
-                self.commits += 1
-            except sqlite3.Error as exc:
-                _log.error("store commit failed: %s", exc)
-                done = [(fut, None, exc) for fut, _, _ in done]
-                conn.execute("ROLLBACK")
         if done:
             self._resolve(done)
         return keep_going
+
+    @staticmethod
+    def _write_one(
+        conn: sqlite3.Connection,
+        op: _Op,
+        done: list[tuple[asyncio.Future[Any], Any, BaseException | None]],
+    ) -> None:
+        conn.execute("SAVEPOINT op")
+        try:
+            result = op.fn(conn)
+        except Exception as exc:
+            conn.execute("ROLLBACK TO op")
+            conn.execute("RELEASE op")
+            if op.future is None:
+                _log.error("queued store write failed: %s", exc)
+            else:
+                done.append((op.future, None, exc))
+            return
+        conn.execute("RELEASE op")
+        if op.future is not None:
+            done.append((op.future, result, None))
 
     def _resolve(self, items: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
         assert self._loop is not None

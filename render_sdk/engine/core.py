@@ -378,6 +378,8 @@ class EngineCore:
                     watched.append(found)
                 else:
                     ready.append(found)
+            # In event-id order, so a reconnect with Last-Event-ID resumes without a gap.
+            ready.sort(key=lambda rec: rec.event_seq or 0)
             for rec in ready:
                 if after_seq is None or (rec.event_seq or 0) > after_seq:
                     yield snapshot(rec)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import collections
+import dataclasses
 import logging
 from collections.abc import Coroutine
 from datetime import datetime, timezone
@@ -203,14 +204,17 @@ class Scheduler:
     async def _run_attempt(self, run: ActiveRun, attempt: Attempt) -> None:
         rec = run.record
         now = utcnow()
-        rec.attempts.append(
-            AttemptRecord(number=attempt.number, status=RunStatus.RUNNING, started_at=now)
+        started = AttemptRecord(number=attempt.number, status=RunStatus.RUNNING, started_at=now)
+        # The attempt becomes visible (status running) once it is on disk, so a run reported
+        # as running is always recovered as interrupted; the worker starts meanwhile.
+        start_committed = self.store.save_run(
+            dataclasses.replace(
+                rec,
+                status=RunStatus.RUNNING,
+                started_at=rec.started_at or now,
+                attempts=[*rec.attempts, started],
+            )
         )
-        rec.status = RunStatus.RUNNING
-        if rec.started_at is None:
-            rec.started_at = now
-        self.store.save_run_nowait(rec)
-        self.log_state(rec)
         loop = asyncio.get_running_loop()
         timer = None
         if run.task.timeout_seconds:
@@ -229,6 +233,12 @@ class Scheduler:
                 attempt.worker = worker
             except WorkerStartError as exc:
                 attempt.resolve(Crashed(str(exc)))
+            await start_committed
+            rec.attempts.append(started)
+            rec.status = RunStatus.RUNNING
+            if rec.started_at is None:
+                rec.started_at = now
+            self.log_state(rec)
             outcome = await attempt.outcome
             if timer is not None:
                 timer.cancel()

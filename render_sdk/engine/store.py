@@ -9,7 +9,7 @@ queued in order and committed with the next batch.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -54,8 +54,9 @@ class Store(Protocol):
         self, run: RunRecord, idempotency: tuple[str, str] | None
     ) -> InsertResult: ...
 
-    async def save_run(self, run: RunRecord) -> None:
-        """Write the run's row with its attempts; resolves once committed."""
+    def save_run(self, run: RunRecord) -> Awaitable[None]:
+        """Queue a write of the run's row with its attempts (a snapshot taken now); the result
+        resolves once committed. Writes are committed in the order they were queued."""
 
     def save_run_nowait(self, run: RunRecord) -> None:
         """Queue the same write without waiting for the commit."""

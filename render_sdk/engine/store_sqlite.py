@@ -9,7 +9,11 @@ crash of the engine but the last commits may be lost with the machine.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import fcntl
 import json
+import os
 import secrets
 import sqlite3
 from collections.abc import Sequence
@@ -187,6 +191,10 @@ def _task_from_row(row: tuple[Any, ...]) -> TaskRecord:
     )
 
 
+class StoreInUse(RuntimeError):
+    """Another engine has this database file open."""
+
+
 class SQLiteStore:
     """The engine's store on SQLite (file in WAL mode, or ``:memory:``).
 
@@ -198,6 +206,7 @@ class SQLiteStore:
         self.path = path
         self.durable = durable
         self._writer = SQLiteWriter(self._connect)
+        self._lock_fd: int | None = None
 
     @property
     def commits(self) -> int:
@@ -216,16 +225,44 @@ class SQLiteStore:
         conn.executescript(_SCHEMA)
         return conn
 
-    async def open(self) -> StoreCounters:
-        import asyncio
+    def _lock(self) -> None:
+        """Hold ``<db>.lock`` so that a second engine on the same file fails clearly."""
+        if self.path == ":memory:" or self._lock_fd is not None:
+            return
+        lock_path = Path(self.path + ".lock")
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            owner = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise StoreInUse(
+                f"the database {self.path} is in use by another engine (pid {owner}); "
+                "stop that engine or use another database file"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        self._lock_fd = fd
 
-        self._writer.start(asyncio.get_running_loop())
-        return await self._writer.write(_read_counters)
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._lock_fd)
+            self._lock_fd = None
+
+    async def open(self) -> StoreCounters:
+        self._lock()
+        try:
+            self._writer.start(asyncio.get_running_loop())
+            return await self._writer.write(_read_counters)
+        except BaseException:
+            self._unlock()
+            raise
 
     async def close(self) -> None:
-        import asyncio
-
         await asyncio.get_running_loop().run_in_executor(None, self._writer.stop)
+        self._unlock()
 
     # --- tasks ------------------------------------------------------------------------------
     async def save_tasks(self, tasks: Sequence[TaskRecord]) -> None:
@@ -283,8 +320,8 @@ class SQLiteStore:
 
         return op
 
-    async def save_run(self, run: RunRecord) -> None:
-        await self._writer.write(self._save_op(run))
+    def save_run(self, run: RunRecord) -> asyncio.Future[None]:
+        return self._writer.write(self._save_op(run))
 
     def save_run_nowait(self, run: RunRecord) -> None:
         self._writer.write_nowait(self._save_op(run))

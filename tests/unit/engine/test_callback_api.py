@@ -29,7 +29,9 @@ def b64(value: object) -> str:
 @asynccontextmanager
 async def raw_client(path: Path) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.AsyncHTTPTransport(uds=str(path))
-    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://localhost", timeout=60.0
+    ) as client:
         yield client
 
 

@@ -12,7 +12,7 @@ import pytest
 from render_sdk.engine._cursor import decode_cursor, encode_cursor
 from render_sdk.engine.interface import RunFilter
 from render_sdk.engine.records import InvalidRequest, RunRecord, RunStatus
-from render_sdk.engine.store_sqlite import SQLiteStore
+from render_sdk.engine.store_sqlite import SQLiteStore, StoreInUse
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -123,3 +123,30 @@ def test_cursors_are_tamper_evident() -> None:
             decode_cursor(bad, key)
     with pytest.raises(InvalidRequest):
         decode_cursor(token, b"another engine's key")
+
+
+async def test_a_second_store_on_the_same_file_is_refused(tmp_path: Path) -> None:
+    path = str(tmp_path / "w.db")
+    first = SQLiteStore(path)
+    await first.open()
+    second = SQLiteStore(path)
+    with pytest.raises(StoreInUse, match="in use by another engine"):
+        await second.open()
+    await first.close()
+    await second.open()  # free again once the first one closed
+    await second.close()
+
+
+async def test_a_failed_transaction_fails_its_writers_and_the_store_goes_on(
+    tmp_path: Path,
+) -> None:
+    store = SQLiteStore(":memory:", durable=False)
+    await store.open()
+    writer = store._writer
+    # A statement that ends the transaction early makes the batch's COMMIT fail.
+    broken = writer.write(lambda conn: conn.execute("COMMIT"))
+    with pytest.raises(sqlite3.Error):
+        await broken
+    assert (await store.insert_run(run(7), None)).created
+    assert await store.get_run("trn-000007") is not None
+    await store.close()
