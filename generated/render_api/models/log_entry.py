@@ -6,6 +6,7 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from dateutil.parser import isoparse
 
 from ..models.log_stream import LogStream, check_log_stream
 
@@ -58,7 +59,7 @@ class LogEntry:
 
         stream = check_log_stream(d.pop("stream"))
 
-        timestamp = datetime.datetime.fromisoformat(d.pop("timestamp"))
+        timestamp = isoparse(d.pop("timestamp"))
 
         message = d.pop("message")
 

@@ -38,7 +38,7 @@ class LogEntryWithCursor:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.log_entry import LogEntry  # noqa: PLC0415
+        from ..models.log_entry import LogEntry
 
         d = dict(src_dict)
         log = LogEntry.from_dict(d.pop("log"))

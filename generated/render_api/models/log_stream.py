@@ -1,4 +1,4 @@
-from typing import Literal
+from typing import Literal, cast
 
 LogStream = Literal["stderr", "stdout"]
 
@@ -10,5 +10,5 @@ LOG_STREAM_VALUES: set[LogStream] = {
 
 def check_log_stream(value: str) -> LogStream:
     if value in LOG_STREAM_VALUES:
-        return value
+        return cast(LogStream, value)
     raise TypeError(f"Unexpected value {value!r}. Expected one of {LOG_STREAM_VALUES!r}")

@@ -49,7 +49,7 @@ class RunTask:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.task_data_type_1 import TaskDataType1  # noqa: PLC0415
+        from ..models.task_data_type_1 import TaskDataType1
 
         d = dict(src_dict)
         task = d.pop("task")

@@ -6,6 +6,7 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from dateutil.parser import isoparse
 
 from ..models.task_run_status import TaskRunStatus, check_task_run_status
 from ..types import UNSET, Unset
@@ -51,14 +52,14 @@ class TaskAttempt:
         d = dict(src_dict)
         status = check_task_run_status(d.pop("status"))
 
-        started_at = datetime.datetime.fromisoformat(d.pop("startedAt"))
+        started_at = isoparse(d.pop("startedAt"))
 
         _completed_at = d.pop("completedAt", UNSET)
         completed_at: datetime.datetime | Unset
         if isinstance(_completed_at, Unset):
             completed_at = UNSET
         else:
-            completed_at = datetime.datetime.fromisoformat(_completed_at)
+            completed_at = isoparse(_completed_at)
 
         task_attempt = cls(
             status=status,

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+from dateutil.parser import isoparse
 
 from ..models.task_run_status import TaskRunStatus, check_task_run_status
 from ..types import UNSET, Unset
@@ -104,8 +105,8 @@ class TaskRunDetails:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.task_attempt_details import TaskAttemptDetails  # noqa: PLC0415
-        from ..models.task_data_type_1 import TaskDataType1  # noqa: PLC0415
+        from ..models.task_attempt_details import TaskAttemptDetails
+        from ..models.task_data_type_1 import TaskDataType1
 
         d = dict(src_dict)
         id = d.pop("id")
@@ -151,14 +152,14 @@ class TaskRunDetails:
         if isinstance(_started_at, Unset):
             started_at = UNSET
         else:
-            started_at = datetime.datetime.fromisoformat(_started_at)
+            started_at = isoparse(_started_at)
 
         _completed_at = d.pop("completedAt", UNSET)
         completed_at: datetime.datetime | Unset
         if isinstance(_completed_at, Unset):
             completed_at = UNSET
         else:
-            completed_at = datetime.datetime.fromisoformat(_completed_at)
+            completed_at = isoparse(_completed_at)
 
         error = d.pop("error", UNSET)
 

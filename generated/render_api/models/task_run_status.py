@@ -1,4 +1,4 @@
-from typing import Literal
+from typing import Literal, cast
 
 TaskRunStatus = Literal["canceled", "completed", "failed", "pending", "running", "succeeded"]
 
@@ -14,5 +14,5 @@ TASK_RUN_STATUS_VALUES: set[TaskRunStatus] = {
 
 def check_task_run_status(value: str) -> TaskRunStatus:
     if value in TASK_RUN_STATUS_VALUES:
-        return value
+        return cast(TaskRunStatus, value)
     raise TypeError(f"Unexpected value {value!r}. Expected one of {TASK_RUN_STATUS_VALUES!r}")

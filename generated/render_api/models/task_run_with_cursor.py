@@ -37,7 +37,7 @@ class TaskRunWithCursor:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.task_run import TaskRun  # noqa: PLC0415
+        from ..models.task_run import TaskRun
 
         d = dict(src_dict)
         task_run = TaskRun.from_dict(d.pop("taskRun"))

@@ -37,7 +37,7 @@ class TaskWithCursor:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.task import Task  # noqa: PLC0415
+        from ..models.task import Task
 
         d = dict(src_dict)
         task = Task.from_dict(d.pop("task"))
