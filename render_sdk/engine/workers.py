@@ -22,6 +22,7 @@ import signal
 from collections import deque
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from render_sdk.engine._attempts import Attempt, Crashed, SocketContext
 from render_sdk.engine._limits import apply_memory_limit
@@ -116,6 +117,7 @@ class WorkerProcess:
     async def start(self) -> None:
         await self.server.start()
         env = dict(os.environ)
+        env.pop("RENDER_WORKFLOWS_DEV_API_KEY", None)  # the engine's own key stays with it
         env.setdefault("PYTHONUNBUFFERED", "1")
         env.update(self.launcher.env)
         env["RENDER_SDK_MODE"] = self.ctx.mode
@@ -143,6 +145,7 @@ class WorkerProcess:
             self.output.pump(process.stdout, "stdout"),
             self.output.pump(process.stderr, "stderr"),
         )
+        pumps.add_done_callback(_consume)
         returncode = await process.wait()
         self._kill_group()  # children left behind would keep the pipes open
         try:
@@ -208,6 +211,12 @@ class WorkerProcess:
             with contextlib.suppress(OSError):
                 os.close(self._statm)
             self._statm = None
+
+
+def _consume(future: asyncio.Future[Any]) -> None:
+    """Retrieve a finished future's outcome so that asyncio does not report it."""
+    if not future.cancelled():
+        future.exception()
 
 
 class WorkerStartError(Exception):
