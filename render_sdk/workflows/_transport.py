@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import random
 import socket
 import threading
@@ -79,9 +80,17 @@ class CallbackClient:
     body = client.call("GET", "/input").json()
     """
 
-    def __init__(self, socket_path: str, retry_seconds: float = DEFAULT_RETRY_SECONDS) -> None:
+    def __init__(
+        self,
+        socket_path: str,
+        retry_seconds: float = DEFAULT_RETRY_SECONDS,
+        parent_pid: int | None = None,
+    ) -> None:
         self.socket_path = socket_path
         self.retry_seconds = retry_seconds
+        # When set, the process that started this worker serves the socket: once it is gone
+        # (this process was re-parented) nothing will answer again, so retrying stops.
+        self.parent_pid = parent_pid
         self._local = threading.local()
         self._all: set[UnixHTTPConnection] = set()
         self._lock = threading.Lock()
@@ -142,6 +151,11 @@ class CallbackClient:
                 retry_after = _retry_after(response.headers.get("retry-after"))
                 if retry_after is not None:
                     wait = retry_after
+            if self.parent_pid is not None and os.getppid() != self.parent_pid:
+                raise CallbackAPIError(
+                    f"{method} {path} on {self.socket_path} failed: {problem} (the engine that "
+                    f"started this worker, pid {self.parent_pid}, has exited)"
+                )
             if time.monotonic() + wait > deadline:
                 raise CallbackAPIError(
                     f"{method} {path} on {self.socket_path} failed: {problem} "

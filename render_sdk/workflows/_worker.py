@@ -92,7 +92,9 @@ def run_worker(app: Workflows, environ: Mapping[str, str] | None = None) -> int:
         return 2
     if config.mode != "register":
         _line_buffer_output()
-    client = CallbackClient(config.socket_path, config.retry_seconds)
+    # Serve mode exists only under the local engine, which is this process's parent.
+    parent_pid = os.getppid() if config.mode == "serve" else None
+    client = CallbackClient(config.socket_path, config.retry_seconds, parent_pid)
     try:
         if config.mode == "register":
             register(app, client)
