@@ -170,6 +170,27 @@ async def b1(engine: Engine, n: int, warmup: int) -> Result:
     )
 
 
+async def b1_rest(engine: Engine, n: int, warmup: int) -> Result:
+    """Sequential ``get_task_run`` of a finished run: one plain REST round trip through the same
+    client and server stack, without a run behind it (the HTTP floor under B1)."""
+    async with client(engine) as render:
+        run = await render.workflows.run_task("noop", [])
+        for _ in range(warmup):
+            await render.workflows.get_task_run(run.id)
+        samples: list[float] = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            await render.workflows.get_task_run(run.id)
+            samples.append(time.perf_counter() - t0)
+    return Result(
+        "B1rest",
+        engine.variant,
+        latency_summary(samples),
+        note="sequential get_task_run of a finished run (REST round trip only)",
+        samples_ms=[s * 1000 for s in samples],
+    )
+
+
 async def b2(engine: Engine, n: int, timeout: float) -> Result:
     """``n`` ``start_task`` at once (asyncio.gather), then every run awaited through SSE;
     runs/s from the first start to the last completion event."""

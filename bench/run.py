@@ -226,6 +226,7 @@ class Runner:
             def engine_fns(e: Any) -> dict[str, Callable[..., Any]]:
                 return {
                     "B1": lambda n, w: asyncio.run(_engine.b1(e, n, w)),
+                    "B1rest": lambda n, w: asyncio.run(_engine.b1_rest(e, n, w)),
                     "B2": lambda n, w: asyncio.run(_engine.b2(e, n, 600)),
                     "B3": lambda n, w: asyncio.run(_engine.b3(e, n, w)),
                     "B4": lambda n, w: asyncio.run(_engine.b4(e, n, fan)),
@@ -255,7 +256,7 @@ class Runner:
     def _sizes_of(self, bench: str, system: str) -> tuple[int, int, int]:
         """(total samples, warm-up, rounds) of a benchmark on a system."""
         s = self.sizes
-        key = "B4" if bench == "B4chord" else bench
+        key = {"B4chord": "B4", "B1rest": "B1"}.get(bench, bench)
         rounds = s.rounds[key]
         if key == "B1":
             return (*s.b1[system], rounds)
@@ -271,11 +272,13 @@ class Runner:
         from bench._results import Result
         from bench._rounds import merge_latency, merge_throughput, rotated, share
 
-        for bench in ("B1", "B2", "B3", "B4", "B4chord"):
-            key = "B4" if bench == "B4chord" else bench
+        for bench in ("B1", "B1rest", "B2", "B3", "B4", "B4chord"):
+            key = {"B4chord": "B4", "B1rest": "B1"}.get(bench, bench)
             if key not in self.only:
                 continue
             names = [name for name in subjects if bench in subjects[name]]
+            if bench == "B1rest":
+                names = names[:1]  # the same REST stack in both engine variants: measure once
             if not names:
                 continue
             rounds = self.sizes.rounds[key]
