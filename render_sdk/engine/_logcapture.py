@@ -101,6 +101,8 @@ class AttemptLog:
 
     async def wait_ended(self, timeout: float) -> bool:
         """Wait until both streams carried this attempt's end marker (or ``timeout``)."""
+        if self._ended_event.is_set():
+            return True
         try:
             await asyncio.wait_for(self._ended_event.wait(), timeout)
         except asyncio.TimeoutError:
