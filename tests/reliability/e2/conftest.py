@@ -6,12 +6,15 @@ Tests marked ``soak`` are the long versions; they run only when selected with ``
 from __future__ import annotations
 
 import secrets
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.e2e._engine import EngineProcess
+
+APPS = Path(__file__).resolve().parent / "apps"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -57,3 +60,25 @@ def own_engine(tmp_path: Path) -> Iterator[EngineProcess]:
     yield proc
     if proc.proc is not None:
         proc.stop()
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where apps/misbehaving_worker.py writes the answers it got."""
+    return tmp_path_factory.mktemp("reports")
+
+
+def misbehaving_engine(
+    tmp: Path, reports: Path, extra_args: list[str] | None = None, env: dict[str, str] | None = None
+) -> EngineProcess:
+    """A started engine whose worker is ``-- python apps/misbehaving_worker.py``."""
+    command = ["--", sys.executable, str(APPS / "misbehaving_worker.py")]
+    proc = EngineProcess(
+        tmp / "workflows.db", command, tmp / "engine.log", extra_args=extra_args, cwd=APPS
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("E2_REPORT_DIR", str(reports))
+        for name, value in (env or {}).items():
+            patch.setenv(name, value)
+        proc.start()
+    return proc

@@ -11,7 +11,6 @@ engine must keep serving: the run ends the way the worker's last valid callback 
 from __future__ import annotations
 
 import json
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,23 +20,12 @@ import httpx
 import pytest
 
 from tests.e2e._engine import EngineProcess
-
-APPS = Path(__file__).resolve().parent / "apps"
-
-
-@pytest.fixture(scope="module")
-def reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("reports")
+from tests.reliability.e2.conftest import misbehaving_engine
 
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory, reports: Path) -> Iterator[EngineProcess]:
-    tmp = tmp_path_factory.mktemp("callback-engine")
-    command = ["--", sys.executable, str(APPS / "misbehaving_worker.py")]
-    proc = EngineProcess(tmp / "workflows.db", command, tmp / "engine.log", cwd=APPS)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("E2_REPORT_DIR", str(reports))
-        proc.start()
+    proc = misbehaving_engine(tmp_path_factory.mktemp("callback-engine"), reports)
     yield proc
     proc.stop()
 

@@ -33,6 +33,8 @@ SCENARIOS = [
     "socket_facts",
     "sleeper",
 ]
+# Registered too: names that would climb out of a folder if anything used them as a path.
+PATH_LIKE_NAMES = ["../../escape", "/etc/passwd", "..\\windows", "a/../../b"]
 
 
 class UnixConnection(http.client.HTTPConnection):
@@ -89,7 +91,7 @@ def register() -> None:
             "options": {"retry": {"max_retries": 0, "wait_duration_ms": 0, "factor": 1.0}},
             "parameters": [{"name": "arg", "has_default": True, "default_value": "null"}],
         }
-        for name in SCENARIOS
+        for name in SCENARIOS + PATH_LIKE_NAMES
     ]
     probe.send("register", "POST", "/register-tasks", {"tasks": tasks})
     probe.send("register again", "POST", "/register-tasks", {"tasks": tasks})
@@ -274,6 +276,7 @@ def socket_facts(probe: Probe) -> None:
         "socket_mode": oct(os.stat(SOCKET).st_mode & 0o777),
         "dir_mode": oct(os.stat(folder).st_mode & 0o777),
         "dir_owner_is_me": os.stat(folder).st_uid == os.getuid(),
+        "engine_key_visible": "RENDER_WORKFLOWS_DEV_API_KEY" in os.environ,
     }
     probe.note("facts", "ok", facts)
     complete(probe, "callback", facts)
@@ -298,7 +301,8 @@ def main() -> None:
     conn.close()
     scenario = peek["task_name"]
     probe = Probe(scenario)
-    if scenario == "ok":
+    if scenario == "ok" or scenario in PATH_LIKE_NAMES:
+        probe = Probe("ok")
         complete(probe, "callback", task_name(probe)[1][0])
     elif scenario == "sleeper":
         task_name(probe)
