@@ -14,7 +14,12 @@ from bench._results import Result
 from bench._stats import latency_summary
 
 # Metrics that are "per run": combined across rounds as a mean weighted by each round's count.
-PER_RUN = ("engine_cpu_ms_per_run", "engine_sys_cpu_ms_per_run", "workers_cpu_ms_per_run")
+PER_RUN = (
+    "engine_cpu_ms_per_run",
+    "engine_sys_cpu_ms_per_run",
+    "workers_cpu_ms_per_run",
+    "started_to_completed_p50_ms",  # a median per round; pooled as a weighted mean
+)
 
 
 def share(total: int, rounds: int, index: int) -> int:
