@@ -38,7 +38,13 @@ from render_sdk.engine.records import (
 )
 from render_sdk.engine.scheduler import Scheduler, utcnow
 from render_sdk.engine.store_sqlite import SQLiteStore
-from render_sdk.engine.workers import ServePool, WorkerLauncher, WorkerProcess, WorkerStartError
+from render_sdk.engine.workers import (
+    ServePool,
+    WorkerLauncher,
+    WorkerProcess,
+    WorkerStartError,
+    describe_exit,
+)
 
 __all__ = ["EngineCore", "WorkerStartError", "default_concurrency"]
 
@@ -213,8 +219,6 @@ class EngineCore:
         if not registered.done():
             worker.kill()
             code = await worker.wait_exit()
-            from render_sdk.engine.workers import describe_exit
-
             tail = "\n".join(worker.output.stderr_tail)
             if not done:
                 reason = f"did not register its tasks within {REGISTER_TIMEOUT:g}s"
