@@ -21,6 +21,7 @@ import termios
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,7 @@ class Subscriber:
     got: dict[str, dict[str, Any]] = field(default_factory=dict)
     duplicates: int = 0
     connections: int = 0
+    connected_at: str = ""
     have_all: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -93,6 +95,7 @@ async def _events(
 async def _subscribe(client: httpx.AsyncClient, sub: Subscriber, gate_run: str) -> None:
     wanted = set(sub.ids)
     last_id: str | None = None
+    sub.connected_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     while True:
         sub.connections += 1
         dropped = False
@@ -159,7 +162,7 @@ def _dechunk(body: bytes) -> bytes:
         at = end + 2 + size + 2
 
 
-async def _post_all(client: httpx.AsyncClient, runs: int, pad: int) -> list[str]:
+async def _post_all(client: httpx.AsyncClient, runs: int, pad: int, first: int = 0) -> list[str]:
     limit = asyncio.Semaphore(16)
 
     async def post(i: int) -> str:
@@ -168,7 +171,7 @@ async def _post_all(client: httpx.AsyncClient, runs: int, pad: int) -> list[str]
         assert answer.status_code == 202, answer.text
         return str(answer.json()["id"])
 
-    return list(await asyncio.gather(*(post(i) for i in range(runs))))
+    return list(await asyncio.gather(*(post(i) for i in range(first, first + runs))))
 
 
 async def _sse_load(
@@ -186,17 +189,28 @@ async def _sse_load(
         await asyncio.wait_for(gate.connected.wait(), timeout)
 
         began = time.monotonic()
-        run_ids = await _post_all(client, runs, pad)
+        # Runs are posted in chunks; each chunk's subscribers connect right after it is posted,
+        # while it and the following chunks go through.
+        chunks = 10
+        per_chunk = subscribers // chunks
+        run_ids: list[str] = []
+        subs: list[Subscriber] = []
+        readers: list[asyncio.Task[None]] = []
+        slow_socks: list[socket.socket] = []
+        slow_ids: list[str] = []
+        for c in range(chunks):
+            size = runs // chunks
+            chunk = await _post_all(client, size, pad, first=c * size)
+            run_ids += chunk
+            for k in range(per_chunk):
+                ids = [r for j, r in enumerate(chunk) if j % per_chunk in (k, (k + 1) % per_chunk)]
+                sub = Subscriber(ids, reconnect_after=len(ids) // 2 if k % 5 == 0 else None)
+                subs.append(sub)
+                readers.append(asyncio.create_task(_subscribe(client, sub, gate_run)))
+            if not slow_socks and (len(run_ids) >= 300 or c == chunks - 1):
+                slow_ids = [gate_run, *run_ids[:300]]
+                slow_socks = [_open_slow_reader(engine.port, slow_ids) for _ in range(slow)]
         posted = time.monotonic() - began
-        slow_ids = [gate_run, *run_ids[:300]]
-        slow_socks = [_open_slow_reader(engine.port, slow_ids) for _ in range(slow)]
-        subs = []
-        for k in range(subscribers):
-            ids = [
-                r for j, r in enumerate(run_ids) if j % subscribers in (k, (k + 1) % subscribers)
-            ]
-            subs.append(Subscriber(ids, reconnect_after=len(ids) // 2 if k % 5 == 0 else None))
-        readers = [asyncio.create_task(_subscribe(client, sub, gate_run)) for sub in subs]
 
         async def all_received() -> None:
             await asyncio.gather(*(sub.have_all.wait() for sub in subs))
@@ -235,6 +249,13 @@ async def _sse_load(
         assert sub.duplicates == 0
         if sub.reconnect_after is not None:
             assert sub.connections == 2
+    finished_after_connect = sum(
+        1
+        for i, run_id in enumerate(run_ids)
+        if any(
+            sub.got[run_id]["completedAt"] > sub.connected_at for sub in subs if run_id in sub.ids
+        )
+    )
     slow_bytes = []
     for size, events in slow_results:
         assert {e["id"] for e in events} == set(slow_ids), "a slow reader missed events"
@@ -247,6 +268,7 @@ async def _sse_load(
         "events_delivered": sum(len(s.got) for s in subs) + sum(len(e) for _, e in slow_results),
         "duplicates": sum(s.duplicates for s in subs),
         "missed": 0,
+        "runs_finished_after_a_watcher_connected": finished_after_connect,
         "post_s": round(posted, 2),
         "all_events_s": round(delivered, 2),
         "runs_per_s": round(runs / delivered, 1),
