@@ -4,7 +4,9 @@ Runs in its own process, after importing what a worker of this SDK imports (``re
 and the benchmark app). Per run, the fork variant forks, the child writes one byte to a pipe and
 exits, the parent reads it and reaps the child; the reused variant sends one byte to a long-lived
 child over a pipe and reads its one-byte answer. CPU is the parent's plus its children's
-(``getrusage``). Prints one JSON object. These are process mechanics only: no HTTP, no callback.
+(``getrusage``). These are process mechanics only: no HTTP, no callback. It also times a one-row
+SQLite commit in WAL mode with ``synchronous=FULL`` (fsync, the engine's default) and ``NORMAL``.
+Prints one JSON object.
 
     python -m bench._floor --n 500
 """
@@ -65,9 +67,30 @@ def reused(n: int) -> tuple[float, float]:
     return _cpu() - cpu0, wall
 
 
+def sqlite_commit(folder: str, synchronous: str, n: int) -> float:
+    """Seconds per one-row commit to an SQLite WAL database in ``folder``."""
+    import sqlite3
+    import tempfile
+
+    with tempfile.TemporaryDirectory(dir=folder) as tmp:
+        conn = sqlite3.connect(os.path.join(tmp, "floor.db"), isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={synchronous}")
+        conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+        for _ in range(20):
+            conn.execute("INSERT INTO t (v) VALUES ('warm')")
+        t0 = time.perf_counter()
+        for _ in range(n):
+            conn.execute("INSERT INTO t (v) VALUES ('x')")
+        elapsed = time.perf_counter() - t0
+        conn.close()
+    return elapsed / n
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="process floor: fork per run vs reused")
     parser.add_argument("--n", type=int, default=500)
+    parser.add_argument("--db-dir", default=".", help="where the SQLite commit probe writes")
     args = parser.parse_args(argv)
     import bench.app  # noqa: F401
     import render_sdk.workflows  # noqa: F401  (what a pre-imported worker has loaded)
@@ -85,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
             "fork_wall_ms": fork_wall * 1000 / args.n,
             "reused_cpu_ms": reuse_cpu * 1000 / args.n,
             "reused_wall_ms": reuse_wall * 1000 / args.n,
+            "sqlite_commit_full_ms": sqlite_commit(args.db_dir, "FULL", args.n) * 1000,
+            "sqlite_commit_normal_ms": sqlite_commit(args.db_dir, "NORMAL", args.n) * 1000,
         },
         sys.stdout,
     )

@@ -141,7 +141,7 @@ def render_table(results: Results) -> str:
         else:
             line.append("")
         lines.append("| " + " | ".join(line) + " |")
-    return "\n".join(lines)
+    return "\n".join(lines) if len(lines) > 2 else ""
 
 
 def render_notes(results: Results) -> str:
@@ -163,6 +163,8 @@ FLOOR_ROWS: tuple[tuple[str, str], ...] = (
     ("fork_wall_ms", "fork per run: wall time per run"),
     ("reused_cpu_ms", "reused process: CPU per hand-off"),
     ("reused_wall_ms", "reused process: wall time per hand-off"),
+    ("sqlite_commit_full_ms", "SQLite WAL commit, synchronous=FULL (fsync)"),
+    ("sqlite_commit_normal_ms", "SQLite WAL commit, synchronous=NORMAL"),
 )
 
 
@@ -171,7 +173,7 @@ def render_floor(results: Results) -> str:
     floor = results.get("F", "floor")
     if floor is None or floor.not_measured is not None:
         return ""
-    lines = ["| process floor (pre-imported process) | ms |", "|---|---|"]
+    lines = ["| floor | ms |", "|---|---|"]
     for metric, label in FLOOR_ROWS:
         lines.append(f"| {label} | {_fmt(floor.value(metric))} |")
     return "\n".join(lines)

@@ -433,7 +433,15 @@ class Runner:
 
         def measure() -> Result:
             done = subprocess.run(
-                [sys.executable, "-m", "bench._floor", "--n", str(self.sizes.floor)],
+                [
+                    sys.executable,
+                    "-m",
+                    "bench._floor",
+                    "--n",
+                    str(self.sizes.floor),
+                    "--db-dir",
+                    str(self.workdir),
+                ],
                 cwd=ROOT,
                 env=bench_env(),
                 capture_output=True,
@@ -450,7 +458,8 @@ class Runner:
                 "floor",
                 {k: float(v) for k, v in data.items()},
                 note="fork + 1-byte pipe answer + exit + reap, vs a 1-byte round trip "
-                "to a reused child; both after importing render_sdk.workflows",
+                "to a reused child; both after importing render_sdk.workflows. One-row SQLite "
+                "WAL commits in the work folder",
             )
 
         self._record("F", "floor", measure)

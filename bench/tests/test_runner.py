@@ -62,7 +62,11 @@ def test_floor_only_run_writes_a_full_report(tmp_path: Path) -> None:
     assert floor["bench"] == "F" and floor["not_measured"] is None
     metrics = floor["metrics"]
     assert metrics["fork_cpu_ms"] > 0 and metrics["reused_wall_ms"] > 0
-    assert "process floor" in str(report["table_markdown"])
+    table = str(report["table_markdown"])
+    assert "| fork per run: CPU per run (parent + child) |" in table
+    assert "synchronous=FULL" in table
+    assert "| benchmark |" not in table  # no side-by-side rows were measured
+    assert metrics["sqlite_commit_full_ms"] > 0
 
 
 @pytest.mark.skipif(
