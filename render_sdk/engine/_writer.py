@@ -31,6 +31,11 @@ class _Op:
 
 
 _STOP = _Op(fn=lambda conn: None, future=None, write=False)
+_Outcome = tuple[asyncio.Future[Any], Any, BaseException | None]
+
+
+class _Retry(Exception):
+    """A write of a batch failed: run the batch again, one savepoint per write."""
 
 
 class SQLiteWriter:
@@ -107,16 +112,31 @@ class SQLiteWriter:
             conn.close()
 
     def _execute(self, conn: sqlite3.Connection, batch: list[_Op]) -> bool:
-        """Run one batch; every future of the batch is resolved, whatever fails."""
-        done: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
-        reads: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
-        keep_going = True
+        """Run one batch; every future of the batch is resolved, whatever fails.
+
+        The writes run without savepoints first; if one of them fails, the transaction is
+        rolled back and the batch runs again with a savepoint around each write, so that only
+        the failing write is undone.
+        """
+        ops = [op for op in batch if op is not _STOP]
+        try:
+            reads, done = self._run_batch(conn, ops, careful=False)
+        except _Retry:
+            reads, done = self._run_batch(conn, ops, careful=True)
+        if reads:
+            self._resolve(reads)
+        if done:
+            self._resolve(done)
+        return len(ops) == len(batch)
+
+    def _run_batch(
+        self, conn: sqlite3.Connection, ops: list[_Op], careful: bool
+    ) -> tuple[list[_Outcome], list[_Outcome]]:
+        done: list[_Outcome] = []
+        reads: list[_Outcome] = []
         in_txn = False
         try:
-            for op in batch:
-                if op is _STOP:
-                    keep_going = False
-                    continue
+            for op in ops:
                 if not op.write:
                     assert op.future is not None
                     try:
@@ -127,29 +147,31 @@ class SQLiteWriter:
                 if not in_txn:
                     conn.execute("BEGIN IMMEDIATE")
                     in_txn = True
-                self._write_one(conn, op, done)
+                if careful:
+                    self._write_one(conn, op, done)
+                    continue
+                try:
+                    result = op.fn(conn)
+                except Exception:
+                    conn.execute("ROLLBACK")
+                    in_txn = False
+                    raise _Retry from None
+                if op.future is not None:
+                    done.append((op.future, result, None))
             if in_txn:
                 conn.execute("COMMIT")
                 in_txn = False
                 self.commits += 1
         except sqlite3.Error as exc:
             _log.error("store transaction failed: %s", exc)
-            done = [(op.future, None, exc) for op in batch if op.write and op.future is not None]
+            done = [(op.future, None, exc) for op in ops if op.write and op.future is not None]
             if in_txn:
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
-        if reads:
-            self._resolve(reads)
-        if done:
-            self._resolve(done)
-        return keep_going
+        return reads, done
 
     @staticmethod
-    def _write_one(
-        conn: sqlite3.Connection,
-        op: _Op,
-        done: list[tuple[asyncio.Future[Any], Any, BaseException | None]],
-    ) -> None:
+    def _write_one(conn: sqlite3.Connection, op: _Op, done: list[_Outcome]) -> None:
         conn.execute("SAVEPOINT op")
         try:
             result = op.fn(conn)
@@ -165,7 +187,7 @@ class SQLiteWriter:
         if op.future is not None:
             done.append((op.future, result, None))
 
-    def _resolve(self, items: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    def _resolve(self, items: list[_Outcome]) -> None:
         assert self._loop is not None
         try:
             self._loop.call_soon_threadsafe(_settle, items)
@@ -173,7 +195,7 @@ class SQLiteWriter:
             pass  # the loop is closed: nobody is waiting any more
 
 
-def _settle(items: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+def _settle(items: list[_Outcome]) -> None:
     for future, result, exc in items:
         if future.done():
             continue
