@@ -10,8 +10,8 @@ from render_sdk._version import __version__
 def user_agent() -> str:
     """Return this SDK's User-Agent string.
 
-        >>> user_agent().startswith("render-sdk-python/")
-        True
+    >>> user_agent().startswith("render-sdk-python/")
+    True
     """
     implementation = platform.python_implementation().lower()
     system = platform.system().lower() or "unknown"
