@@ -61,9 +61,6 @@ class AttemptLog:
         """Record ``lines`` (without newlines) written to ``stream``."""
         if stream == "stderr":
             self.stderr_tail.extend(lines)
-        if logs_logger.isEnabledFor(logging.INFO):
-            for line in lines:
-                logs_logger.info("%s %s: %s", self.task_name, self.run_id, line)
         if self.truncated:
             return
         now = datetime.now(timezone.utc)
@@ -77,6 +74,10 @@ class AttemptLog:
                 break
             self._remaining -= cost
             records.append(LogRecord(self.run_id, self.attempt, stream, now, line, 0))
+        if logs_logger.isEnabledFor(logging.INFO):
+            # The console shows what is stored: a flood ends with the truncation note there too.
+            for r in records:
+                logs_logger.info("%s %s: %s", self.task_name, self.run_id, r.message)
         if records:
             self._sink(
                 [

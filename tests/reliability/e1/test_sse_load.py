@@ -19,7 +19,7 @@ import socket
 import struct
 import termios
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -79,7 +79,7 @@ class Gate:
 
 async def _events(
     client: httpx.AsyncClient, ids: list[str], last_event_id: str | None
-) -> AsyncIterator[tuple[str | None, dict[str, Any]]]:
+) -> AsyncGenerator[tuple[str | None, dict[str, Any]], None]:
     headers = {"Accept": "text/event-stream"}
     if last_event_id is not None:
         headers["Last-Event-ID"] = last_event_id
@@ -226,7 +226,7 @@ async def _sse_load(
             for task in done:
                 task.result()  # a subscriber that failed fails the test here
         delivered = time.monotonic() - began
-        pending = [_pending_bytes(s) for s in slow_socks]
+        unread = [_pending_bytes(s) for s in slow_socks]
         status = (await client.get(f"/v1/task-runs/{run_ids[-1]}")).json()["status"]
         assert status in SUCCESS
 
@@ -272,7 +272,7 @@ async def _sse_load(
         "post_s": round(posted, 2),
         "all_events_s": round(delivered, 2),
         "runs_per_s": round(runs / delivered, 1),
-        "slow_reader_bytes_unread_when_others_done": pending,
+        "slow_reader_bytes_unread_when_others_done": unread,
         "slow_reader_bytes_total": slow_bytes,
     }
 

@@ -139,5 +139,9 @@ def test_stdout_flood_is_bounded_and_says_it_truncated(
     stored = sum(len(line["message"]) + 1 for line in lines[:-1])
     assert stored <= LOG_LIMIT
     assert len(lines) < FLOOD_LINES // 5
+    # The engine's console echoes what is stored, not the flood.
+    console = faults_engine.output()
+    assert f"[output truncated: more than {LOG_LIMIT} bytes]" in console
+    assert console.count("x" * 99) <= LOG_LIMIT // 100
     # The engine still answers and runs after the flood.
     assert get_run(client, flood)["id"] == flood

@@ -29,16 +29,17 @@ def leaf(marker_dir: str, key: str, value: int) -> int:
 
 @app.task(retry=Retry(max_retries=2, wait_duration_ms=100, backoff_scaling=2.0))
 async def tree(marker_dir: str, key: str, n: int) -> int:
-    values = await asyncio.gather(*(leaf(marker_dir, key, i) for i in range(n)))
+    calls = (leaf(marker_dir, key, i) for i in range(n))
+    values: list[int] = await asyncio.gather(*calls)  # type: ignore[call-overload]
     return sum(values) + n
 
 
 def expected(task: str, args: list[object]) -> int:
     """The result a run of ``task`` with ``args`` must return."""
     if task == "leaf":
-        value = int(args[2])  # type: ignore[call-overload]
+        value = int(str(args[2]))
         return value * value
-    n = int(args[2])  # type: ignore[call-overload]
+    n = int(str(args[2]))
     return sum(i * i for i in range(n)) + n
 
 
