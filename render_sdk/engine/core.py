@@ -28,6 +28,7 @@ from render_sdk.engine._validation import parse_task, validate_input
 from render_sdk.engine.callbacks import CallbackAPI
 from render_sdk.engine.interface import EngineConfig, RunFilter
 from render_sdk.engine.records import (
+    AttemptRecord,
     InvalidRequest,
     JSONInput,
     LogRecord,
@@ -301,12 +302,34 @@ class EngineCore:
         task = self._tasks.get(task.name, task)
         validate_input(task, value)
         rec = self._new_run(task, value, parent.record if parent else None)
-        result = await self.store.insert_run(rec, scope)
+        run = ActiveRun(rec, task)
+        # A run that can start at once is written already running with its first attempt:
+        # one commit instead of two before the worker's result can be committed.
+        attempt = self.scheduler.reserve(run)
+        if attempt is None:
+            result = await self.store.insert_run(rec, scope)
+            if not result.created:
+                return await self.get_run(result.run_id)
+            self.scheduler.admit(run)
+            self.scheduler.log_state(rec)
+            return snapshot(rec)
+        started = AttemptRecord(number=1, status=RunStatus.RUNNING, started_at=rec.created_at)
+        running = dataclasses.replace(
+            rec, status=RunStatus.RUNNING, started_at=rec.created_at, attempts=[started]
+        )
+        try:
+            result = await self.store.insert_run(running, scope)
+        except BaseException:
+            self.scheduler.unreserve(attempt)
+            raise
         if not result.created:
+            self.scheduler.unreserve(attempt)
             return await self.get_run(result.run_id)
-        self.scheduler.admit(ActiveRun(rec, task))
-        self.scheduler.log_state(rec)
-        return snapshot(rec)
+        created = snapshot(rec)  # as accepted: pending, as the client is told
+        rec.status, rec.started_at, rec.attempts = RunStatus.RUNNING, rec.created_at, [started]
+        self.scheduler.log_state(created)
+        self.scheduler.admit_started(run, attempt, started)
+        return created
 
     async def start_run(
         self, task: TaskRecord, input: JSONInput, idempotency_key: str | None = None

@@ -13,7 +13,7 @@ import base64
 import collections
 import dataclasses
 import logging
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Coroutine
 from datetime import datetime, timezone
 from typing import Any
 
@@ -182,39 +182,81 @@ class Scheduler:
             if not run.queued:
                 continue
             run.queued = False
-            number = len(run.record.attempts) + 1
-            token = new_attempt_token()
-            log = AttemptLog(
-                run.record.id,
-                number,
-                run.record.task_name,
-                self.store.append_logs_nowait,
-                self.next_log_seq,
-                self.store.mark_logs_truncated_nowait,
-                token=token,
-                limit=self.log_limit,
-            )
-            attempt = Attempt(run, number, token, log)
-            run.attempt = attempt
-            self.running.add(attempt)
+            attempt = self._new_attempt(run)
             busy += 1
-            self._background(self._run_attempt(run, attempt))
+            self._background(self._run_attempt(run, attempt, None))
+
+    def _new_attempt(self, run: ActiveRun) -> Attempt:
+        """The next attempt of ``run``, holding a slot from now on."""
+        number = len(run.record.attempts) + 1
+        token = new_attempt_token()
+        log = AttemptLog(
+            run.record.id,
+            number,
+            run.record.task_name,
+            self.store.append_logs_nowait,
+            self.next_log_seq,
+            self.store.mark_logs_truncated_nowait,
+            token=token,
+            limit=self.log_limit,
+        )
+        attempt = Attempt(run, number, token, log)
+        run.attempt = attempt
+        self.running.add(attempt)
+        return attempt
+
+    # --- the fast lane: a new run that can start at once ----------------------------------------
+    def reserve(self, run: ActiveRun) -> Attempt | None:
+        """The first attempt of a new run if it can start at once (nothing queued, a free slot,
+        an idle worker), else None. The caller writes the run already running with this attempt
+        in its insert (one commit instead of two), then calls :meth:`admit_started` or
+        :meth:`unreserve`."""
+        if self._stopping or self.queue or self.busy() >= self.limit:
+            return None
+        if self.pool is not None and not self.pool.idle:
+            return None
+        return self._new_attempt(run)
+
+    def unreserve(self, attempt: Attempt) -> None:
+        """Give back a reservation whose run was not created."""
+        self.running.discard(attempt)
+        attempt.run.attempt = None
+        self.pump()
+
+    def admit_started(self, run: ActiveRun, attempt: Attempt, started: AttemptRecord) -> None:
+        """Take in a new run whose insert already recorded ``attempt`` as running."""
+        self.active[run.record.id] = run
+        parent = self.active.get(run.record.parent_id) if run.record.parent_id else None
+        if parent is not None:
+            parent.children.append(run.record.id)
+        if self._stopping:  # it is running on disk: the next start recovers it
+            self.running.discard(attempt)
+            return
+        self._background(self._run_attempt(run, attempt, started))
 
     # --- one attempt --------------------------------------------------------------------------
-    async def _run_attempt(self, run: ActiveRun, attempt: Attempt) -> None:
+    async def _run_attempt(
+        self, run: ActiveRun, attempt: Attempt, published: AttemptRecord | None
+    ) -> None:
+        """Execute ``attempt``; ``published`` is its record when the run's insert already
+        wrote it (the fast lane), else the start is written here."""
         rec = run.record
         now = utcnow()
-        started = AttemptRecord(number=attempt.number, status=RunStatus.RUNNING, started_at=now)
-        # The attempt becomes visible (status running) once it is on disk, so a run reported
-        # as running is always recovered as interrupted; the worker starts meanwhile.
-        start_committed = self.store.save_run(
-            dataclasses.replace(
-                rec,
-                status=RunStatus.RUNNING,
-                started_at=rec.started_at or now,
-                attempts=[*rec.attempts, started],
+        if published is None:
+            started = AttemptRecord(number=attempt.number, status=RunStatus.RUNNING, started_at=now)
+            # The attempt becomes visible (status running) once it is on disk, so a run
+            # reported as running is always recovered as interrupted; the worker starts
+            # meanwhile.
+            start_committed: Awaitable[None] | None = self.store.save_run(
+                dataclasses.replace(
+                    rec,
+                    status=RunStatus.RUNNING,
+                    started_at=rec.started_at or now,
+                    attempts=[*rec.attempts, started],
+                )
             )
-        )
+        else:
+            started, start_committed = published, None
         loop = asyncio.get_running_loop()
         timer = None
         if run.task.timeout_seconds:
@@ -233,11 +275,12 @@ class Scheduler:
                 attempt.worker = worker
             except WorkerStartError as exc:
                 attempt.resolve(Crashed(str(exc)))
-            await start_committed
-            rec.attempts.append(started)
-            rec.status = RunStatus.RUNNING
-            if rec.started_at is None:
-                rec.started_at = now
+            if start_committed is not None:
+                await start_committed
+                rec.attempts.append(started)
+                rec.status = RunStatus.RUNNING
+                if rec.started_at is None:
+                    rec.started_at = now
             self.log_state(rec)
             outcome = await attempt.outcome
             if timer is not None:
