@@ -258,6 +258,7 @@ async def _stream(
     """Yield the tracked runs' terminal details; reconnect when the stream drops."""
     core, http = workflows._core, workflows._http
     failures = 0
+    connected = False  # a stream was healthy once: reconnect with core.reconnect_policy
     while not tracker.done:
         error: RenderError | None = None
         try:
@@ -301,10 +302,10 @@ async def _stream(
                 await response.aclose()
         if error is None:
             # A healthy stream dropped: reconnect after the server's retry time.
-            failures = 0
+            failures, connected = 0, True
             await sleep(tracker.reconnect_delay(core.policy))
             continue
-        delay = core.policy.delay(failures, error)
+        delay = (core.reconnect_policy if connected else core.policy).delay(failures, error)
         if delay is None:
             raise error
         failures += 1

@@ -12,6 +12,7 @@ import json
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
+import attrs
 import httpx
 from render_api import models as api
 from render_api.types import UNSET, Response, Unset
@@ -133,6 +134,10 @@ class WorkflowsCore:
     def __init__(self, settings: Settings, policy: RetryPolicy, timeout: float) -> None:
         self.settings = settings
         self.policy = policy
+        # Once a stream was healthy, a drop most likely means a restarting server.
+        self.reconnect_policy = attrs.evolve(
+            policy, max_retries=max(policy.max_retries, C.MAX_STREAM_RECONNECTS)
+        )
         self.timeout = timeout
         self.stream_timeout = httpx.Timeout(timeout, read=max(timeout, C.STREAM_READ_TIMEOUT))
 

@@ -35,6 +35,9 @@ POLL_MAX = 2.0
 # Statuses of the event stream request that mean "this server does not stream": fall back to
 # polling instead of failing.
 STREAM_UNAVAILABLE_STATUSES = frozenset({404, 405, 406, 501})
+# Once an event stream was healthy, failed reconnections in a row before giving up (at least
+# max_retries): with the backoff above, a server may be down about 16 to 32 s, e.g. restarting.
+MAX_STREAM_RECONNECTS = 8
 # Runs awaited together by the async client share one event stream, up to this many ids each.
 STREAM_MAX_IDS = 50
 
