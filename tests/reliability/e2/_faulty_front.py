@@ -35,6 +35,7 @@ class Fault:
     status: int | None
     headers: dict[str, str] = field(default_factory=dict)
     forward: bool = False  # send the request to the engine first, then answer with the fault
+    body: bytes | None = None  # instead of the error body (then give the content type in headers)
 
 
 @dataclass(frozen=True)
@@ -108,11 +109,14 @@ class FaultyFront:
                         self.close_connection = True
                         self.connection.close()
                         return
-                    payload = json.dumps({"id": "injected", "message": "injected fault"}).encode()
+                    payload = fault.body
+                    headers = dict(fault.headers)
+                    if payload is None:
+                        payload = json.dumps({"id": "injected", "message": "injected"}).encode()
+                        headers["Content-Type"] = "application/json"
                     self.send_response(fault.status)
-                    for name, value in fault.headers.items():
+                    for name, value in headers.items():
                         self.send_header(name, value)
-                    self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(payload)))
                     self.end_headers()
                     self.wfile.write(payload)

@@ -146,6 +146,19 @@ def test_event_stream_dropped_and_refused_then_served(front: FaultyFront) -> Non
     assert [s.status for s in front.requests("GET", events)] == [None, 503, None, 200]
 
 
+def test_stream_that_was_healthy_gets_more_patience(front: FaultyFront) -> None:
+    """After a healthy stream drops, reconnection failures in a row are retried longer than
+    ordinary requests (MAX_STREAM_RECONNECTS, not max_retries): a restarting server is waited for.
+    """
+    events = "/v1/task-runs/events"
+    healthy = Fault(200, {"Content-Type": "text/event-stream"}, body=b"retry: 10\n\n: ping\n\n")
+    front.fail("GET", events, healthy, *[Fault(None)] * 4)
+    with Render(base_url=front.base_url, max_retries=2) as render:
+        details = render.workflows.run_task("square", [9])
+    assert details.result == 81
+    assert [s.status for s in front.requests("GET", events)] == [200, *[None] * 4, 200]
+
+
 def test_429_with_retry_after_then_503_are_retried(front: FaultyFront) -> None:
     with Render(base_url=front.base_url) as render:
         run = render.workflows.start_task("square", [5])
