@@ -81,6 +81,21 @@ async def test_idempotency_key_returns_first_run(make_engine: MakeEngine) -> Non
     await wait_end(core, first.id)
     again = await core.start_run(task, [5], idempotency_key="k1")
     assert again.id == first.id and again.status is RunStatus.COMPLETED
+    await wait_end(core, other.id)
+    assert core.scheduler.running == set()  # duplicates gave their reserved slots back
+
+
+async def test_fast_lane_and_queue_keep_the_limit(make_engine: MakeEngine) -> None:
+    core = await make_engine(serve=True, max_concurrency=2)
+    task = await core.find_task("long_sleep")
+    assert task is not None
+    runs = [await core.start_run(task, [30]) for _ in range(5)]
+    assert core.scheduler.busy() == 2
+    assert len(core.scheduler.queue) == 3
+    for run in runs:
+        await core.cancel_run(run.id)
+        assert (await core.get_run(run.id)).status is RunStatus.CANCELED
+    assert core.scheduler.running == set()
 
 
 async def test_unknown_run(make_engine: MakeEngine) -> None:
