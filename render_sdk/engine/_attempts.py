@@ -71,6 +71,9 @@ class ActiveRun:
         self.attempt: Attempt | None = None
         self.children: list[str] = []
         self.done = asyncio.Event()  # set once the terminal state is committed
+        # Set when the terminal state is decided (its commit queued): enough for workers of
+        # this engine (a parent's subtask wait), whose later writes commit after it.
+        self.settled = asyncio.Event()
         self.listeners: list[Any] = []  # callables taking the final RunRecord
         self.retry_timer: asyncio.TimerHandle | None = None
         self.queued = False
@@ -107,7 +110,7 @@ class Attempt:
         """True while the attempt waits for a subtask (it then holds no concurrency slot)."""
         if self.long_polls > 0:
             return True
-        return self.awaiting is not None and not self.awaiting.done.is_set()
+        return self.awaiting is not None and not self.awaiting.settled.is_set()
 
 
 @dataclass

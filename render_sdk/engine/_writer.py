@@ -28,6 +28,7 @@ class _Op:
     fn: Callable[[sqlite3.Connection], Any]
     future: asyncio.Future[Any] | None
     write: bool
+    early: bool = False  # resolve when applied, before the commit
 
 
 _STOP = _Op(fn=lambda conn: None, future=None, write=False)
@@ -76,6 +77,17 @@ class SQLiteWriter:
         assert self._loop is not None
         future: asyncio.Future[T] = self._loop.create_future()
         self._queue.put(_Op(fn, future, True))
+        return future
+
+    def write_early(self, fn: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
+        """Queue a write; the future resolves once it is applied, before its commit.
+
+        For answers whose use can only become durable through later writes: those are
+        committed after this one, so they never outlive it.
+        """
+        assert self._loop is not None
+        future: asyncio.Future[T] = self._loop.create_future()
+        self._queue.put(_Op(fn, future, True, early=True))
         return future
 
     def write_nowait(self, fn: Callable[[sqlite3.Connection], object]) -> None:
@@ -133,8 +145,9 @@ class SQLiteWriter:
         self, conn: sqlite3.Connection, ops: list[_Op], careful: bool
     ) -> tuple[list[_Outcome], list[_Outcome]]:
         done: list[_Outcome] = []
-        reads: list[_Outcome] = []
+        reads: list[_Outcome] = []  # reads, and early writes once applied
         in_txn = False
+        answered_early = False
         try:
             for op in ops:
                 if not op.write:
@@ -148,7 +161,7 @@ class SQLiteWriter:
                     conn.execute("BEGIN IMMEDIATE")
                     in_txn = True
                 if careful:
-                    self._write_one(conn, op, done)
+                    self._write_one(conn, op, reads if op.early else done)
                     continue
                 try:
                     result = op.fn(conn)
@@ -157,14 +170,22 @@ class SQLiteWriter:
                     in_txn = False
                     raise _Retry from None
                 if op.future is not None:
-                    done.append((op.future, result, None))
+                    (reads if op.early else done).append((op.future, result, None))
+            if reads:
+                self._resolve(reads)
+                reads = []
+            answered_early = True
             if in_txn:
                 conn.execute("COMMIT")
                 in_txn = False
                 self.commits += 1
         except sqlite3.Error as exc:
             _log.error("store transaction failed: %s", exc)
-            done = [(op.future, None, exc) for op in ops if op.write and op.future is not None]
+            done = [
+                (op.future, None, exc)
+                for op in ops
+                if op.write and op.future is not None and not (op.early and answered_early)
+            ]
             if in_txn:
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")

@@ -244,17 +244,17 @@ class CallbackAPI:
             raise Reject(
                 404, f"/get-subtask-result: {run_id!r} is not a subtask of {attempt.run.record.id}"
             )
-        if isinstance(found, ActiveRun) and not found.done.is_set() and wait_ms > 0:
+        if isinstance(found, ActiveRun) and not found.settled.is_set() and wait_ms > 0:
             attempt.long_polls += 1
             self.core.scheduler.pump()
             try:
-                await asyncio.wait_for(found.done.wait(), wait_ms / 1000)
+                await asyncio.wait_for(found.settled.wait(), wait_ms / 1000)
             except asyncio.TimeoutError:
                 pass
             finally:
                 attempt.long_polls -= 1
         record = found.record if isinstance(found, ActiveRun) else found
-        if isinstance(found, ActiveRun) and not found.done.is_set():
+        if isinstance(found, ActiveRun) and not found.settled.is_set():
             attempt.awaiting = found
             self.core.scheduler.pump()
             return CallbackResponse(200, {"still_running": True}, headers)
@@ -276,6 +276,8 @@ class CallbackAPI:
 
 
 def _result_body(record: RunRecord) -> dict[str, Any]:
+    if not record.status.terminal:
+        return {"still_running": True}
     if record.status is RunStatus.COMPLETED:
         return {
             "still_running": False,

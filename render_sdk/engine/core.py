@@ -299,6 +299,9 @@ class EngineCore:
         parent: ActiveRun | None,
         scope: tuple[str, str] | None,
     ) -> RunRecord:
+        # A subtask's id goes to its parent's worker only: it may be answered once the insert
+        # is applied; anything the parent does with it is committed after the insert.
+        early = parent is not None
         task = self._tasks.get(task.name, task)
         validate_input(task, value)
         rec = self._new_run(task, value, parent.record if parent else None)
@@ -307,7 +310,7 @@ class EngineCore:
         # one commit instead of two before the worker's result can be committed.
         attempt = self.scheduler.reserve(run)
         if attempt is None:
-            result = await self.store.insert_run(rec, scope)
+            result = await self.store.insert_run(rec, scope, early=early)
             if not result.created:
                 return await self.get_run(result.run_id)
             self.scheduler.admit(run)
@@ -318,7 +321,7 @@ class EngineCore:
             rec, status=RunStatus.RUNNING, started_at=rec.created_at, attempts=[started]
         )
         try:
-            result = await self.store.insert_run(running, scope)
+            result = await self.store.insert_run(running, scope, early=early)
         except BaseException:
             self.scheduler.unreserve(attempt)
             raise

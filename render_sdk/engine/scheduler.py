@@ -382,7 +382,10 @@ class Scheduler:
         self._event_seq += 1
         rec.event_seq = self._event_seq
         run.attempt = None
-        await self.store.save_run(rec)
+        committed = self.store.save_run(rec)
+        run.settled.set()
+        self.pump()  # a parent waiting for this run holds its slot again
+        await committed
         self.active.pop(rec.id, None)
         self.recent[rec.id] = rec
         while len(self.recent) > _RECENT:

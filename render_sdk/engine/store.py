@@ -51,8 +51,11 @@ class Store(Protocol):
     async def load_tasks(self) -> list[TaskRecord]: ...
 
     async def insert_run(
-        self, run: RunRecord, idempotency: tuple[str, str] | None
-    ) -> InsertResult: ...
+        self, run: RunRecord, idempotency: tuple[str, str] | None, *, early: bool = False
+    ) -> InsertResult:
+        """Insert ``run`` unless ``idempotency`` (scope, key) is taken. Resolves once committed;
+        with ``early``, once applied (for answers to workers of this engine, whose effects can
+        only become durable through later writes)."""
 
     def save_run(self, run: RunRecord) -> Awaitable[None]:
         """Queue a write of the run's row with its attempts (a snapshot taken now); the result

@@ -287,7 +287,9 @@ class SQLiteStore:
         return await self._writer.read(op)
 
     # --- runs -------------------------------------------------------------------------------
-    async def insert_run(self, run: RunRecord, idempotency: tuple[str, str] | None) -> InsertResult:
+    async def insert_run(
+        self, run: RunRecord, idempotency: tuple[str, str] | None, *, early: bool = False
+    ) -> InsertResult:
         row = _run_row(run)
 
         def op(conn: sqlite3.Connection) -> InsertResult:
@@ -305,6 +307,8 @@ class SQLiteStore:
             conn.execute(f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({marks})", row)
             return InsertResult(created=True, run_id=run.id)
 
+        if early:
+            return await self._writer.write_early(op)
         return await self._writer.write(op)
 
     def _save_op(self, run: RunRecord) -> Any:
