@@ -55,15 +55,43 @@ async def _fill(db_path: str, count: int, task_name: str, batch: int) -> None:
         await store.close()
 
 
-def fill_runs(db_path: str, count: int, task_name: str = "noop", batch: int = 2000) -> float:
-    """Write ``count`` completed runs of ``task_name`` into the database; return seconds taken."""
+def fill_runs(db_path: str, count: int, task_name: str = "noop", timeout: float = 600) -> float:
+    """Write ``count`` completed runs of ``task_name`` into the database, in a child process
+    (bounded by ``timeout``); return the seconds taken. NotMeasured when it cannot."""
+    import subprocess
+    import sys
+
+    from bench._procs import ROOT, bench_env
+
     t0 = time.perf_counter()
+    command = [sys.executable, "-m", "bench._fill", db_path, str(count), task_name]
     try:
-        asyncio.run(_fill(db_path, count, task_name, batch))
-    except ImportError as exc:
-        raise NotMeasured(f"the engine's store module is not available: {exc}") from exc
-    except TypeError as exc:
-        raise NotMeasured(
-            f"the engine's store API differs from what the filler expects: {exc}"
-        ) from exc
+        done = subprocess.run(
+            command,
+            cwd=ROOT,
+            env=bench_env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise NotMeasured(f"filling the store did not finish within {timeout:.0f} s") from exc
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise NotMeasured(f"filling the store through its own module failed: {last}")
     return time.perf_counter() - t0
+
+
+def main(argv: list[str]) -> int:
+    """``python -m bench._fill DB COUNT [TASK]``."""
+    db_path, count = argv[0], int(argv[1])
+    task_name = argv[2] if len(argv) > 2 else "noop"
+    asyncio.run(_fill(db_path, count, task_name, 2000))
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))

@@ -21,7 +21,7 @@ import os
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -139,6 +139,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def bounded(coro: Coroutine[Any, Any, Any], seconds: float = 600) -> Any:
+    """Run ``coro`` to completion, or fail with NotMeasured after ``seconds``."""
+    from bench._procs import NotMeasured
+
+    async def run() -> Any:
+        try:
+            return await asyncio.wait_for(coro, seconds)
+        except asyncio.TimeoutError as exc:
+            raise NotMeasured(f"did not finish within {seconds:.0f} s") from exc
+
+    return asyncio.run(run())
+
+
 class Runner:
     """Runs the selected benchmarks and collects their results."""
 
@@ -171,7 +184,7 @@ class Runner:
         try:
             result = make()
             if asyncio.iscoroutine(result):
-                result = asyncio.run(result)
+                result = bounded(result)
         except NotMeasured as exc:
             result = Result(bench, system, not_measured=str(exc))
         except Exception as exc:  # any failure is reported, never turned into a number
@@ -225,11 +238,11 @@ class Runner:
 
             def engine_fns(e: Any) -> dict[str, Callable[..., Any]]:
                 return {
-                    "B1": lambda n, w: asyncio.run(_engine.b1(e, n, w)),
-                    "B1rest": lambda n, w: asyncio.run(_engine.b1_rest(e, n, w)),
-                    "B2": lambda n, w: asyncio.run(_engine.b2(e, n, 600)),
-                    "B3": lambda n, w: asyncio.run(_engine.b3(e, n, w)),
-                    "B4": lambda n, w: asyncio.run(_engine.b4(e, n, fan)),
+                    "B1": lambda n, w: bounded(_engine.b1(e, n, w)),
+                    "B1rest": lambda n, w: bounded(_engine.b1_rest(e, n, w)),
+                    "B2": lambda n, w: bounded(_engine.b2(e, n, 600)),
+                    "B3": lambda n, w: bounded(_engine.b3(e, n, w)),
+                    "B4": lambda n, w: bounded(_engine.b4(e, n, fan)),
                 }
 
             subjects[variant] = engine_fns(engine)
@@ -368,9 +381,14 @@ class Runner:
         ]
         for name, gil, work in work_items:
             out = self.workdir / "profiles" / f"{name}-fast.txt"
+            profiler = Profiler(engine.pid, out, gil=gil)
             try:
-                profiler = Profiler(engine.pid, out, gil=gil).start()
-                result = asyncio.run(work())
+                profiler.start()
+                try:
+                    result = bounded(work())
+                except BaseException:
+                    profiler.finish_quietly()
+                    raise
                 summary = profiler.finish()
             except NotMeasured as exc:
                 self.profiles[name] = {"not_measured": str(exc)}
