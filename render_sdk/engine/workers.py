@@ -122,6 +122,7 @@ class WorkerProcess:
         env.update(self.launcher.env)
         env["RENDER_SDK_MODE"] = self.ctx.mode
         env["RENDER_SDK_SOCKET_PATH"] = str(self.socket_path)
+        env["RENDER_SDK_ENGINE_PID"] = str(os.getpid())  # workers stop retrying once it is gone
         try:
             self.process = await asyncio.create_subprocess_exec(
                 *self.launcher.command,

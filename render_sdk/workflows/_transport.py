@@ -84,13 +84,14 @@ class CallbackClient:
         self,
         socket_path: str,
         retry_seconds: float = DEFAULT_RETRY_SECONDS,
-        parent_pid: int | None = None,
+        engine_pid: int | None = None,
     ) -> None:
         self.socket_path = socket_path
         self.retry_seconds = retry_seconds
-        # When set, the process that started this worker serves the socket: once it is gone
-        # (this process was re-parented) nothing will answer again, so retrying stops.
-        self.parent_pid = parent_pid
+        # The local engine serving the socket (RENDER_SDK_ENGINE_PID): once that process is
+        # gone nothing will answer again, so retrying stops at once.
+        self.engine_pid = engine_pid
+        self._engine_is_parent = engine_pid is not None and os.getppid() == engine_pid
         self._local = threading.local()
         self._all: set[UnixHTTPConnection] = set()
         self._lock = threading.Lock()
@@ -151,10 +152,10 @@ class CallbackClient:
                 retry_after = _retry_after(response.headers.get("retry-after"))
                 if retry_after is not None:
                     wait = retry_after
-            if self.parent_pid is not None and os.getppid() != self.parent_pid:
+            if self._engine_gone():
                 raise CallbackAPIError(
                     f"{method} {path} on {self.socket_path} failed: {problem} (the engine that "
-                    f"started this worker, pid {self.parent_pid}, has exited)"
+                    f"started this worker, pid {self.engine_pid}, has exited)"
                 )
             if time.monotonic() + wait > deadline:
                 raise CallbackAPIError(
@@ -168,6 +169,19 @@ class CallbackClient:
             else:
                 time.sleep(wait)
             backoff = min(backoff * 2, _MAX_BACKOFF)
+
+    def _engine_gone(self) -> bool:
+        if self.engine_pid is None:
+            return False
+        if self._engine_is_parent and os.getppid() != self.engine_pid:
+            return True  # re-parented: the engine died (even if not reaped yet)
+        try:
+            os.kill(self.engine_pid, 0)
+        except ProcessLookupError:
+            return True
+        except OSError:
+            return False
+        return False
 
     def _connection(self, timeout: float | None) -> tuple[UnixHTTPConnection, bool]:
         conn: UnixHTTPConnection | None = getattr(self._local, "conn", None)

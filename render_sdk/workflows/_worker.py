@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 MODES = ("register", "run", "serve")
 RETRY_ENV = "RENDER_SDK_SOCKET_RETRY_SECONDS"
+ENGINE_PID_ENV = "RENDER_SDK_ENGINE_PID"
 END_OF_ATTEMPT = "\x1erender-sdk:end-of-attempt"
 
 
@@ -92,9 +93,7 @@ def run_worker(app: Workflows, environ: Mapping[str, str] | None = None) -> int:
         return 2
     if config.mode != "register":
         _line_buffer_output()
-    # Serve mode exists only under the local engine, which is this process's parent.
-    parent_pid = os.getppid() if config.mode == "serve" else None
-    client = CallbackClient(config.socket_path, config.retry_seconds, parent_pid)
+    client = CallbackClient(config.socket_path, config.retry_seconds, _engine_pid())
     try:
         if config.mode == "register":
             register(app, client)
@@ -108,6 +107,12 @@ def run_worker(app: Workflows, environ: Mapping[str, str] | None = None) -> int:
     finally:
         client.close()
     return 0
+
+
+def _engine_pid() -> int | None:
+    """The local engine's process id, which it sets in ``RENDER_SDK_ENGINE_PID`` (not on Render)."""
+    raw = os.environ.get(ENGINE_PID_ENV, "")
+    return int(raw) if raw.isdigit() and int(raw) > 0 else None
 
 
 def register(app: Workflows, client: CallbackClient) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import sys
 import threading
 import time
 from collections import Counter
@@ -85,11 +86,19 @@ def _load(
 
 
 def _crash_under_load(
-    tmp_path: Path, *, seed: int, kills: int, max_roots: int, interval: float, drain: float
+    tmp_path: Path,
+    *,
+    seed: int,
+    kills: int,
+    max_roots: int,
+    interval: float,
+    drain: float,
+    target: list[str] | None = None,
 ) -> dict[str, Any]:
     marker_dir = tmp_path / "markers"
     marker_dir.mkdir()
-    engine = engine_process(tmp_path, ["crash_app:app"], "--max-concurrency", "4")
+    worker = target or ["crash_app:app"]
+    engine = engine_process(tmp_path, worker, "--max-concurrency", "4")
     engine.start()
     rng = random.Random(seed)
     record = LoadRecord()
@@ -205,4 +214,21 @@ def test_sigkill_under_load_loses_nothing_soak(tmp_path: Path) -> None:
         tmp_path, seed=7, kills=50, max_roots=2000, interval=0.01, drain=900
     )
     _report("engine_crash_soak", figures)
+    assert figures["re_executed_attempts"] > 0
+
+
+@pytest.mark.soak
+@pytest.mark.timeout(1800)
+def test_sigkill_under_load_loses_nothing_process_per_run_soak(tmp_path: Path) -> None:
+    """The same with one worker process per run (``-- START COMMAND``)."""
+    figures = _crash_under_load(
+        tmp_path,
+        seed=11,
+        kills=20,
+        max_roots=1000,
+        interval=0.02,
+        drain=900,
+        target=["--", sys.executable, "crash_app.py"],
+    )
+    _report("engine_crash_process_per_run_soak", figures)
     assert figures["re_executed_attempts"] > 0

@@ -1,7 +1,9 @@
-"""When the engine is SIGKILLed, its reused (serve-mode) worker processes exit instead of lingering.
+"""When the engine is SIGKILLed, its worker processes exit instead of lingering.
 
-Without this, every kill left the pre-started processes retrying a socket that can never answer
-again for the full retry period (180 s), and repeated kills piled them up.
+Without this, every kill left the worker processes (the pre-started pool, and on the
+process-per-run path every attempt in flight) retrying a socket that can never answer again for
+the full retry period (180 s), and repeated kills piled them up. The engine gives its workers
+``RENDER_SDK_ENGINE_PID``; this SDK's worker stops retrying once that process is gone.
 """
 
 from __future__ import annotations
@@ -27,6 +29,16 @@ def _children(pid: int) -> list[int]:
         return [int(p) for p in f.read().split()]
 
 
+def _wait_running(client: httpx.Client, run_ids: list[str]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        states = {client.get(f"/v1/task-runs/{r}").json()["status"] for r in run_ids}
+        if states == {"running"}:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"runs did not start: {states}")
+
+
 def _wait_gone(pids: list[int], timeout: float) -> list[int]:
     """Wait (on pidfds, no polling) until the processes exit; those still alive at ``timeout``."""
     fds: dict[int, int] = {}
@@ -48,9 +60,13 @@ def _wait_gone(pids: list[int], timeout: float) -> list[int]:
             os.close(fd)
 
 
-def test_serve_workers_exit_when_the_engine_is_killed(tmp_path: Path) -> None:
+TARGETS = {"fast": ["crash_app:app"], "process": ["--", sys.executable, "crash_app.py"]}
+
+
+@pytest.mark.parametrize("path", sorted(TARGETS))
+def test_workers_exit_when_the_engine_is_killed(tmp_path: Path, path: str) -> None:
     (tmp_path / "markers").mkdir()
-    engine = engine_process(tmp_path, ["crash_app:app"], "--max-concurrency", "4")
+    engine = engine_process(tmp_path, TARGETS[path], "--max-concurrency", "4")
     engine.start()
     try:
         with httpx.Client(base_url=engine.base_url, timeout=30.0) as client:
@@ -58,12 +74,14 @@ def test_serve_workers_exit_when_the_engine_is_killed(tmp_path: Path) -> None:
                 start_run(client, "leaf", [str(tmp_path / "markers"), "k", 1]) for _ in range(6)
             ]
             wait_terminal(engine.base_url, runs, timeout=30)
-            # Two long ones still running when the engine dies.
-            start_run(client, "leaf", [str(tmp_path / "markers"), "k", 4])
-            start_run(client, "leaf", [str(tmp_path / "markers"), "k", 4])
+            # Parents waiting on subtasks, and subtasks, in flight when the engine dies.
+            trees = [
+                start_run(client, "tree", [str(tmp_path / "markers"), f"t{i}", 4]) for i in range(3)
+            ]
+            _wait_running(client, trees)
         assert engine.proc is not None
         workers = _children(engine.proc.pid)
-        assert len(workers) >= 4  # the pre-started pool
+        assert len(workers) >= 3
         engine.kill()
         # The retry period of the socket is 180 s; the workers notice their parent is gone.
         assert _wait_gone(workers, timeout=20.0) == []
