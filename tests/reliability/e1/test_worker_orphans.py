@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import select
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -17,6 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from render_sdk.workflows._errors import CallbackAPIError
+from render_sdk.workflows._transport import CallbackClient
 from tests.reliability.e1._rest import engine_process, start_run, wait_terminal
 
 pytestmark = pytest.mark.skipif(
@@ -83,8 +86,28 @@ def test_workers_exit_when_the_engine_is_killed(tmp_path: Path, path: str) -> No
         workers = _children(engine.proc.pid)
         assert len(workers) >= 3
         engine.kill()
-        # The retry period of the socket is 180 s; the workers notice their parent is gone.
+        # The retry period of the socket is 180 s; the workers notice the engine is gone.
         assert _wait_gone(workers, timeout=20.0) == []
         engine.start()  # the database is fine for the next engine
     finally:
         engine.stop()
+
+
+@pytest.mark.timeout(30)
+def test_socket_client_gives_up_at_once_when_the_engine_is_gone(tmp_path: Path) -> None:
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    pid = int(gone.stdout)
+    client = CallbackClient(str(tmp_path / "no.sock"), retry_seconds=600, engine_pid=pid)
+    with pytest.raises(CallbackAPIError, match=f"the engine that started this worker, pid {pid}"):
+        client.call("GET", "/input")
+
+
+def test_socket_client_keeps_retrying_while_the_engine_lives(tmp_path: Path) -> None:
+    client = CallbackClient(str(tmp_path / "no.sock"), retry_seconds=0.3, engine_pid=os.getpid())
+    with pytest.raises(CallbackAPIError, match=r"gave up after retrying for 0\.3s"):
+        client.call("GET", "/input")
