@@ -3,7 +3,8 @@
 Each thread keeps its own keep-alive connection. Transient failures (connection refused, reset
 or missing socket file, a broken HTTP exchange, a timeout, 429 and 5xx answers) are retried with
 bounded exponential backoff for ``retry_seconds`` in total, so a platform restart in the middle
-of a run does not lose it.
+of a run does not lose it. Under the local engine (``RENDER_SDK_ENGINE_PID`` set), retrying stops
+as soon as that engine process is gone.
 """
 
 from __future__ import annotations
