@@ -74,6 +74,7 @@ class CallbackAPI:
         self.core = core
 
     async def handle(self, ctx: SocketContext, request: CallbackRequest) -> CallbackResponse:
+        """Answer ``request`` arriving on the socket described by ``ctx``."""
         route = (request.method, request.path)
         try:
             if route == ("GET", "/input"):

@@ -110,6 +110,7 @@ class EngineCore:
     # --- life cycle -----------------------------------------------------------------------------
     @property
     def scheduler(self) -> Scheduler:
+        """The running scheduler (RuntimeError before :meth:`start`)."""
         if self._scheduler is None:
             raise RuntimeError("the engine is not started (await EngineCore.start() first)")
         return self._scheduler
@@ -203,6 +204,7 @@ class EngineCore:
 
     # --- tasks --------------------------------------------------------------------------------
     def parse_tasks(self, raw: list[Any]) -> list[TaskRecord]:
+        """Registered task objects of the callback API as records (InvalidRequest if bad)."""
         now = utcnow()
         return [parse_task(item, now, self.config.min_timeout_seconds) for item in raw]
 

@@ -34,7 +34,6 @@ from render_sdk.engine._logcapture import DEFAULT_LOG_LIMIT, AttemptLog
 from render_sdk.engine.records import (
     AttemptRecord,
     Conflict,
-    LogRecord,
     NotFound,
     RunRecord,
     RunStatus,
@@ -53,6 +52,7 @@ INTERRUPTED_ERROR = (
 
 
 def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
     return datetime.now(timezone.utc)
 
 
@@ -122,6 +122,7 @@ class Scheduler:
 
     # --- bookkeeping --------------------------------------------------------------------------
     def next_log_seq(self) -> int:
+        """The next log line sequence number (monotonic over the store's life)."""
         self._log_seq += 1
         return self._log_seq
 
@@ -136,6 +137,7 @@ class Scheduler:
             runs_logger.error("engine task failed", exc_info=task.exception())
 
     def log_state(self, rec: RunRecord) -> None:
+        """One line on ``render_sdk.engine.runs``: task, run id, parent, status, duration."""
         if not runs_logger.isEnabledFor(logging.INFO):
             return
         duration = ""
@@ -464,6 +466,3 @@ class Scheduler:
         """End a recovered run whose task is gone."""
         self.active[run.record.id] = run
         await self._terminal(run, RunStatus.FAILED, error=error)
-
-    def add_log_lines(self, records: list[LogRecord]) -> None:
-        self.store.append_logs_nowait(records)

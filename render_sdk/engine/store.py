@@ -42,13 +42,17 @@ class Store(Protocol):
     counters = await store.open()
     """
 
-    async def open(self) -> StoreCounters: ...
+    async def open(self) -> StoreCounters:
+        """Open (and create) the storage; return its high-water marks."""
 
-    async def close(self) -> None: ...
+    async def close(self) -> None:
+        """Commit everything queued and close."""
 
-    async def save_tasks(self, tasks: Sequence[TaskRecord]) -> None: ...
+    async def save_tasks(self, tasks: Sequence[TaskRecord]) -> None:
+        """Insert or update registered tasks (a known task keeps its ``created_at``)."""
 
-    async def load_tasks(self) -> list[TaskRecord]: ...
+    async def load_tasks(self) -> list[TaskRecord]:
+        """Every task ever registered, oldest first."""
 
     async def insert_run(
         self, run: RunRecord, idempotency: tuple[str, str] | None, *, early: bool = False
@@ -64,11 +68,14 @@ class Store(Protocol):
     def save_run_nowait(self, run: RunRecord) -> None:
         """Queue the same write without waiting for the commit."""
 
-    def append_logs_nowait(self, lines: Sequence[LogRecord]) -> None: ...
+    def append_logs_nowait(self, lines: Sequence[LogRecord]) -> None:
+        """Queue output lines (their ``seq`` already assigned)."""
 
-    def mark_logs_truncated_nowait(self, run_id: str) -> None: ...
+    def mark_logs_truncated_nowait(self, run_id: str) -> None:
+        """Queue the flag saying the run's output capture was cut short."""
 
-    async def get_run(self, run_id: str) -> RunRecord | None: ...
+    async def get_run(self, run_id: str) -> RunRecord | None:
+        """The stored run with its attempts, None if unknown."""
 
     async def list_runs(
         self, filter: RunFilter, limit: int, before: int | None
@@ -78,7 +85,8 @@ class Store(Protocol):
 
     async def get_logs(
         self, run_id: str, after: int | None, limit: int
-    ) -> tuple[list[LogRecord], bool]: ...
+    ) -> tuple[list[LogRecord], bool]:
+        """Up to ``limit`` lines of the run after seq ``after``, and the truncated flag."""
 
     async def load_unfinished(self) -> list[RunRecord]:
         """Runs that are pending or running, oldest first, with all their attempts."""

@@ -115,6 +115,7 @@ class WorkerProcess:
             self._limited = True
 
     async def start(self) -> None:
+        """Listen on the socket, then start the process."""
         await self.server.start()
         env = dict(os.environ)
         env.pop("RENDER_WORKFLOWS_DEV_API_KEY", None)  # the engine's own key stays with it
@@ -182,6 +183,7 @@ class WorkerProcess:
         self._kill_group()
 
     async def wait_exit(self, timeout: float | None = None) -> int | None:
+        """The exit status once the process ended, None if ``timeout`` passed first."""
         try:
             return await asyncio.wait_for(asyncio.shield(self.exited), timeout)
         except asyncio.TimeoutError:
