@@ -126,3 +126,25 @@ async def test_stop_leaves_running_attempts_for_the_next_start(
     rec = await wait_end(second, run.id)
     assert rec.results == ["second time"]
     assert rec.retries == 0
+
+
+async def test_a_queued_run_whose_task_is_gone_fails_at_restart(
+    make_engine: MakeEngine, tmp_path: Path
+) -> None:
+    db = str(tmp_path / "workflows.db")
+    extra = tmp_path / "extra-tasks"
+    extra.write_text("ghost\n")
+    env = {"EXTRA_TASKS_FILE": str(extra)}
+    first = await make_engine(db_path=db, env=env, max_concurrency=1)
+    blocker = await first.find_task("long_sleep")
+    ghost = await first.find_task("ghost")
+    assert blocker is not None and ghost is not None
+    await first.start_run(blocker, [60])
+    queued = await first.start_run(ghost, [])
+    assert (await first.get_run(queued.id)).status is RunStatus.PENDING
+    await first.stop()
+    extra.unlink()
+    second = await make_engine(db_path=db, env=env)
+    rec = await wait_end(second, queued.id)
+    assert rec.status is RunStatus.FAILED
+    assert rec.error == "task 'ghost' is no longer registered by the worker"
