@@ -1,8 +1,9 @@
 """This project's local engine under benchmark: start it, measure B1-B5 through the client.
 
-Two variants of the same engine:
+Three variants of the same engine:
 
 - ``fast``: ``render-workflows dev bench.app:app`` (reused, pre-imported worker processes);
+- ``nofsync``: the same with ``--no-fsync`` (commits without fsync), to show what durability costs;
 - ``process``: ``render-workflows dev -- python -m render_sdk.cli bench.app:app`` (one fresh
   worker process per attempt, the path of any start command).
 
@@ -45,14 +46,17 @@ EVENT_CHUNK = 100  # run ids per task_run_events stream (keeps each URL short)
 
 
 def engine_command(variant: str, port: int, db: Path) -> list[str]:
-    """The ``render-workflows dev`` command line of a variant (``fast`` or ``process``)."""
+    """The ``render-workflows dev`` command line of a variant: ``fast``, ``nofsync`` (the fast
+    path with ``--no-fsync``: crash-safe, not power-loss-safe) or ``process``."""
     base = [sys.executable, "-m", "render_sdk.cli", "dev", "--quiet", "--port", str(port)]
     base += ["--db", str(db)]
     if variant == "fast":
         return [*base, APP]
+    if variant == "nofsync":
+        return [*base, "--no-fsync", APP]
     if variant == "process":
         return [*base, "--", sys.executable, "-m", "render_sdk.cli", APP]
-    raise ValueError(f"unknown engine variant {variant!r}: expected 'fast' or 'process'")
+    raise ValueError(f"unknown engine variant {variant!r}: expected 'fast', 'nofsync' or 'process'")
 
 
 @dataclass

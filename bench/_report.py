@@ -86,6 +86,7 @@ ROWS: tuple[Row, ...] = (
 
 PAIRS: tuple[tuple[str, str], ...] = (
     ("fast", "celery"),
+    ("fast", "nofsync"),
     ("fast", "process"),
     ("process", "celery"),
 )
