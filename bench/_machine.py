@@ -52,7 +52,38 @@ def _version(name: str) -> str | None:
     try:
         return metadata.version(name)
     except metadata.PackageNotFoundError:
-        return None
+        pass
+    if name == "render_sdk":  # importable from the source tree without being installed
+        try:
+            from render_sdk._version import __version__
+
+            return f"{__version__} (source tree)"
+        except ImportError:
+            return None
+    return None
+
+
+def source_revision() -> dict[str, Any]:
+    """The git commit of the measured source tree and whether render_sdk/ had local changes."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--", "render_sdk"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        ).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return {"commit": None, "render_sdk_modified": None}
+    return {"commit": head or None, "render_sdk_modified": bool(dirty)}
 
 
 def redis_server_version() -> str | None:
@@ -88,4 +119,5 @@ def machine_info() -> dict[str, Any]:
         "packages": {name: _version(name) for name in PACKAGES},
         "redis_server": redis_server_version(),
         "load_average_at_start": load,
+        "source": source_revision(),
     }
