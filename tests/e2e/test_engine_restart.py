@@ -43,9 +43,13 @@ def wait_status(base_url: str, run_ids: list[str], status: str, timeout: float =
 def test_sigkill_with_runs_pending_and_running(fresh_engine: EngineProcess) -> None:
     fresh_engine.extra_args = ["--max-concurrency", "2"]
     fresh_engine.start()
-    running = [start(fresh_engine.base_url, "sleep_for", [1.5]) for _ in range(2)]
-    pending = [start(fresh_engine.base_url, "square", [i]) for i in range(20)]
+    running = [start(fresh_engine.base_url, "sleep_for", [3.0]) for _ in range(2)]
     wait_status(fresh_engine.base_url, running, "running")
+    # Both slots are taken: these stay pending until the sleepers finish.
+    pending = [start(fresh_engine.base_url, "square", [i]) for i in range(20)]
+    assert httpx.get(f"{fresh_engine.base_url}/v1/task-runs/{pending[-1]}").json()["status"] == (
+        "pending"
+    )
     fresh_engine.kill()
 
     fresh_engine.start()
@@ -54,7 +58,7 @@ def test_sigkill_with_runs_pending_and_running(fresh_engine: EngineProcess) -> N
     for run_id in running:
         body = done[run_id]
         assert body["status"] in SUCCESS, body
-        assert body["results"] == [1.5]
+        assert body["results"] == [3.0]
         # The interrupted attempt is kept, and did not spend the retry budget.
         assert body["retries"] == 0
         assert len(body["attempts"]) >= 2
