@@ -114,9 +114,17 @@ def _route(path: str, **by_method: Endpoint) -> Route:
 # --- request parsing ----------------------------------------------------------------------
 
 
+def _one_value(request: Request, name: str) -> str | None:
+    """The query parameter's value; a parameter given more than once is ambiguous (400)."""
+    values = request.query_params.getlist(name)
+    if len(values) > 1:
+        raise InvalidRequest(f"{name} may be given once, got {len(values)} values")
+    return values[0] if values else None
+
+
 def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    raw = _one_value(request, name)
+    if raw is None:
         return default
     try:
         value = int(raw)
@@ -129,7 +137,7 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
 
 
 def _str_param(request: Request, name: str) -> str | None:
-    value = request.query_params.get(name)
+    value = _one_value(request, name)
     return value if value else None
 
 
