@@ -121,15 +121,16 @@ def test_run_task_across_many_engine_kills(own_engine: EngineProcess) -> None:
 
 
 def test_outage_the_client_rides_out(own_engine: EngineProcess) -> None:
-    """How long the engine may stay down while run_task waits (the retry policy's window).
+    """How long the engine may stay down while a client waits on a run's event stream.
 
-    The figure is measured, not asserted beyond the shortest outage: the window comes from the
-    server's ``retry: 2000`` plus three backoff retries (about 0.9 to 1.75 s).
+    After a healthy stream drops, the client waits the server's ``retry: 2000``, then reconnects
+    up to MAX_STREAM_RECONNECTS (8) times with backoff (about 16 to 32 s in all). Outages of up to
+    10 s (plus the engine's own start) must be ridden out; 40 s may not be.
     """
     own_engine.start()
     survived: dict[str, bool] = {}
     with Render(base_url=own_engine.base_url) as render:
-        for outage in (0.5, 1.0, 2.0, 3.0, 4.0, 6.0):
+        for outage in (0.5, 2.0, 5.0, 10.0, 40.0):
             outcome: dict[str, Any] = {}
             run_id = render.workflows.start_task("sleep_for", [0.5]).id
 
@@ -148,4 +149,4 @@ def test_outage_the_client_rides_out(own_engine: EngineProcess) -> None:
             thread.join(120)
             survived[f"{outage:g}s"] = "details" in outcome
     record("outage_ridden_out", survived)
-    assert survived["0.5s"]
+    assert all(survived[f"{outage:g}s"] for outage in (0.5, 2.0, 5.0, 10.0)), survived
