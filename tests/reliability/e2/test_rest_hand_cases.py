@@ -197,3 +197,30 @@ def test_right_key_forms_are_accepted(secured_engine: EngineProcess, api_key: st
     with httpx.Client(base_url=secured_engine.base_url + "/v1") as bare:
         for value in (f"Bearer {api_key}", f"bearer {api_key}", f"BEARER {api_key}"):
             assert bare.get("/tasks", headers={"Authorization": value}).status_code == 200
+
+
+# --- repeated and oversized parameters -----------------------------------------------------------
+
+
+def test_repeated_or_empty_scalar_parameters_are_refused(api: httpx.Client) -> None:
+    for path in ("/task-runs", "/tasks"):
+        check_error(api.get(path, params=[("limit", "5"), ("limit", "7")]), 400, "limit", "once")
+        check_error(api.get(path, params={"limit": ""}), 400, "limit")
+        check_error(api.get(path, params=[("cursor", "a"), ("cursor", "b")]), 400, "cursor")
+    check_error(
+        api.get("/logs", params=[("taskRunId", "trn-a"), ("taskRunId", "trn-b")]), 400, "taskRunId"
+    )
+
+
+def test_request_line_over_the_server_limit(secured_engine: EngineProcess) -> None:
+    """Beyond ~64 KiB of request line the HTTP server refuses on its own (plain-text 400)."""
+    import socket
+
+    target = b"/v1/task-runs/events?taskRunIds=" + b"x" * 70_000
+    with socket.create_connection(("127.0.0.1", secured_engine.port), timeout=30) as sock:
+        sock.sendall(b"GET " + target + b" HTTP/1.1\r\nHost: e\r\nConnection: close\r\n\r\n")
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 400 ")
+    assert answer.endswith(b"Invalid HTTP request received.")
