@@ -216,7 +216,7 @@ class Runner:
         from bench import _celery, _engine
         from bench._procs import NotMeasured
 
-        benches = [b for b in ("B1", "B2", "B3", "B4", "C1") if b in self.only]
+        benches: list[str] = [b for b in ("B1", "B2", "B3", "B4", "C1") if b in self.only]
         subjects: dict[str, dict[str, Callable[..., Any]]] = {}
         if not benches:
             return subjects

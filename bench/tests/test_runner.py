@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,7 +30,7 @@ def test_unknown_system_is_named(capsys: pytest.CaptureFixture[str]) -> None:
     assert "unknown system dbos" in capsys.readouterr().err
 
 
-def _run(tmp_path: Path, *args: str) -> dict[str, object]:
+def _run(tmp_path: Path, *args: str) -> dict[str, Any]:
     out = tmp_path / "report.json"
     done = subprocess.run(
         [
@@ -48,7 +49,7 @@ def _run(tmp_path: Path, *args: str) -> dict[str, object]:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    report: dict[str, object] = json.loads(out.read_text())
+    report: dict[str, Any] = json.loads(out.read_text())
     return report
 
 
@@ -58,7 +59,7 @@ def test_floor_only_run_writes_a_full_report(tmp_path: Path) -> None:
     assert isinstance(machine, dict)
     assert machine["cores"] and machine["python"].startswith("CPython")
     assert machine["packages"]["httpx"]
-    (floor,) = report["results"]  # type: ignore[misc]
+    (floor,) = report["results"]
     assert floor["bench"] == "F" and floor["not_measured"] is None
     metrics = floor["metrics"]
     assert metrics["fork_cpu_ms"] > 0 and metrics["reused_wall_ms"] > 0
@@ -75,7 +76,7 @@ def test_floor_only_run_writes_a_full_report(tmp_path: Path) -> None:
 )
 def test_celery_baseline_measures_and_stops(tmp_path: Path) -> None:
     report = _run(tmp_path, "--only", "B1,B3", "--systems", "celery")
-    results = {r["bench"]: r for r in report["results"]}  # type: ignore[attr-defined]
+    results = {r["bench"]: r for r in report["results"]}
     assert results["B1"]["not_measured"] is None, results["B1"]
     assert results["B1"]["metrics"]["p50_ms"] > 0
     assert results["B3"]["metrics"]["n"] == 50
@@ -100,7 +101,7 @@ def test_celery_stack_stops_what_it_started(tmp_path: Path) -> None:
 
 def test_engine_fast_path_b1_is_measured(tmp_path: Path) -> None:
     report = _run(tmp_path, "--only", "B1", "--systems", "fast")
-    results = {r["bench"]: r for r in report["results"]}  # type: ignore[attr-defined]
+    results = {r["bench"]: r for r in report["results"]}
     assert set(results) == {"B1", "B1rest"}
     b1 = results["B1"]
     assert b1["system"] == "fast" and b1["not_measured"] is None, b1
