@@ -79,7 +79,7 @@ def test_workers_exit_when_the_engine_is_killed(tmp_path: Path, path: str) -> No
             wait_terminal(engine.base_url, runs, timeout=30)
             # Parents waiting on subtasks, and subtasks, in flight when the engine dies.
             trees = [
-                start_run(client, "tree", [str(tmp_path / "markers"), f"t{i}", 4]) for i in range(3)
+                start_run(client, "tree", [str(tmp_path / "markers"), f"t{i}", 8]) for i in range(3)
             ]
             _wait_running(client, trees)
         assert engine.proc is not None
