@@ -53,7 +53,7 @@ ROWS: tuple[Row, ...] = (
     Row("B1", "p50_ms", "B1 no-op run_task, p50", "ms", target=_b1_target),
     Row("B1", "p90_ms", "B1 no-op run_task, p90", "ms"),
     Row("B1", "p99_ms", "B1 no-op run_task, p99", "ms"),
-    Row("B1", "started_to_completed_p50_ms", "B1 of which started -> completed, p50", "ms"),
+    Row("B1", "started_to_completed_p50_ms", "B1 of which startedAt -> completedAt, p50", "ms"),
     Row("B1rest", "p50_ms", "B1' get_task_run round trip (REST only), p50", "ms"),
     Row("B1", "engine_cpu_ms_per_run", "B1 engine (Celery: Redis + consumer) CPU per run", "ms"),
     Row("B1", "engine_sys_cpu_ms_per_run", "B1 engine CPU per run, in the kernel", "ms"),
