@@ -110,3 +110,26 @@ def test_engine_fast_path_b1_is_measured(tmp_path: Path) -> None:
     assert len(b1["rounds"]) == 2 and len(b1["samples_ms"]) == 200
     assert results["B1rest"]["metrics"]["p50_ms"] > 0
     assert not list((tmp_path / "work").rglob("*.db")), "databases are removed after the run"
+
+
+def test_an_engine_that_cannot_start_is_not_measured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bench import _engine
+    from bench._procs import NotMeasured
+
+    monkeypatch.setattr(_engine, "APP", "bench.no_such_module:app")
+    with pytest.raises(NotMeasured, match=r"the engine \(fast\) exited with status"):
+        _engine.start_engine("fast", tmp_path)
+
+
+def test_bounded_turns_a_hang_into_not_measured() -> None:
+    import asyncio
+
+    from bench._procs import NotMeasured
+
+    async def hang() -> None:
+        await asyncio.Event().wait()
+
+    with pytest.raises(NotMeasured, match="did not finish within 0 s"):
+        run.bounded(hang(), 0.05)
