@@ -110,6 +110,13 @@ def generate_check(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def soak(session: nox.Session) -> None:
+    """The long reliability runs (engine kills, SSE load, fuzzing); figures in docs/reliability.md."""
+    install_project(session)
+    session.run("pytest", "-m", "soak", "-s", "tests/reliability", *session.posargs)
+
+
+@nox.session(python=PYTHON)
 def demo(session: nox.Session) -> None:
     """The main job: the local engine runs examples/, a client starts tasks and prints results."""
     install_project(session, "engine")
