@@ -111,7 +111,7 @@ def generate_check(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def soak(session: nox.Session) -> None:
-    """The long reliability runs (engine kills, SSE load, fuzzing); figures in docs/reliability.md."""
+    """Long reliability runs (engine kills, SSE load, fuzzing); figures in docs/reliability.md."""
     install_project(session)
     session.run("pytest", "-m", "soak", "-s", "tests/reliability", *session.posargs)
 
