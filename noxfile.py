@@ -117,6 +117,26 @@ def soak(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def audit(session: nox.Session) -> None:
+    """pip-audit of the resolved dependency set (engine and dev extras).
+
+    Needs PyPI's per-version JSON API or OSV; with --strict it fails on any vulnerability and on
+    any package it could not check, so it cannot pass without auditing. Not in the ci tag: see
+    docs/reliability.md (Dependency audit).
+    """
+    session.install("pip-audit==2.10.1", "uv")
+    requirements = Path(session.create_tmp()).resolve() / "requirements.txt"
+    session.run(
+        "uv", "pip", "compile", "-q", "pyproject.toml",
+        "--extra", "engine", "--extra", "dev", "-o", str(requirements),
+    )  # fmt: skip
+    session.run(
+        "pip-audit", "--strict", "--progress-spinner", "off", "--disable-pip", "--no-deps",
+        "-r", str(requirements),
+    )  # fmt: skip
+
+
+@nox.session(python=PYTHON)
 def demo(session: nox.Session) -> None:
     """The main job: the local engine runs examples/, a client starts tasks and prints results."""
     install_project(session, "engine")
