@@ -21,6 +21,8 @@ PACKAGES = (
     "starlette",
     "uvicorn",
     "sse-starlette",
+    "httptools",
+    "uvloop",
     "celery",
     "kombu",
     "redis",
