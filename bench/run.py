@@ -1,15 +1,17 @@
 """Benchmarks of the local engine side by side with Celery + Redis; prints a table, writes JSON.
 
-    python bench/run.py                      # everything (about 10 minutes on 2 cores)
+    python bench/run.py                      # everything (3-6 minutes on 2 cores)
     python bench/run.py --quick              # smaller samples (under 3 minutes)
     python bench/run.py --only B1,B2 --systems fast,celery --json out.json
     python bench/run.py --profile            # also py-spy profiles of the engine during B1, B2
 
 Benchmarks: B1 no-op latency, B2 concurrent throughput, B3 parent + 1 child, B4 fan-out of 100,
-B5 listing 100,000 stored runs, C1 client CPU per call, F the process floor. Systems: ``fast``
-(``render-workflows dev bench.app:app``), ``process`` (the same engine with a start command: one
-process per run) and ``celery`` (Celery 5 prefork x2 + Redis, installed on demand). Anything that
-cannot be installed or started is reported as "not measured: <reason>". See docs/benchmarks.md.
+B5 listing 100,000 stored runs, C1 client CPU per call, F the process and fsync floor. Systems:
+``fast`` (``render-workflows dev bench.app:app``), ``nofsync`` (the same with ``--no-fsync``),
+``process`` (the same engine with a start command: one process per run) and ``celery`` (Celery 5
+prefork x2 + Redis, installed on demand). B1-B4 run in interleaved rounds across the systems.
+Anything that cannot be installed or started is reported as "not measured: <reason>". See
+docs/benchmarks.md.
 """
 
 from __future__ import annotations
