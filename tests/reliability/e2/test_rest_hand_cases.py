@@ -213,7 +213,11 @@ def test_repeated_or_empty_scalar_parameters_are_refused(api: httpx.Client) -> N
 
 
 def test_request_line_over_the_server_limit(secured_engine: EngineProcess) -> None:
-    """Beyond ~64 KiB of request line the HTTP server refuses on its own (plain-text 400)."""
+    """A 70 KB request line is refused with a 4xx, and the engine keeps serving.
+
+    Which 4xx depends on uvicorn's HTTP parser: httptools stops at its line limit (plain-text
+    400), h11 reads the line and the request then fails auth like any other (JSON 401).
+    """
     import socket
 
     target = b"/v1/task-runs/events?taskRunIds=" + b"x" * 70_000
@@ -222,5 +226,10 @@ def test_request_line_over_the_server_limit(secured_engine: EngineProcess) -> No
         answer = b""
         while chunk := sock.recv(65536):
             answer += chunk
-    assert answer.startswith(b"HTTP/1.1 400 ")
-    assert answer.endswith(b"Invalid HTTP request received.")
+    if answer.startswith(b"HTTP/1.1 400 "):
+        assert answer.endswith(b"Invalid HTTP request received.")
+    else:
+        assert answer.startswith(b"HTTP/1.1 401 "), answer[:200]
+        assert b'"id":"unauthorized"' in answer
+    with httpx.Client(base_url=secured_engine.base_url + "/v1") as bare:
+        assert bare.get("/tasks").status_code == 401  # still serving
