@@ -110,6 +110,17 @@ def generate_check(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Benchmarks, not tests: this engine side by side with Celery + Redis (docs/benchmarks.md).
+
+    Installs what the Celery baseline needs on demand (Debian's redis-server, celery[redis]).
+    """
+    install_project(session, "engine")
+    session.install("py-spy")
+    session.run("python", "bench/run.py", *session.posargs)
+
+
+@nox.session(python=PYTHON)
 def soak(session: nox.Session) -> None:
     """Long reliability runs (engine kills, SSE load, fuzzing); figures in docs/reliability.md."""
     install_project(session)
