@@ -121,6 +121,17 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def bench_tests(session: nox.Session) -> None:
+    """The bench runner's Celery + Redis tests (they install redis-server and celery[redis])."""
+    install_project(session)
+    session.install("celery[redis]")
+    if shutil.which("redis-server") is None:
+        session.run("apt-get", "update", "-q", external=True)
+        session.run("apt-get", "install", "-y", "-q", "redis-server", external=True)
+    session.run("pytest", "-q", "-m", "celery", "bench/tests", *session.posargs)
+
+
+@nox.session(python=PYTHON)
 def soak(session: nox.Session) -> None:
     """Long reliability runs (engine kills, SSE load, fuzzing); figures in docs/reliability.md."""
     install_project(session)

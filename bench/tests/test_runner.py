@@ -3,9 +3,7 @@ and (when redis-server and celery are installed) the Celery baseline."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -70,10 +68,7 @@ def test_floor_only_run_writes_a_full_report(tmp_path: Path) -> None:
     assert metrics["sqlite_commit_full_ms"] > 0
 
 
-@pytest.mark.skipif(
-    shutil.which("redis-server") is None or importlib.util.find_spec("celery") is None,
-    reason="needs redis-server and celery installed",
-)
+@pytest.mark.celery
 def test_celery_baseline_measures_and_stops(tmp_path: Path) -> None:
     report = _run(tmp_path, "--only", "B1,B3", "--systems", "celery")
     results = {r["bench"]: r for r in report["results"]}
@@ -82,10 +77,7 @@ def test_celery_baseline_measures_and_stops(tmp_path: Path) -> None:
     assert results["B3"]["metrics"]["n"] == 50
 
 
-@pytest.mark.skipif(
-    shutil.which("redis-server") is None or importlib.util.find_spec("celery") is None,
-    reason="needs redis-server and celery installed",
-)
+@pytest.mark.celery
 def test_celery_stack_stops_what_it_started(tmp_path: Path) -> None:
     from bench._celery import CeleryStack, b1
 
