@@ -51,7 +51,11 @@ def _attempt(item: api.TaskAttempt | api.TaskAttemptDetails) -> TaskAttempt:
     )
 
 
-def task_run(model: api.TaskRun, cls: type[R] = TaskRun, **extra: Any) -> R:  # type: ignore[assignment]
+def task_run(
+    model: api.TaskRun | api.TaskRunDetails,
+    cls: type[R] = TaskRun,  # type: ignore[assignment]
+    **extra: Any,
+) -> R:
     """A :class:`TaskRun` (or subclass ``cls``, given ``extra`` fields) from the generated model."""
     return cls(
         **extra,
@@ -71,19 +75,8 @@ def task_run_details(model: api.TaskRunDetails) -> TaskRunDetails:
     """A :class:`TaskRunDetails` from the generated model."""
     raw_input = model.input_
     input_value: Any = raw_input if isinstance(raw_input, list) else raw_input.to_dict()
-    return TaskRunDetails(
-        id=model.id,
-        task_id=model.task_id,
-        status=_STATUS[model.status],
-        parent_task_run_id=model.parent_task_run_id,
-        root_task_run_id=model.root_task_run_id,
-        retries=model.retries,
-        attempts=[_attempt(a) for a in model.attempts],
-        started_at=_opt_time(model.started_at),
-        completed_at=_opt_time(model.completed_at),
-        results=model.results,
-        input=input_value,
-        error=_opt(model.error),
+    return task_run(
+        model, TaskRunDetails, results=model.results, input=input_value, error=_opt(model.error)
     )
 
 
