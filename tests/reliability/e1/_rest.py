@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -98,3 +99,13 @@ def stream_events(
         decoder = SSEDecoder()
         for text in answer.iter_text():
             yield from decoder.feed(text)
+
+
+def report_figures(name: str, figures: dict[str, Any]) -> None:
+    """Print a test's figures as one JSON line; also append it to $RELIABILITY_FIGURES if set."""
+    line = json.dumps({"test": name, **figures}, sort_keys=True)
+    print(line)
+    target = os.environ.get("RELIABILITY_FIGURES")
+    if target:
+        with open(target, "a", encoding="utf-8") as out:
+            out.write(line + "\n")

@@ -14,8 +14,6 @@ proves that no run appeared that nobody asked for.
 
 from __future__ import annotations
 
-import json
-import os
 import random
 import sys
 import threading
@@ -34,6 +32,7 @@ from tests.reliability.e1._rest import (
     engine_process,
     get_run,
     list_all_runs,
+    report_figures,
     wait_terminal,
 )
 from tests.reliability.e1.apps.crash_app import expected
@@ -189,20 +188,11 @@ def _check(record: LoadRecord, details: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _report(name: str, figures: dict[str, Any]) -> None:
-    line = json.dumps({"test": name, **figures}, sort_keys=True)
-    print(line)
-    target = os.environ.get("RELIABILITY_FIGURES")
-    if target:
-        with open(target, "a", encoding="utf-8") as out:
-            out.write(line + "\n")
-
-
 def test_sigkill_under_load_loses_nothing(tmp_path: Path) -> None:
     figures = _crash_under_load(
         tmp_path, seed=20261125, kills=10, max_roots=80, interval=0.03, drain=120
     )
-    _report("engine_crash_bounded", figures)
+    report_figures("engine_crash_bounded", figures)
     assert figures["accepted"] > 0
     assert figures["re_executed_attempts"] > 0  # the kills did hit running attempts
 
@@ -213,7 +203,7 @@ def test_sigkill_under_load_loses_nothing_soak(tmp_path: Path) -> None:
     figures = _crash_under_load(
         tmp_path, seed=7, kills=50, max_roots=2000, interval=0.01, drain=900
     )
-    _report("engine_crash_soak", figures)
+    report_figures("engine_crash_soak", figures)
     assert figures["re_executed_attempts"] > 0
 
 
@@ -230,5 +220,5 @@ def test_sigkill_under_load_loses_nothing_process_per_run_soak(tmp_path: Path) -
         drain=900,
         target=["--", sys.executable, "crash_app.py"],
     )
-    _report("engine_crash_process_per_run_soak", figures)
+    report_figures("engine_crash_process_per_run_soak", figures)
     assert figures["re_executed_attempts"] > 0

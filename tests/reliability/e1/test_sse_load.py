@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import fcntl
 import json
-import os
 import socket
 import struct
 import termios
@@ -30,7 +29,7 @@ import pytest
 
 from render_sdk.client._sse import SSEDecoder
 from tests.e2e._engine import EngineProcess
-from tests.reliability.e1._rest import SUCCESS, engine_process
+from tests.reliability.e1._rest import SUCCESS, engine_process, report_figures
 
 SLOW_READER_RCVBUF = 4096
 
@@ -277,15 +276,6 @@ async def _sse_load(
     }
 
 
-def _report(name: str, figures: dict[str, Any]) -> None:
-    line = json.dumps({"test": name, **figures}, sort_keys=True)
-    print(line)
-    target = os.environ.get("RELIABILITY_FIGURES")
-    if target:
-        with open(target, "a", encoding="utf-8") as out:
-            out.write(line + "\n")
-
-
 @pytest.fixture
 def load_engine(tmp_path: Path) -> Iterator[EngineProcess]:
     engine = engine_process(tmp_path, ["load_app:app"], "--max-concurrency", "4", "--quiet")
@@ -321,7 +311,7 @@ async def test_reconnect_with_last_event_id_after_runs_finished(
 
 async def test_sse_subscribers_under_load(load_engine: EngineProcess) -> None:
     figures = await _sse_load(load_engine, subscribers=50, runs=300, slow=2, pad=4000, timeout=120)
-    _report("sse_load_bounded", figures)
+    report_figures("sse_load_bounded", figures)
 
 
 @pytest.mark.soak
@@ -330,4 +320,4 @@ async def test_sse_subscribers_under_load_soak(load_engine: EngineProcess) -> No
     figures = await _sse_load(
         load_engine, subscribers=200, runs=2000, slow=5, pad=8000, timeout=900
     )
-    _report("sse_load_soak", figures)
+    report_figures("sse_load_soak", figures)
