@@ -18,13 +18,9 @@ import pytest
 from render_sdk import Render, RenderAsync
 from render_sdk.client.errors import RateLimitError, ServerError
 from tests.e2e._engine import EngineProcess, free_port
+from tests.e2e._helpers import SUCCESS
+from tests.e2e._helpers import status_of as status
 from tests.reliability.e2._faulty_front import Fault, FaultyFront
-
-SUCCESS = {"completed", "succeeded"}
-
-
-def status(details: Any) -> str:
-    return str(getattr(details.status, "value", details.status))
 
 
 @pytest.fixture(autouse=True)

@@ -20,11 +20,12 @@ import pytest
 from render_sdk import Render
 from render_sdk.client.types import ListTaskRunsParams
 from tests.e2e._engine import EngineProcess
+from tests.e2e._helpers import SUCCESS
+from tests.e2e._helpers import status_of as status
 from tests.reliability.e2.conftest import misbehaving_engine
 from tests.reliability.e2.test_callback_bad_input import run
 
 pytestmark = pytest.mark.soak
-SUCCESS = {"completed", "succeeded"}
 
 
 def record(name: str, figures: dict[str, Any]) -> None:
@@ -35,10 +36,6 @@ def record(name: str, figures: dict[str, Any]) -> None:
     known = json.loads(path.read_text()) if path.exists() else {}
     known[name] = figures
     path.write_text(json.dumps(known, indent=1) + "\n")
-
-
-def status(details: Any) -> str:
-    return str(getattr(details.status, "value", details.status))
 
 
 @pytest.fixture(autouse=True)
