@@ -140,6 +140,8 @@ class WorkflowsCore:
         )
         self.timeout = timeout
         self.stream_timeout = httpx.Timeout(timeout, read=max(timeout, C.STREAM_READ_TIMEOUT))
+        wait = min(C.RUN_TASK_WAIT, int(timeout / 2))
+        self.run_wait: str | Unset = f"wait={wait}" if wait >= 1 else UNSET
 
     # --- errors ----------------------------------------------------------------------------
     def unreachable(self, operation: str, exc: BaseException) -> ServerError:
@@ -200,6 +202,19 @@ class WorkflowsCore:
             operation=operation,
             status_code=int(response.status_code),
         )
+
+    @staticmethod
+    def waited_details(response: Response[Any]) -> TaskRunDetails | None:
+        """The finished run of a start the server held until the run's outcome (answered with
+        ``Preference-Applied: wait``); None when it did not wait or the run is still going."""
+        if "preference-applied" not in response.headers:
+            return None
+        try:
+            model = api.TaskRunDetails.from_dict(json.loads(response.content))
+            details = _convert.task_run_details(model)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None  # not details after all: the run is awaited on events instead
+        return details if details.status.is_terminal else None
 
     @staticmethod
     def is_event_stream(response: httpx.Response) -> bool:

@@ -38,6 +38,10 @@ STREAM_UNAVAILABLE_STATUSES = frozenset({404, 405, 406, 501})
 # Once an event stream was healthy, failed reconnections in a row before giving up (at least
 # max_retries): with the backoff above, a server may be down about 16 to 32 s, e.g. restarting.
 MAX_STREAM_RECONNECTS = 8
+# Seconds run_task asks the server to hold its start answer until the run finishes
+# (``Prefer: wait``, honored by the local engine): one request instead of a start and an event
+# stream. At most half the request timeout; a run still going after it is awaited on events.
+RUN_TASK_WAIT = 10
 # Runs awaited together by the async client share one event stream, up to this many ids each.
 STREAM_MAX_IDS = 50
 

@@ -25,7 +25,7 @@ from render_api.api.task_runs import (
     list_task_runs,
 )
 from render_api.api.tasks import get_task, list_tasks
-from render_api.types import UNSET, Response
+from render_api.types import UNSET, Response, Unset
 
 from render_sdk.client import _convert
 from render_sdk.client._base import EVENTS_PATH, EventTracker, WorkflowsCore, _opt, page_items
@@ -94,14 +94,27 @@ class Workflows:
             run = render.workflows.start_task("my-workflow/square", [3])
             print(run.id, run.status)
         """
+        response = self._create("start_task", task_slug, input_data, idempotency_key)
+        return _convert.task_run(self._core.parsed("start_task", response, api.TaskRun))
+
+    def _create(
+        self,
+        operation: str,
+        task_slug: str,
+        input_data: TaskData | None,
+        idempotency_key: str | None,
+        prefer: str | Unset = UNSET,
+    ) -> Response[Any]:
+        """POST the new run; retried only with an idempotency key (a retry cannot duplicate)."""
         body = _convert.run_task_body(task_slug, input_data)
         key = UNSET if idempotency_key is None else idempotency_key
-        response = self._send(
-            "start_task",
-            lambda: create_task_run.sync_detailed(client=self._api, body=body, idempotency_key=key),
+        return self._send(
+            operation,
+            lambda: create_task_run.sync_detailed(
+                client=self._api, body=body, idempotency_key=key, prefer=prefer
+            ),
             retry=idempotency_key is not None,
         )
-        return _convert.task_run(self._core.parsed("start_task", response, api.TaskRun))
 
     def run_task(
         self,
@@ -119,7 +132,13 @@ class Workflows:
             details = render.workflows.run_task("my-workflow/square", [3])
             print(details.result)  # 9
         """
-        run = self.start_task(task_slug, input_data, idempotency_key=idempotency_key)
+        response = self._create(
+            "start_task", task_slug, input_data, idempotency_key, self._core.run_wait
+        )
+        details = self._core.waited_details(response)
+        if details is not None:  # the server held its answer until the run finished
+            return self._core.finish("run_task", details)
+        run = self._core.parsed("start_task", response, api.TaskRun)
         return self._wait(run.id, "run_task")
 
     def _wait(self, task_run_id: str, operation: str) -> TaskRunDetails:

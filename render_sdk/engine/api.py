@@ -29,7 +29,7 @@ from starlette.types import ASGIApp
 from render_sdk.engine import serialize
 from render_sdk.engine.auth import BearerAuth
 from render_sdk.engine.interface import EngineCoreAPI, RunFilter
-from render_sdk.engine.records import EngineError, InvalidRequest, NotFound
+from render_sdk.engine.records import EngineError, InvalidRequest, NotFound, RunRecord
 from render_sdk.engine.sse import EventStream
 
 logger = logging.getLogger("render_sdk.engine.api")
@@ -37,6 +37,7 @@ logger = logging.getLogger("render_sdk.engine.api")
 MIB = 1024 * 1024
 MAX_EVENT_RUN_IDS = 1000
 MAX_IDEMPOTENCY_KEY = 255
+MAX_PREFER_WAIT = 60  # seconds a POST /v1/task-runs may hold its answer for the run's outcome
 _JSON = "application/json"
 _HTTP_ERROR_IDS = {
     400: "invalid_request",
@@ -201,6 +202,25 @@ def _parse_start_body(body: bytes) -> tuple[str, Any]:
     return task, task_input
 
 
+def prefer_wait(header: str | None) -> int | None:
+    """Seconds asked by a ``Prefer`` header's ``wait`` preference (RFC 7240), at most
+    :data:`MAX_PREFER_WAIT`; None without one. Other preferences and malformed values are
+    ignored, as the RFC asks.
+
+        prefer_wait("respond-async, wait=10")  # 10
+    """
+    if not header:
+        return None
+    for preference in header.split(","):
+        name, _, value = preference.split(";", 1)[0].partition("=")
+        if name.strip().lower() != "wait":
+            continue
+        value = value.strip().strip('"')
+        if value.isascii() and value.isdigit():
+            return min(int(value), MAX_PREFER_WAIT)
+    return None
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
 
@@ -282,6 +302,36 @@ class _Api:
         self.sse_retry_ms = sse_retry_ms
         self.sse_ping_interval = sse_ping_interval
         self.closing = closing
+        self._wakes: set[Callable[[], None]] = set()  # of the starts waiting for their run
+
+    def close(self) -> None:
+        """End every event stream and answer every start that waits for its run."""
+        self.closing.set()
+        for wake in list(self._wakes):
+            wake()
+
+    async def _outcome(self, run: RunRecord, seconds: int) -> RunRecord:
+        """The run once it is terminal, or as it is after ``seconds`` or when the API closes."""
+        loop = asyncio.get_running_loop()
+        woken: asyncio.Future[None] = loop.create_future()
+
+        def wake(_: object = None) -> None:
+            if not woken.done():
+                woken.set_result(None)
+
+        withdraw = self.core.on_terminal(run.id, wake)
+        if withdraw is None:  # terminal already (an idempotent repeat of a finished start)
+            return await self.core.get_run(run.id)
+        timer = loop.call_later(seconds, wake)
+        self._wakes.add(wake)
+        try:
+            if not self.closing.is_set():
+                await woken
+        finally:
+            timer.cancel()
+            withdraw()
+            self._wakes.discard(wake)
+        return await self.core.get_run(run.id)
 
     async def start_run(self, request: Request) -> Response:
         body = await _read_body(request, self.max_body_bytes)
@@ -296,8 +346,17 @@ class _Api:
         task = await self.core.find_task(slug)
         if task is None:
             raise NotFound(f"task {slug!r} not found: no registered task has that name or id")
+        wait = prefer_wait(request.headers.get("prefer"))
         run = await self.core.start_run(task, task_input, key)
-        return json_response(serialize.task_run(run), status=202)
+        if wait is None:
+            return json_response(serialize.task_run(run), status=202)
+        if wait > 0:
+            run = await self._outcome(run, wait)
+        return json_response(
+            serialize.task_run(run, details=True),
+            status=202,
+            headers={"Preference-Applied": f"wait={wait}"},
+        )
 
     async def list_runs(self, request: Request) -> Response:
         limit = _int_param(request, "limit", 20, 1, 100)
@@ -464,15 +523,16 @@ def create_app(
     # redirect: Render's API does not redirect either.
     app.router.redirect_slashes = False
     app.state.closing = closing
+    app.state.close = api.close
     return app
 
 
 def close_streams(app: ASGIApp) -> None:
-    """End every open event stream of an app made by :func:`create_app` (call in its loop).
+    """End every open event stream of an app made by :func:`create_app`, and answer every start
+    waiting for its run's outcome (call in its loop).
 
     Example: ``close_streams(app)`` just before ``server.should_exit = True``.
     """
-    state = getattr(app, "state", None)
-    closing = getattr(state, "closing", None)
-    if isinstance(closing, asyncio.Event):
-        closing.set()
+    close = getattr(getattr(app, "state", None), "close", None)
+    if callable(close):
+        close()

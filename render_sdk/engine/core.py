@@ -16,7 +16,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -387,6 +387,22 @@ class EngineCore:
             found = await self.lookup_run(run_id)
             stored = found.record if isinstance(found, ActiveRun) else found
         await self.scheduler.cancel(run_id, stored)
+
+    def on_terminal(
+        self, run_id: str, callback: Callable[[RunRecord], None]
+    ) -> Callable[[], None] | None:
+        """Call ``callback`` with the run when it turns terminal; None if it is not active."""
+        active = self.scheduler.active.get(run_id)
+        if active is None:
+            return None
+        listeners = active.listeners
+        listeners.append(callback)
+
+        def withdraw() -> None:
+            with contextlib.suppress(ValueError):
+                listeners.remove(callback)
+
+        return withdraw
 
     async def terminal_events(
         self, run_ids: list[str], after_seq: int | None = None

@@ -6,7 +6,7 @@ implements it; tests of the front may use any other implementation.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -82,6 +82,13 @@ class EngineCoreAPI(Protocol):
     async def cancel_run(self, run_id: str) -> None:
         """Cancel a pending or running run and its whole subtree; NotFound if unknown, Conflict
         if it is already terminal."""
+
+    def on_terminal(
+        self, run_id: str, callback: Callable[[RunRecord], None]
+    ) -> Callable[[], None] | None:
+        """Call ``callback`` once with the run's record when it turns terminal (after that is
+        committed). Returns the function that withdraws the callback, or None (and never calls
+        it) when ``run_id`` is not an active run: finished, or unknown."""
 
     def terminal_events(
         self, run_ids: list[str], after_seq: int | None = None

@@ -15,10 +15,14 @@ def _get_kwargs(
     *,
     body: RunTask,
     idempotency_key: str | Unset = UNSET,
+    prefer: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(idempotency_key, Unset):
         headers["Idempotency-Key"] = idempotency_key
+
+    if not isinstance(prefer, Unset):
+        headers["Prefer"] = prefer
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -108,6 +112,7 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     body: RunTask,
     idempotency_key: str | Unset = UNSET,
+    prefer: str | Unset = UNSET,
 ) -> Response[Error | TaskRun]:
     """Start a run of a task
 
@@ -115,8 +120,15 @@ def sync_detailed(
     `202` with the new run. With an `Idempotency-Key` header, a second request carrying the
     same key answers `202` with the run the first one created instead of starting another.
 
+    With `Prefer: wait=<seconds>` (RFC 7240), the local engine holds the answer until the run
+    is terminal or the seconds have passed, whichever comes first, and answers `202` with the
+    run's TaskRunDetails (every TaskRun field plus `results`, `input` and `error`) and
+    `Preference-Applied: wait=<seconds>`. A server that ignores the preference answers at
+    once with the TaskRun as usual.
+
     Args:
         idempotency_key (str | Unset):
+        prefer (str | Unset):
         body (RunTask):
 
     Raises:
@@ -130,6 +142,7 @@ def sync_detailed(
     kwargs = _get_kwargs(
         body=body,
         idempotency_key=idempotency_key,
+        prefer=prefer,
     )
 
     response = client.get_httpx_client().request(
@@ -144,6 +157,7 @@ def sync(
     client: AuthenticatedClient | Client,
     body: RunTask,
     idempotency_key: str | Unset = UNSET,
+    prefer: str | Unset = UNSET,
 ) -> Error | TaskRun | None:
     """Start a run of a task
 
@@ -151,8 +165,15 @@ def sync(
     `202` with the new run. With an `Idempotency-Key` header, a second request carrying the
     same key answers `202` with the run the first one created instead of starting another.
 
+    With `Prefer: wait=<seconds>` (RFC 7240), the local engine holds the answer until the run
+    is terminal or the seconds have passed, whichever comes first, and answers `202` with the
+    run's TaskRunDetails (every TaskRun field plus `results`, `input` and `error`) and
+    `Preference-Applied: wait=<seconds>`. A server that ignores the preference answers at
+    once with the TaskRun as usual.
+
     Args:
         idempotency_key (str | Unset):
+        prefer (str | Unset):
         body (RunTask):
 
     Raises:
@@ -167,6 +188,7 @@ def sync(
         client=client,
         body=body,
         idempotency_key=idempotency_key,
+        prefer=prefer,
     ).parsed
 
 
@@ -175,6 +197,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     body: RunTask,
     idempotency_key: str | Unset = UNSET,
+    prefer: str | Unset = UNSET,
 ) -> Response[Error | TaskRun]:
     """Start a run of a task
 
@@ -182,8 +205,15 @@ async def asyncio_detailed(
     `202` with the new run. With an `Idempotency-Key` header, a second request carrying the
     same key answers `202` with the run the first one created instead of starting another.
 
+    With `Prefer: wait=<seconds>` (RFC 7240), the local engine holds the answer until the run
+    is terminal or the seconds have passed, whichever comes first, and answers `202` with the
+    run's TaskRunDetails (every TaskRun field plus `results`, `input` and `error`) and
+    `Preference-Applied: wait=<seconds>`. A server that ignores the preference answers at
+    once with the TaskRun as usual.
+
     Args:
         idempotency_key (str | Unset):
+        prefer (str | Unset):
         body (RunTask):
 
     Raises:
@@ -197,6 +227,7 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         body=body,
         idempotency_key=idempotency_key,
+        prefer=prefer,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -209,6 +240,7 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     body: RunTask,
     idempotency_key: str | Unset = UNSET,
+    prefer: str | Unset = UNSET,
 ) -> Error | TaskRun | None:
     """Start a run of a task
 
@@ -216,8 +248,15 @@ async def asyncio(
     `202` with the new run. With an `Idempotency-Key` header, a second request carrying the
     same key answers `202` with the run the first one created instead of starting another.
 
+    With `Prefer: wait=<seconds>` (RFC 7240), the local engine holds the answer until the run
+    is terminal or the seconds have passed, whichever comes first, and answers `202` with the
+    run's TaskRunDetails (every TaskRun field plus `results`, `input` and `error`) and
+    `Preference-Applied: wait=<seconds>`. A server that ignores the preference answers at
+    once with the TaskRun as usual.
+
     Args:
         idempotency_key (str | Unset):
+        prefer (str | Unset):
         body (RunTask):
 
     Raises:
@@ -233,5 +272,6 @@ async def asyncio(
             client=client,
             body=body,
             idempotency_key=idempotency_key,
+            prefer=prefer,
         )
     ).parsed

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timezone
 
 from render_sdk.engine.interface import RunFilter
@@ -60,6 +60,7 @@ class FakeCore:
         self.started = False
         self.stopped = False
         self.subscribers: set[asyncio.Queue[RunRecord]] = set()
+        self.listeners: dict[str, list[Callable[[RunRecord], None]]] = {}
         self._subscribers_changed: asyncio.Event | None = None
         self.explode: Exception | None = None  # raised by the next list_tasks
         self.find_calls: list[str] = []
@@ -145,6 +146,21 @@ class FakeCore:
             raise Conflict(f"task run {run_id} is already {run.status.value}")
         self.finish(run_id, RunStatus.CANCELED)
 
+    def on_terminal(
+        self, run_id: str, callback: Callable[[RunRecord], None]
+    ) -> Callable[[], None] | None:
+        run = self.runs.get(run_id)
+        if run is None or run.status.terminal:
+            return None
+        listeners = self.listeners.setdefault(run_id, [])
+        listeners.append(callback)
+
+        def withdraw() -> None:
+            if callback in listeners:
+                listeners.remove(callback)
+
+        return withdraw
+
     async def terminal_events(
         self, run_ids: list[str], after_seq: int | None = None
     ) -> AsyncIterator[RunRecord]:
@@ -217,6 +233,8 @@ class FakeCore:
             attempt.results = results
             attempt.error = error
         run.event_seq = next(self._seq)
+        for listener in self.listeners.pop(run_id, []):
+            listener(run)
         for queue in list(self.subscribers):
             queue.put_nowait(run)
         return run

@@ -1,0 +1,98 @@
+"""run_task in one request: ``Prefer: wait`` on the start, the event stream only as a fallback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from render_sdk.client import Render, RenderAsync, TaskRunStatus
+from render_sdk.client.errors import TaskRunError
+
+from .conftest import BASE, FakeAPI, details_payload, run_payload, sse_event, sse_response
+
+
+def waited(payload: dict[str, Any], seconds: int = 10) -> httpx.Response:
+    return httpx.Response(202, json=payload, headers={"Preference-Applied": f"wait={seconds}"})
+
+
+def test_a_finished_run_needs_no_event_stream(fake: FakeAPI, render: Render) -> None:
+    fake.on("POST", "/task-runs", waited(details_payload()))
+    details = render.workflows.run_task("wf/square", [3])
+    assert details.result == 9 and details.status is TaskRunStatus.COMPLETED
+    assert details.input == [3]
+    assert [r.url.path for r in fake.requests] == ["/v1/task-runs"]
+    assert fake.requests[0].headers["prefer"] == "wait=10"
+
+
+async def test_a_finished_run_needs_no_event_stream_async(
+    fake: FakeAPI, render_async: RenderAsync
+) -> None:
+    fake.on("POST", "/task-runs", waited(details_payload()))
+    details = await render_async.workflows.run_task("wf/square", [3])
+    assert details.result == 9
+    assert [r.url.path for r in fake.requests] == ["/v1/task-runs"]
+    assert fake.requests[0].headers["prefer"] == "wait=10"
+
+
+def test_a_waited_failure_raises_task_run_error(fake: FakeAPI, render: Render) -> None:
+    payload = details_payload(status="failed", results=[], error="ValueError: bad")
+    fake.on("POST", "/task-runs", waited(payload))
+    with pytest.raises(TaskRunError) as info:
+        render.workflows.run_task("wf/square", [3])
+    assert info.value.operation == "run_task"
+    assert info.value.details.error == "ValueError: bad"
+    assert len(fake.requests) == 1
+
+
+async def test_a_waited_cancel_raises_task_run_error_async(
+    fake: FakeAPI, render_async: RenderAsync
+) -> None:
+    fake.on("POST", "/task-runs", waited(details_payload(status="canceled", results=[])))
+    with pytest.raises(TaskRunError) as info:
+        await render_async.workflows.run_task("wf/square", [3])
+    assert info.value.details.status is TaskRunStatus.CANCELED
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        waited(details_payload(status="running", results=[])),  # the wait ran out
+        httpx.Response(202, json=run_payload()),  # a server that ignores the preference
+        waited(run_payload(status="running")),  # says it waited, but sends no details
+    ],
+)
+def test_a_run_still_going_is_awaited_on_events(
+    fake: FakeAPI, render: Render, answer: httpx.Response
+) -> None:
+    fake.on("POST", "/task-runs", answer)
+    fake.on("GET", "/task-runs/events", sse_response(sse_event("1", details_payload())))
+    assert render.workflows.run_task("wf/square", [3]).result == 9
+    assert [r.url.path for r in fake.requests] == ["/v1/task-runs", "/v1/task-runs/events"]
+
+
+async def test_a_run_still_going_is_awaited_on_events_async(
+    fake: FakeAPI, render_async: RenderAsync
+) -> None:
+    fake.on("POST", "/task-runs", waited(details_payload(status="running", results=[])))
+    fake.on("GET", "/task-runs/events", sse_response(sse_event("1", details_payload())))
+    assert (await render_async.workflows.run_task("wf/square", [3])).result == 9
+    assert len(fake.calls("GET", "/task-runs/events")) == 1
+
+
+def test_start_task_does_not_ask_to_wait(fake: FakeAPI, render: Render) -> None:
+    fake.on("POST", "/task-runs", httpx.Response(202, json=run_payload()))
+    render.workflows.start_task("wf/square", [3])
+    assert "prefer" not in fake.requests[0].headers
+
+
+@pytest.mark.parametrize(("timeout", "prefer"), [(30.0, "wait=10"), (5.0, "wait=2"), (1.5, None)])
+def test_the_wait_stays_within_the_request_timeout(
+    fake: FakeAPI, timeout: float, prefer: str | None
+) -> None:
+    fake.on("POST", "/task-runs", waited(details_payload()))
+    fake.on("GET", "/task-runs/events", sse_response(sse_event("1", details_payload())))
+    with Render(base_url=BASE, transport=httpx.MockTransport(fake), timeout=timeout) as render:
+        render.workflows.run_task("wf/square", [3])
+    assert fake.requests[0].headers.get("prefer") == prefer
