@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 _log = logging.getLogger("render_sdk.engine.callbacks")
 INPUT_HOLD_SECONDS = 25.0  # a serve worker's GET /input is held this long, then answered 204
 MAX_WAIT_MS = 60_000
+# Serve mode: a callback carrying this header is answered with the worker's next input, as a
+# GET /input would be, and the answer carries it too (docs/protocol-extensions.md).
+NEXT_INPUT_HEADER = "render-next-input"
 
 
 class Reject(Exception):
@@ -200,6 +203,10 @@ class CallbackAPI:
         # Answered once the process is free for its next attempt; the result is committed
         # right after (a crash in between runs the attempt again: at-least-once).
         await asyncio.shield(attempt.released)
+        if ctx.mode == "serve" and request.headers.get(NEXT_INPUT_HEADER) == "1":
+            answer = await self._input(ctx)
+            answer.headers.append((NEXT_INPUT_HEADER, "1"))
+            return answer
         return CallbackResponse(200, {})
 
     async def _run_subtask(self, ctx: SocketContext, request: CallbackRequest) -> CallbackResponse:

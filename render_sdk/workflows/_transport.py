@@ -25,6 +25,7 @@ from render_sdk.workflows._errors import CallbackAPIError
 
 ATTEMPT_HEADER = "Render-Attempt-Id"
 LONG_POLL_HEADER = "render-long-poll"
+NEXT_INPUT_HEADER = "Render-Next-Input"
 DEFAULT_RETRY_SECONDS = 180.0
 DEFAULT_TIMEOUT = 60.0
 _FIRST_BACKOFF = 0.05
@@ -107,6 +108,7 @@ class CallbackClient:
         timeout: float | None = DEFAULT_TIMEOUT,
         accept: Iterable[int] = (200,),
         abort: threading.Event | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Response:
         """Send one request, retrying transient failures; return an accepted answer.
 
@@ -114,11 +116,11 @@ class CallbackClient:
         as does running out of retry time.
         """
         body = None if payload is None else json.dumps(payload).encode("utf-8")
-        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        sent = {"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})}
         if body is not None:
-            headers["Content-Type"] = "application/json"
+            sent["Content-Type"] = "application/json"
         if attempt_id is not None:
-            headers[ATTEMPT_HEADER] = attempt_id
+            sent[ATTEMPT_HEADER] = attempt_id
         accepted = set(accept)
         deadline = time.monotonic() + self.retry_seconds
         backoff = _FIRST_BACKOFF
@@ -126,7 +128,7 @@ class CallbackClient:
             conn, reused = self._connection(timeout)
             wait = backoff
             try:
-                conn.request(method, path, body=body, headers=headers)
+                conn.request(method, path, body=body, headers=sent)
                 answer = conn.getresponse()
                 data = answer.read()
             except (OSError, http.client.HTTPException) as exc:

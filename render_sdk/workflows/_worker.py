@@ -20,7 +20,12 @@ from render_sdk.workflows._context import AttemptFrame, current_frame
 from render_sdk.workflows._errors import CallbackAPIError, WorkerConfigError
 from render_sdk.workflows._pool import DaemonPool
 from render_sdk.workflows._task import error_details
-from render_sdk.workflows._transport import DEFAULT_RETRY_SECONDS, CallbackClient
+from render_sdk.workflows._transport import (
+    DEFAULT_RETRY_SECONDS,
+    NEXT_INPUT_HEADER,
+    CallbackClient,
+    Response,
+)
 
 if TYPE_CHECKING:
     from render_sdk.workflows._app import Workflows
@@ -139,12 +144,19 @@ def run_once(app: Workflows, client: CallbackClient, pool: DaemonPool) -> None:
 
 
 def serve(app: Workflows, client: CallbackClient, pool: DaemonPool) -> None:
-    """Execute attempts one after another until the platform answers 410 to ``GET /input``."""
+    """Execute attempts one after another until the platform answers 410 (retired).
+
+    Each callback asks for the next input in the same exchange (``Render-Next-Input``); when the
+    answer does not carry one, the worker asks with ``GET /input``.
+    """
+    answer: Response | None = None
     while True:
-        answer = client.call("GET", "/input", timeout=None, accept=(200, 204, 410))
+        if answer is None:
+            answer = client.call("GET", "/input", timeout=None, accept=(200, 204, 410))
         if answer.status == 410:
             return
         if answer.status == 204:
+            answer = None
             continue
         body = answer.json()
         attempt_id = body.get("attempt_id") if isinstance(body, dict) else None
@@ -155,7 +167,17 @@ def serve(app: Workflows, client: CallbackClient, pool: DaemonPool) -> None:
         if attempt_id is not None:
             _mark_end_of_attempt(attempt_id)
         # 409: the engine moved on from this attempt (e.g. it timed out); nothing to deliver.
-        client.call("POST", "/callback", outcome, attempt_id=attempt_id, accept=(200, 409))
+        answer = client.call(
+            "POST",
+            "/callback",
+            outcome,
+            attempt_id=attempt_id,
+            timeout=None,
+            accept=(200, 204, 409, 410),
+            headers={NEXT_INPUT_HEADER: "1"},
+        )
+        if answer.status == 409 or NEXT_INPUT_HEADER.lower() not in answer.headers:
+            answer = None  # no next input in this answer: ask for it
 
 
 def execute(app: Workflows, body: Any, frame: AttemptFrame) -> dict[str, Any]:

@@ -75,7 +75,8 @@ class FakePlatform:
     ``inputs`` holds the answers to ``GET /input`` in order, each a (status, body) pair; once
     empty, ``GET /input`` answers 410. ``subtask`` decides each subtask's Outcome from its name
     and decoded input. ``faults[path]`` lists what to do instead of answering the next requests
-    to ``path``: an HTTP status, DROP or RESTART.
+    to ``path``: an HTTP status, DROP or RESTART. With ``next_input``, a callback that asks for
+    it (``Render-Next-Input: 1``) is answered with the next of ``inputs``, as the engine does.
     """
 
     long_poll: bool = True
@@ -84,6 +85,7 @@ class FakePlatform:
     subtask: Callable[[str, Any], Outcome] = lambda name, value: Outcome(value=value)
     faults: dict[str, list[int | str]] = field(default_factory=dict)
     callback_status: int = 200
+    next_input: bool = False
     requests: list[Recorded] = field(default_factory=list)
     restarts: int = 0
     connections: int = 0
@@ -239,6 +241,10 @@ class FakePlatform:
             return status, [], payload
         if path == "/callback":
             self.callback_received.set()
+            asked = headers.get("render-next-input") == "1"
+            if self.next_input and self.callback_status == 200 and asked:
+                status, payload = self.inputs.popleft() if self.inputs else (410, None)
+                return status, [("Render-Next-Input", "1")], payload
             return self.callback_status, [], {}
         if path == "/run-subtask":
             return 200, [], {"task_run_id": self._start_subtask(parsed)}

@@ -84,3 +84,47 @@ def test_a_refused_callback_409_moves_on_to_the_next_attempt(platform: FakePlatf
         "stale",
         "next",
     ]
+
+
+def test_each_callback_asks_for_the_next_input_in_the_same_exchange(
+    platform: FakePlatform,
+) -> None:
+    platform.next_input = True
+    platform.add_run("square", [2], attempt_id="a1")
+    platform.add_run("square", [3], attempt_id="a2")
+    platform.inputs.append((204, None))  # no work yet: the worker asks with GET /input
+    platform.add_run("square", [4], attempt_id="a3")
+
+    done = run_worker(platform, "serve")
+
+    assert done.returncode == 0, done.stderr
+    callbacks = platform.calls("/callback")
+    assert all(c.header("Render-Next-Input") == "1" for c in callbacks)
+    assert [c.header("Render-Attempt-Id") for c in callbacks] == ["a1", "a2", "a3"]
+    assert [unb64(c.body["complete"]["output"]) for c in callbacks] == [[4], [9], [16]]
+    # GET /input only for the first attempt and after the 204; the 410 came with a callback.
+    assert [r.path for r in platform.requests] == [
+        "/input",
+        "/callback",
+        "/callback",
+        "/input",
+        "/callback",
+    ]
+
+
+def test_a_callback_answer_without_the_next_input_falls_back_to_get_input(
+    platform: FakePlatform,
+) -> None:
+    platform.add_run("square", [2], attempt_id="a1")
+    platform.add_run("square", [3], attempt_id="a2")
+
+    done = run_worker(platform, "serve")
+
+    assert done.returncode == 0, done.stderr
+    assert [r.path for r in platform.requests] == [
+        "/input",
+        "/callback",
+        "/input",
+        "/callback",
+        "/input",
+    ]

@@ -14,7 +14,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 
+from render_sdk.engine import callbacks
 from render_sdk.engine._attempts import Attempt
 from render_sdk.engine.core import EngineCore
 from render_sdk.engine.records import RunStatus
@@ -153,3 +155,61 @@ async def test_serve_mode_order_and_attempt_id(make_engine: MakeEngine) -> None:
         assert answer.status_code == 200
     rec = await wait_end(core, attempt.run.record.id)
     assert rec.results == ["mine"]
+
+
+async def test_serve_mode_callback_can_carry_the_next_input(
+    make_engine: MakeEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(callbacks, "INPUT_HOLD_SECONDS", 0.3)
+    core = await make_engine(serve=True, max_concurrency=1)
+    assert core.pool is not None
+    first = await running_attempt(core, "long_sleep", [60])
+    worker = first.worker
+    assert worker is not None
+    next_input = {"Render-Next-Input": "1"}
+    async with raw_client(worker.socket_path) as http:
+        # No work comes within the hold: 204, marked as the answer to the next-input request.
+        answer = await http.post(
+            "/callback",
+            json={"complete": {"output": b64(["first"])}},
+            headers={"Render-Attempt-Id": first.token, **next_input},
+        )
+        assert answer.status_code == 204
+        assert answer.headers["render-next-input"] == "1"
+        assert (await wait_end(core, first.run.record.id)).results == ["first"]
+
+        # The next run goes to the same (only) process; this client asks for it as the worker
+        # would, and its callback's answer hands out the run after it.
+        found = await core.find_task("square")
+        assert found is not None
+        second = await core.start_run(found, [5])
+        answer = await http.get("/input")
+        assert answer.status_code == 200
+        token = answer.json()["attempt_id"]
+        pending = asyncio.ensure_future(
+            http.post(
+                "/callback",
+                json={"complete": {"output": b64(["second"])}},
+                headers={"Render-Attempt-Id": token, **next_input},
+            )
+        )
+        assert (await wait_end(core, second.id)).results == ["second"]
+        third = await core.start_run(found, [7])
+        answer = await asyncio.wait_for(pending, 10)
+        assert answer.status_code == 200
+        assert answer.headers["render-next-input"] == "1"
+        body = answer.json()
+        assert body["task_name"] == "square"
+        assert json.loads(base64.b64decode(body["input"])) == [7]
+        third_attempt = core.scheduler.active[third.id].attempt
+        assert third_attempt is not None and body["attempt_id"] == third_attempt.token
+
+        # Without the header the callback is answered as the contract says: 200 and {}.
+        answer = await http.post(
+            "/callback",
+            json={"complete": {"output": b64([49])}},
+            headers={"Render-Attempt-Id": body["attempt_id"]},
+        )
+        assert answer.status_code == 200 and answer.json() == {}
+        assert "render-next-input" not in answer.headers
+    assert (await wait_end(core, third.id)).results == [49]
