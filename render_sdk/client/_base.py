@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 from contextvars import ContextVar
+from http import HTTPStatus
 from typing import Any, TypeVar
 
 import attrs
 import httpx
+from render_api import Client
 from render_api import models as api
+from render_api.api.task_runs import create_task_run
 from render_api.types import UNSET, Response, Unset
 
 from render_sdk.client import _constants as C
@@ -199,6 +202,44 @@ class WorkflowsCore:
         raise RenderError(
             f"{operation}: unexpected answer HTTP {int(response.status_code)} from "
             f"{self.settings.api_url}",
+            operation=operation,
+            status_code=int(response.status_code),
+        )
+
+    @staticmethod
+    def held_start(response: httpx.Response) -> bool:
+        """True for a start answer that the server holds until its run ends (it honoured
+        ``Prefer: wait``): its head names the run, its body follows with the details."""
+        return response.status_code == 202 and "preference-applied" in response.headers
+
+    def start_response(
+        self, api_client: Client, raw: httpx.Response, body_read: bool
+    ) -> Response[Any]:
+        """The generated layer's view of a start answer read by the client itself; a held
+        answer is left unparsed (see :meth:`waited_details` and :meth:`started_run_id`)."""
+        if self.held_start(raw):
+            content = raw.content if body_read else b""
+            return Response(
+                status_code=HTTPStatus.ACCEPTED, content=content, headers=raw.headers, parsed=None
+            )
+        return create_task_run._build_response(client=api_client, response=raw)
+
+    def started_run_id(self, operation: str, response: Response[Any]) -> str:
+        """The id of the run a start answer names: its body, else its ``Location``."""
+        if isinstance(response.parsed, api.TaskRun):
+            return response.parsed.id
+        try:
+            run_id = json.loads(response.content)["id"]
+            if isinstance(run_id, str) and run_id:
+                return run_id
+        except (ValueError, KeyError, TypeError):
+            pass
+        location = response.headers.get("location", "")
+        run_id = location.rstrip("/").rsplit("/", 1)[-1]
+        if run_id.startswith("trn-"):
+            return run_id
+        raise RenderError(
+            f"{operation}: the answer from {self.settings.api_url} names no task run",
             operation=operation,
             status_code=int(response.status_code),
         )

@@ -103,16 +103,13 @@ class Workflows:
         task_slug: str,
         input_data: TaskData | None,
         idempotency_key: str | None,
-        prefer: str | Unset = UNSET,
     ) -> Response[Any]:
         """POST the new run; retried only with an idempotency key (a retry cannot duplicate)."""
         body = _convert.run_task_body(task_slug, input_data)
         key = UNSET if idempotency_key is None else idempotency_key
         return self._send(
             operation,
-            lambda: create_task_run.sync_detailed(
-                client=self._api, body=body, idempotency_key=key, prefer=prefer
-            ),
+            lambda: create_task_run.sync_detailed(client=self._api, body=body, idempotency_key=key),
             retry=idempotency_key is not None,
         )
 
@@ -132,14 +129,36 @@ class Workflows:
             details = render.workflows.run_task("my-workflow/square", [3])
             print(details.result)  # 9
         """
-        response = self._create(
-            "start_task", task_slug, input_data, idempotency_key, self._core.run_wait
+        body = _convert.run_task_body(task_slug, input_data)
+        key = UNSET if idempotency_key is None else idempotency_key
+        response = self._send(
+            "start_task",
+            lambda: self._start_waiting(body, key),
+            retry=idempotency_key is not None,
         )
         details = self._core.waited_details(response)
         if details is not None:  # the server held its answer until the run finished
             return self._core.finish("run_task", details)
-        run = self._core.parsed("start_task", response, api.TaskRun)
-        return self._wait(run.id, "run_task")
+        return self._wait(self._core.started_run_id("start_task", response), "run_task")
+
+    def _start_waiting(self, body: api.RunTask, key: str | Unset) -> Response[Any]:
+        """POST the run asking the server to answer once it is finished (``Prefer: wait``).
+        A held answer whose body is lost still names the run (its head came first)."""
+        # The generated request, sent by hand to read the answer's head before its body.
+        kwargs = create_task_run._get_kwargs(
+            body=body, idempotency_key=key, prefer=self._core.run_wait
+        )
+        raw = self._http.send(self._http.build_request(**kwargs), stream=True)
+        try:
+            try:
+                raw.read()
+            except httpx.TransportError:
+                if not self._core.held_start(raw):
+                    raise
+                return self._core.start_response(self._api, raw, body_read=False)
+            return self._core.start_response(self._api, raw, body_read=True)
+        finally:
+            raw.close()
 
     def _wait(self, task_run_id: str, operation: str) -> TaskRunDetails:
         stream = TaskRunEventStream(self, [task_run_id])

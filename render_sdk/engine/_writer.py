@@ -29,6 +29,7 @@ class _Op:
     future: asyncio.Future[Any] | None
     write: bool
     early: bool = False  # resolve when applied, before the commit
+    committed: asyncio.Future[None] | None = None  # resolved by the commit (staged writes)
 
 
 _STOP = _Op(fn=lambda conn: None, future=None, write=False)
@@ -89,6 +90,22 @@ class SQLiteWriter:
         future: asyncio.Future[T] = self._loop.create_future()
         self._queue.put(_Op(fn, future, True, early=True))
         return future
+
+    def write_staged(
+        self, fn: Callable[[sqlite3.Connection], T]
+    ) -> tuple[asyncio.Future[T], asyncio.Future[None]]:
+        """Queue a write; return two futures: one resolved with ``fn``'s result once it is
+        applied, before its commit, and one resolved by that commit. A failure of the write
+        itself fails both; a failed commit fails the second.
+
+        For work that may start on an applied write while its commit is under way, as long
+        as nothing reports it before the second future resolves.
+        """
+        assert self._loop is not None
+        applied: asyncio.Future[T] = self._loop.create_future()
+        committed: asyncio.Future[None] = self._loop.create_future()
+        self._queue.put(_Op(fn, applied, True, early=True, committed=committed))
+        return applied, committed
 
     def write_nowait(self, fn: Callable[[sqlite3.Connection], object]) -> None:
         """Queue a write nobody waits for; a failure is logged."""
@@ -161,7 +178,7 @@ class SQLiteWriter:
                     conn.execute("BEGIN IMMEDIATE")
                     in_txn = True
                 if careful:
-                    self._write_one(conn, op, reads if op.early else done)
+                    self._write_one(conn, op, reads if op.early else done, done)
                     continue
                 try:
                     result = op.fn(conn)
@@ -171,6 +188,8 @@ class SQLiteWriter:
                     raise _Retry from None
                 if op.future is not None:
                     (reads if op.early else done).append((op.future, result, None))
+                if op.committed is not None:
+                    done.append((op.committed, None, None))
             if reads:
                 self._resolve(reads)
                 reads = []
@@ -186,13 +205,18 @@ class SQLiteWriter:
                 for op in ops
                 if op.write and op.future is not None and not (op.early and answered_early)
             ]
+            done += [(op.committed, None, exc) for op in ops if op.committed is not None]
             if in_txn:
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
         return reads, done
 
     @staticmethod
-    def _write_one(conn: sqlite3.Connection, op: _Op, done: list[_Outcome]) -> None:
+    def _write_one(
+        conn: sqlite3.Connection, op: _Op, applied: list[_Outcome], committed: list[_Outcome]
+    ) -> None:
+        """Run one write in a savepoint; its outcome goes to ``applied`` (the commit of a
+        staged write to ``committed``)."""
         conn.execute("SAVEPOINT op")
         try:
             result = op.fn(conn)
@@ -202,11 +226,15 @@ class SQLiteWriter:
             if op.future is None:
                 _log.error("queued store write failed: %s", exc)
             else:
-                done.append((op.future, None, exc))
+                applied.append((op.future, None, exc))
+            if op.committed is not None:
+                applied.append((op.committed, None, exc))
             return
         conn.execute("RELEASE op")
         if op.future is not None:
-            done.append((op.future, result, None))
+            applied.append((op.future, result, None))
+        if op.committed is not None:
+            committed.append((op.committed, None, None))
 
     def _resolve(self, items: list[_Outcome]) -> None:
         assert self._loop is not None

@@ -27,9 +27,10 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from render_sdk.engine import serialize
+from render_sdk.engine._held import HEADERS_WITHIN, RunWatch, held_answer
 from render_sdk.engine.auth import BearerAuth
 from render_sdk.engine.interface import EngineCoreAPI, RunFilter
-from render_sdk.engine.records import EngineError, InvalidRequest, NotFound, RunRecord
+from render_sdk.engine.records import EngineError, InvalidRequest, NotFound
 from render_sdk.engine.sse import EventStream
 
 logger = logging.getLogger("render_sdk.engine.api")
@@ -310,29 +311,6 @@ class _Api:
         for wake in list(self._wakes):
             wake()
 
-    async def _outcome(self, run: RunRecord, seconds: int) -> RunRecord:
-        """The run once it is terminal, or as it is after ``seconds`` or when the API closes."""
-        loop = asyncio.get_running_loop()
-        woken: asyncio.Future[None] = loop.create_future()
-
-        def wake(_: object = None) -> None:
-            if not woken.done():
-                woken.set_result(None)
-
-        withdraw = self.core.on_terminal(run.id, wake)
-        if withdraw is None:  # terminal already (an idempotent repeat of a finished start)
-            return await self.core.get_run(run.id)
-        timer = loop.call_later(seconds, wake)
-        self._wakes.add(wake)
-        try:
-            if not self.closing.is_set():
-                await woken
-        finally:
-            timer.cancel()
-            withdraw()
-            self._wakes.discard(wake)
-        return await self.core.get_run(run.id)
-
     async def start_run(self, request: Request) -> Response:
         body = await _read_body(request, self.max_body_bytes)
         slug, task_input = _parse_start_body(body)
@@ -350,13 +328,18 @@ class _Api:
         run = await self.core.start_run(task, task_input, key)
         if wait is None:
             return json_response(serialize.task_run(run), status=202)
-        if wait > 0:
-            run = await self._outcome(run, wait)
-        return json_response(
-            serialize.task_run(run, details=True),
-            status=202,
-            headers={"Preference-Applied": f"wait={wait}"},
-        )
+        headers = {"Preference-Applied": f"wait={wait}", "Location": f"/v1/task-runs/{run.id}"}
+        watch = RunWatch(self.core, run.id, self._wakes, self.closing.is_set())
+        try:
+            ended = await watch.until(min(HEADERS_WITHIN, wait))
+        except BaseException:
+            watch.close()
+            raise
+        if not ended and wait > HEADERS_WITHIN:  # the head now, the details later
+            return held_answer(self.core, watch, wait - HEADERS_WITHIN, headers)
+        watch.close()
+        run = await self.core.get_run(run.id)
+        return json_response(serialize.task_run(run, details=True), status=202, headers=headers)
 
     async def list_runs(self, request: Request) -> Response:
         limit = _int_param(request, "limit", 20, 1, 100)

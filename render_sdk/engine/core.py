@@ -16,7 +16,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from render_sdk.engine.callbacks import CallbackAPI
 from render_sdk.engine.interface import EngineConfig, RunFilter
 from render_sdk.engine.records import (
     AttemptRecord,
+    EngineError,
     InvalidRequest,
     JSONInput,
     LogRecord,
@@ -38,12 +39,14 @@ from render_sdk.engine.records import (
     TaskRecord,
 )
 from render_sdk.engine.scheduler import Scheduler, utcnow
+from render_sdk.engine.store import InsertResult
 from render_sdk.engine.store_sqlite import SQLiteStore
 from render_sdk.engine.workers import (
     ServePool,
     WorkerLauncher,
     WorkerProcess,
     WorkerStartError,
+    consume,
     describe_exit,
 )
 
@@ -322,18 +325,39 @@ class EngineCore:
         running = dataclasses.replace(
             rec, status=RunStatus.RUNNING, started_at=rec.created_at, attempts=[started]
         )
+        # The worker gets the run as soon as its insert is applied; the insert's commit runs
+        # meanwhile, and the run is reported (the 202) only once it is committed. Anything the
+        # attempt writes later is committed after it.
+        if early:
+            applied: Awaitable[InsertResult] = self.store.insert_run(running, scope, early=True)
+            committed: Awaitable[None] | None = None
+        else:
+            applied, committed = self.store.insert_run_staged(running, scope)
         try:
-            result = await self.store.insert_run(running, scope, early=early)
+            result = await applied
         except BaseException:
             self.scheduler.unreserve(attempt)
+            if committed is not None:
+                asyncio.ensure_future(committed).add_done_callback(consume)  # the same error
             raise
         if not result.created:
             self.scheduler.unreserve(attempt)
+            if committed is not None:
+                await committed
             return await self.get_run(result.run_id)
         created = snapshot(rec)  # as accepted: pending, as the client is told
         rec.status, rec.started_at, rec.attempts = RunStatus.RUNNING, rec.created_at, [started]
         self.scheduler.log_state(created)
         self.scheduler.admit_started(run, attempt, started)
+        if committed is not None:
+            try:
+                await committed
+            except Exception:
+                # Started but not stored: stop it rather than let it run unrecorded.
+                run.cancel_reason = "canceled: the engine could not store this run"
+                with contextlib.suppress(EngineError):
+                    await self.scheduler.cancel(rec.id, None)
+                raise
         return created
 
     async def start_run(

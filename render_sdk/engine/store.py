@@ -61,6 +61,13 @@ class Store(Protocol):
         with ``early``, once applied (for answers to workers of this engine, whose effects can
         only become durable through later writes)."""
 
+    def insert_run_staged(
+        self, run: RunRecord, idempotency: tuple[str, str] | None
+    ) -> tuple[Awaitable[InsertResult], Awaitable[None]]:
+        """The same insert, staged: the first result resolves once it is applied (with what
+        :meth:`insert_run` returns), the second once it is committed. Work may start on an
+        applied insert as long as nothing reports the run before the commit."""
+
     def save_run(self, run: RunRecord) -> Awaitable[None]:
         """Queue a write of the run's row with its attempts (a snapshot taken now); the result
         resolves once committed. Writes are committed in the order they were queued."""

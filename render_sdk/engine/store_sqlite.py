@@ -16,7 +16,7 @@ import json
 import os
 import secrets
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -290,6 +290,20 @@ class SQLiteStore:
     async def insert_run(
         self, run: RunRecord, idempotency: tuple[str, str] | None, *, early: bool = False
     ) -> InsertResult:
+        op = self._insert_op(run, idempotency)
+        if early:
+            return await self._writer.write_early(op)
+        return await self._writer.write(op)
+
+    def insert_run_staged(
+        self, run: RunRecord, idempotency: tuple[str, str] | None
+    ) -> tuple[Awaitable[InsertResult], Awaitable[None]]:
+        return self._writer.write_staged(self._insert_op(run, idempotency))
+
+    @staticmethod
+    def _insert_op(
+        run: RunRecord, idempotency: tuple[str, str] | None
+    ) -> Callable[[sqlite3.Connection], InsertResult]:
         row = _run_row(run)
 
         def op(conn: sqlite3.Connection) -> InsertResult:
@@ -307,9 +321,7 @@ class SQLiteStore:
             conn.execute(f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({marks})", row)
             return InsertResult(created=True, run_id=run.id)
 
-        if early:
-            return await self._writer.write_early(op)
-        return await self._writer.write(op)
+        return op
 
     def _save_op(self, run: RunRecord) -> Any:
         row = _run_row(run)

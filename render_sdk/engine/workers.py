@@ -147,7 +147,7 @@ class WorkerProcess:
             self.output.pump(process.stdout, "stdout"),
             self.output.pump(process.stderr, "stderr"),
         )
-        pumps.add_done_callback(_consume)
+        pumps.add_done_callback(consume)
         returncode = await process.wait()
         self._kill_group()  # children left behind would keep the pipes open
         try:
@@ -216,7 +216,7 @@ class WorkerProcess:
             self._statm = None
 
 
-def _consume(future: asyncio.Future[Any]) -> None:
+def consume(future: asyncio.Future[Any]) -> None:
     """Retrieve a finished future's outcome so that asyncio does not report it."""
     if not future.cancelled():
         future.exception()

@@ -17,6 +17,7 @@ import pytest
 
 from render_sdk import Render, RenderAsync
 from render_sdk.client.errors import RateLimitError, ServerError
+from render_sdk.engine._held import HEADERS_WITHIN
 from tests.e2e._engine import EngineProcess, free_port
 from tests.e2e._helpers import SUCCESS
 from tests.e2e._helpers import status_of as status
@@ -101,6 +102,10 @@ def test_run_task_survives_an_engine_restart(own_engine: EngineProcess, how: str
             pause.wait(0.025)
         else:
             raise AssertionError("the runs never all started")
+        # run_task's start answer: its head (naming the run) goes out HEADERS_WITHIN after the
+        # start; the body waits for the run. A kill before the head would lose the answer, as
+        # for any start whose answer is lost.
+        pause.wait(HEADERS_WITHIN * 10)
         if how == "SIGKILL":
             own_engine.kill()
         else:

@@ -8,9 +8,17 @@ import httpx
 import pytest
 
 from render_sdk.client import Render, RenderAsync, TaskRunStatus
-from render_sdk.client.errors import TaskRunError
+from render_sdk.client.errors import RenderError, ServerError, TaskRunError
 
-from .conftest import BASE, FakeAPI, details_payload, run_payload, sse_event, sse_response
+from .conftest import (
+    BASE,
+    ChunkStream,
+    FakeAPI,
+    details_payload,
+    run_payload,
+    sse_event,
+    sse_response,
+)
 
 
 def waited(payload: dict[str, Any], seconds: int = 10) -> httpx.Response:
@@ -96,3 +104,57 @@ def test_the_wait_stays_within_the_request_timeout(
     with Render(base_url=BASE, transport=httpx.MockTransport(fake), timeout=timeout) as render:
         render.workflows.run_task("wf/square", [3])
     assert fake.requests[0].headers.get("prefer") == prefer
+
+
+def held_then_lost(run_id: str = "trn-7") -> httpx.Response:
+    """A held start answer whose head arrives and whose body is lost (the server went away)."""
+    return httpx.Response(
+        202,
+        headers={
+            "Preference-Applied": "wait=10",
+            "Location": f"/v1/task-runs/{run_id}",
+            "Content-Type": "application/json",
+        },
+        stream=ChunkStream([httpx.ReadError("connection reset by peer")]),
+    )
+
+
+def test_a_held_answer_lost_mid_body_is_awaited_by_its_location(
+    fake: FakeAPI, render: Render
+) -> None:
+    fake.on("POST", "/task-runs", held_then_lost())
+    fake.on("GET", "/task-runs/events", sse_response(sse_event("1", details_payload("trn-7"))))
+    details = render.workflows.run_task("wf/square", [3])
+    assert details.id == "trn-7" and details.result == 9
+    assert len(fake.calls("POST", "/task-runs")) == 1  # not started twice
+    assert fake.calls("GET", "/task-runs/events")[0].url.params["taskRunIds"] == "trn-7"
+
+
+async def test_a_held_answer_lost_mid_body_is_awaited_by_its_location_async(
+    fake: FakeAPI, render_async: RenderAsync
+) -> None:
+    fake.on("POST", "/task-runs", held_then_lost())
+    fake.on("GET", "/task-runs/events", sse_response(sse_event("1", details_payload("trn-7"))))
+    details = await render_async.workflows.run_task("wf/square", [3])
+    assert details.id == "trn-7"
+    assert len(fake.calls("POST", "/task-runs")) == 1
+
+
+def test_a_plain_answer_lost_mid_body_is_an_error_and_not_retried(
+    fake: FakeAPI, render: Render
+) -> None:
+    lost = httpx.Response(
+        202,
+        headers={"Content-Type": "application/json"},
+        stream=ChunkStream([httpx.ReadError("connection reset by peer")]),
+    )
+    fake.on("POST", "/task-runs", lost)
+    with pytest.raises(ServerError, match="could not reach"):
+        render.workflows.run_task("wf/square", [3])
+    assert len(fake.calls("POST", "/task-runs")) == 1
+
+
+def test_a_held_answer_naming_no_run_is_an_error(fake: FakeAPI, render: Render) -> None:
+    fake.on("POST", "/task-runs", waited({"status": "running"}))
+    with pytest.raises(RenderError, match="names no task run"):
+        render.workflows.run_task("wf/square", [3])

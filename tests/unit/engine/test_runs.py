@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
 from render_sdk.engine.core import EngineCore
@@ -173,3 +175,33 @@ async def test_log_capture_is_bounded(make_engine: MakeEngine) -> None:
     first, _ = await core.get_logs(rec.id, 2, None)
     rest, _ = await core.get_logs(rec.id, 1000, first[-1].seq)
     assert [x.seq for x in first + rest] == [x.seq for x in logs]
+
+
+async def test_a_started_run_whose_insert_does_not_commit_is_stopped(
+    make_engine: MakeEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker gets a new run once its insert is applied; if the commit then fails, the run
+    is canceled (it must not run unrecorded) and the start fails with the store's error."""
+    core = await make_engine(serve=True)
+    staged = core.store.insert_run_staged
+
+    def failing_commit(run, idempotency):  # type: ignore[no-untyped-def]
+        applied, committed = staged(run, idempotency)
+
+        async def commit_fails() -> None:
+            await committed
+            raise sqlite3.OperationalError("disk I/O error")
+
+        return applied, commit_fails()
+
+    monkeypatch.setattr(core.store, "insert_run_staged", failing_commit)
+    task = await core.find_task("long_sleep")
+    assert task is not None
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O error"):
+        await core.start_run(task, [60])
+    monkeypatch.undo()
+    (rec, _), *_ = await core.list_runs(RunFilter(), 1, None)
+    assert rec.task_name == "long_sleep"
+    assert rec.status is RunStatus.CANCELED
+    assert rec.error == "canceled: the engine could not store this run"
+    assert (await run_to_end(core, "square", [3])).results == [9]  # the engine goes on

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -149,4 +150,73 @@ async def test_a_failed_transaction_fails_its_writers_and_the_store_goes_on(
         await broken
     assert (await store.insert_run(run(7), None)).created
     assert await store.get_run("trn-000007") is not None
+    await store.close()
+
+
+async def _occupy(store: SQLiteStore) -> tuple[threading.Event, asyncio.Future[None]]:
+    """Hold the writer thread (in a batch of its own) until the returned event is set, so that
+    the writes queued meanwhile form one batch."""
+    started, release = threading.Event(), threading.Event()
+
+    def hold(conn: sqlite3.Connection) -> None:
+        started.set()
+        release.wait(10)
+
+    held = store._writer.write(hold)
+    assert await asyncio.get_running_loop().run_in_executor(None, started.wait, 10)
+    return release, held
+
+
+async def test_a_staged_insert_is_applied_then_committed(tmp_path: Path) -> None:
+    store = SQLiteStore(str(tmp_path / "s.db"), durable=True)
+    await store.open()
+    order: list[str] = []
+    release, held = await _occupy(store)
+    applied, committed = store.insert_run_staged(run(1), None)
+    asyncio.ensure_future(applied).add_done_callback(lambda f: order.append("applied"))
+    asyncio.ensure_future(committed).add_done_callback(lambda f: order.append("committed"))
+    commits = store.commits
+    release.set()
+    await held
+    result = await applied
+    assert result.created and result.run_id == "trn-000001"
+    await committed
+    await asyncio.sleep(0)  # the done callbacks run
+    assert order == ["applied", "committed"]
+    assert store.commits > commits
+    assert await store.get_run("trn-000001") is not None
+    # A taken idempotency key is known once applied, like insert_run's answer.
+    assert (await store.insert_run(run(2), ("rest", "k"))).created
+    applied, committed = store.insert_run_staged(run(3), ("rest", "k"))
+    assert (await applied).created is False and (await applied).run_id == "trn-000002"
+    await committed
+    await store.close()
+
+
+async def test_a_failed_commit_fails_the_commit_of_a_staged_insert(tmp_path: Path) -> None:
+    store = SQLiteStore(":memory:", durable=False)
+    await store.open()
+    release, held = await _occupy(store)
+    applied, committed = store.insert_run_staged(run(1), None)
+    broken = store._writer.write(lambda conn: conn.execute("COMMIT"))  # the batch's COMMIT fails
+    release.set()
+    await held
+    assert (await applied).created  # applied, then its commit failed
+    with pytest.raises(sqlite3.Error):
+        await committed
+    with pytest.raises(sqlite3.Error):
+        await broken
+    await store.close()
+
+
+async def test_a_failing_staged_insert_fails_both_of_its_results(tmp_path: Path) -> None:
+    store = SQLiteStore(":memory:", durable=False)
+    await store.open()
+    assert (await store.insert_run(run(1), None)).created
+    applied, committed = store.insert_run_staged(run(1), None)  # the same id again
+    with pytest.raises(sqlite3.IntegrityError):
+        await applied
+    with pytest.raises(sqlite3.IntegrityError):
+        await committed
+    assert (await store.insert_run(run(2), None)).created  # the store goes on
     await store.close()

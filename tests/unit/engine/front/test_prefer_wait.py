@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import httpx
@@ -39,6 +40,9 @@ def test_prefer_wait_reads_the_wait_preference(header: str | None, seconds: int 
     assert prefer_wait(header) == seconds
 
 
+SQUARE_3 = {"task": "square", "input": [3]}
+
+
 async def _post(served: Served, prefer: str, **headers: str) -> httpx.Response:
     return await served.http.post(
         "/v1/task-runs",
@@ -63,6 +67,7 @@ async def test_the_answer_waits_for_the_run_and_carries_its_details(served: Serv
     response = await answer
     assert response.status_code == 202
     assert response.headers["preference-applied"] == "wait=10"
+    assert response.headers["location"] == "/v1/task-runs/trn-0001"
     body = response.json()
     assert body["id"] == "trn-0001"
     assert body["status"] == "completed"
@@ -133,3 +138,37 @@ async def test_stopping_the_engine_answers_waiting_starts() -> None:
             await asyncio.wait_for(stopping, 5)
     finally:
         await engine.astop()
+
+
+async def test_a_run_still_going_gets_the_answers_head_first(served: Served) -> None:
+    """Past HEADERS_WITHIN the head (with the run's Location) goes out; the body follows."""
+    request = served.http.build_request(
+        "POST", "/v1/task-runs", json=SQUARE_3, headers={"Prefer": "wait=10"}
+    )
+    response = await served.http.send(request, stream=True)
+    try:
+        assert response.status_code == 202
+        assert response.headers["location"] == "/v1/task-runs/trn-0001"
+        assert response.headers["preference-applied"] == "wait=10"
+        assert served.core.runs["trn-0001"].status is RunStatus.PENDING  # the body is held
+        served.core.finish("trn-0001", results=[9])
+        body = json.loads(await response.aread())
+    finally:
+        await response.aclose()
+    assert body["status"] == "completed" and body["results"] == [9]
+    assert "trn-0001" not in served.core.listeners
+
+
+async def test_a_client_that_leaves_a_held_answer_stops_the_wait(served: Served) -> None:
+    request = served.http.build_request(
+        "POST", "/v1/task-runs", json=SQUARE_3, headers={"Prefer": "wait=30"}
+    )
+    response = await served.http.send(request, stream=True)
+    assert response.status_code == 202
+    await _waiting_on(served, "trn-0001")
+    await response.aclose()  # the connection goes away with the body unread
+    deadline = time.monotonic() + 5
+    while served.core.listeners.get("trn-0001"):
+        assert time.monotonic() < deadline, "the held answer kept waiting for a gone client"
+        await asyncio.sleep(0.01)
+    assert served.core.runs["trn-0001"].status is RunStatus.PENDING  # the run itself goes on
