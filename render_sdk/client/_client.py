@@ -10,7 +10,9 @@ connection pool (keep-alive) per client. The async client sends through
 
 from __future__ import annotations
 
+import http.cookiejar
 from types import TracebackType
+from typing import Any
 
 import httpx
 from render_api import Client
@@ -36,6 +38,17 @@ def _core(
         raise ConfigurationError(f"max_retries must be an integer >= 0, got {max_retries!r}")
     settings = resolve_settings(token, base_url)
     return WorkflowsCore(settings, RetryPolicy(max_retries=max_retries), timeout)
+
+
+class NoCookies(http.cookiejar.CookieJar):
+    """A cookie jar that keeps nothing: the API authenticates by bearer token and sets no
+    cookies, and httpx's default jar parses every answer's headers looking for some."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        return None
+
+    def set_cookie(self, cookie: http.cookiejar.Cookie) -> None:
+        return None
 
 
 def _limits() -> httpx.Limits:
@@ -73,6 +86,7 @@ class Render:
             timeout=timeout,
             limits=_limits(),
             transport=transport,
+            cookies=NoCookies(),
             event_hooks={"response": [remember_response]},
         )
         api_client = Client(base_url=core.settings.api_url).set_httpx_client(self._http)
@@ -127,6 +141,7 @@ class RenderAsync:
             headers=core.settings.headers(),
             timeout=timeout,
             transport=transport if transport is not None else AsyncH11Transport(),
+            cookies=NoCookies(),
             event_hooks={"response": [aremember_response]},
         )
         api_client = Client(base_url=core.settings.api_url).set_async_httpx_client(self._http)

@@ -121,3 +121,18 @@ def test_env_local_dev_url_is_used(fake: FakeAPI, monkeypatch: pytest.MonkeyPatc
         render.workflows.start_task("square")
     assert str(fake.requests[0].url) == "http://127.0.0.1:9999/v1/task-runs"
     assert "authorization" not in fake.requests[0].headers
+
+
+def test_the_clients_keep_no_cookies() -> None:
+    """The API authenticates by bearer token; a Set-Cookie from a server is not kept or sent."""
+    answers = [httpx.Response(200, json=[], headers={"Set-Cookie": "session=abc; Path=/"})] * 2
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return answers[len(seen) - 1]
+
+    with Render(base_url="http://127.0.0.1:8120", transport=httpx.MockTransport(handler)) as render:
+        render.workflows.list_tasks()
+        render.workflows.list_tasks()
+    assert "cookie" not in seen[1].headers
