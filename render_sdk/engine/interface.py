@@ -31,7 +31,7 @@ class EngineConfig:
     max_concurrency: int | None = None  # None: derived from the CPU count (documented)
     durable: bool = True  # fsync each group commit (power-loss safe); False: crash-safe only
     min_timeout_seconds: float = 1.0  # Render allows 30..86400; the local engine allows shorter
-    worker_max_runs: int = 1000  # retire a reused worker process after this many attempts
+    worker_max_runs: int = 10_000  # retire a reused worker process after this many attempts
     worker_max_rss_mb: int = 512  # ... or when its resident memory grows past this
     socket_dir: Path | None = None  # private (0700) folder for callback sockets; None: a temp dir
 
