@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from render_sdk.engine._logcapture import AttemptLog
+from render_sdk.engine._signal import Signal
 from render_sdk.engine.records import RunRecord, TaskRecord
 
 if TYPE_CHECKING:
@@ -122,7 +123,7 @@ class SocketContext:
     delivered: bool = False  # the current attempt's input was handed out
     retiring: bool = False  # serve: answer 410 to the next GET /input
     registered: asyncio.Future[list[TaskRecord]] | None = None
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    wake: Signal = field(default_factory=Signal)
     got_input_once: bool = False
 
     def assign(self, attempt: Attempt) -> None:

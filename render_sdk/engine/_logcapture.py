@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 
+from render_sdk.engine._signal import Signal
 from render_sdk.engine.records import LogRecord
 
 DEFAULT_LOG_LIMIT = 1024 * 1024
@@ -55,7 +56,7 @@ class AttemptLog:
         self.truncated = False
         self.stderr_tail: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
         self._ended: set[str] = set()
-        self._ended_event = asyncio.Event()
+        self._ended_event = Signal()
 
     def add(self, stream: str, lines: Sequence[str]) -> None:
         """Record ``lines`` (without newlines) written to ``stream``."""
@@ -102,13 +103,7 @@ class AttemptLog:
 
     async def wait_ended(self, timeout: float) -> bool:
         """Wait until both streams carried this attempt's end marker (or ``timeout``)."""
-        if self._ended_event.is_set():
-            return True
-        try:
-            await asyncio.wait_for(self._ended_event.wait(), timeout)
-        except asyncio.TimeoutError:
-            return False
-        return True
+        return await self._ended_event.wait(timeout)
 
 
 class ProcessOutput:

@@ -162,9 +162,7 @@ class CallbackAPI:
             if remaining <= 0:
                 return CallbackResponse(204)
             ctx.wake.clear()
-            try:
-                await asyncio.wait_for(ctx.wake.wait(), remaining)
-            except asyncio.TimeoutError:
+            if not await ctx.wake.wait(remaining):
                 return CallbackResponse(204)
 
     def _input_body(self, attempt: Attempt, with_id: bool) -> dict[str, Any]:
