@@ -81,9 +81,10 @@ async def test_nested_subtasks_with_one_slot(make_engine: MakeEngine) -> None:
 
 
 def test_default_concurrency() -> None:
-    assert default_concurrency(1) == 4
-    assert default_concurrency(2) == 4
-    assert default_concurrency(8) == 16
+    assert default_concurrency(1) == 8
+    assert default_concurrency(2) == 8
+    assert default_concurrency(4) == 16
+    assert default_concurrency(8) == 32
     assert default_concurrency(100) == 32
 
 
