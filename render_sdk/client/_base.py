@@ -143,6 +143,7 @@ class WorkflowsCore:
         )
         self.timeout = timeout
         self.stream_timeout = httpx.Timeout(timeout, read=max(timeout, C.STREAM_READ_TIMEOUT))
+        self._urls: dict[str, httpx.URL] = {}
         wait = min(C.RUN_TASK_WAIT, int(timeout / 2))
         self.run_wait: str | Unset = f"wait={wait}" if wait >= 1 else UNSET
 
@@ -205,6 +206,14 @@ class WorkflowsCore:
             operation=operation,
             status_code=int(response.status_code),
         )
+
+    def absolute_url(self, path: str) -> httpx.URL:
+        """The API URL of ``path`` (``/task-runs``), built once: httpx parses and merges a
+        relative URL on every request otherwise."""
+        url = self._urls.get(path)
+        if url is None:
+            url = self._urls[path] = httpx.URL(self.settings.api_url.rstrip("/") + path)
+        return url
 
     @staticmethod
     def held_start(response: httpx.Response) -> bool:

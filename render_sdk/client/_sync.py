@@ -148,6 +148,7 @@ class Workflows:
         kwargs = create_task_run._get_kwargs(
             body=body, idempotency_key=key, prefer=self._core.run_wait
         )
+        kwargs["url"] = self._core.absolute_url(kwargs["url"])
         raw = self._http.send(self._http.build_request(**kwargs), stream=True)
         try:
             try:
