@@ -94,22 +94,23 @@ class Workflows:
             run = render.workflows.start_task("my-workflow/square", [3])
             print(run.id, run.status)
         """
-        response = self._create("start_task", task_slug, input_data, idempotency_key)
+        response = self._create(task_slug, input_data, idempotency_key)
         return _convert.task_run(self._core.parsed("start_task", response, api.TaskRun))
 
     def _create(
         self,
-        operation: str,
         task_slug: str,
         input_data: TaskData | None,
         idempotency_key: str | None,
+        prefer: str | Unset = UNSET,
     ) -> Response[Any]:
-        """POST the new run; retried only with an idempotency key (a retry cannot duplicate)."""
+        """POST a new run (with ``prefer``, a ``Prefer`` header); retried only with an
+        idempotency key, since a retry without one could start a second run."""
         body = _convert.run_task_body(task_slug, input_data)
         key = UNSET if idempotency_key is None else idempotency_key
         return self._send(
-            operation,
-            lambda: create_task_run.sync_detailed(client=self._api, body=body, idempotency_key=key),
+            "start_task",
+            lambda: self._post_run(body, key, prefer),
             retry=idempotency_key is not None,
         )
 
@@ -129,25 +130,17 @@ class Workflows:
             details = render.workflows.run_task("my-workflow/square", [3])
             print(details.result)  # 9
         """
-        body = _convert.run_task_body(task_slug, input_data)
-        key = UNSET if idempotency_key is None else idempotency_key
-        response = self._send(
-            "start_task",
-            lambda: self._start_waiting(body, key),
-            retry=idempotency_key is not None,
-        )
+        response = self._create(task_slug, input_data, idempotency_key, self._core.run_wait)
         details = self._core.waited_details(response)
         if details is not None:  # the server held its answer until the run finished
             return self._core.finish("run_task", details)
         return self._wait(self._core.started_run_id("start_task", response), "run_task")
 
-    def _start_waiting(self, body: api.RunTask, key: str | Unset) -> Response[Any]:
-        """POST the run asking the server to answer once it is finished (``Prefer: wait``).
-        A held answer whose body is lost still names the run (its head came first)."""
-        # The generated request, sent by hand to read the answer's head before its body.
-        kwargs = create_task_run._get_kwargs(
-            body=body, idempotency_key=key, prefer=self._core.run_wait
-        )
+    def _post_run(self, body: api.RunTask, key: str | Unset, prefer: str | Unset) -> Response[Any]:
+        """One POST of a new run. The generated request is sent by hand: to an absolute URL
+        (built once), and reading the answer's head before its body, so that an answer held
+        until the run finished (``Prefer: wait``) whose body is lost still names the run."""
+        kwargs = create_task_run._get_kwargs(body=body, idempotency_key=key, prefer=prefer)
         kwargs["url"] = self._core.absolute_url(kwargs["url"])
         raw = self._http.send(self._http.build_request(**kwargs), stream=True)
         try:
