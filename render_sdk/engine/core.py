@@ -72,7 +72,7 @@ def default_concurrency(cpu_count: int | None = None) -> int:
 
 def snapshot(rec: RunRecord) -> RunRecord:
     """A copy of ``rec`` that later state changes do not touch."""
-    return dataclasses.replace(rec, attempts=[dataclasses.replace(a) for a in rec.attempts])
+    return rec.copy()
 
 
 class EngineCore:

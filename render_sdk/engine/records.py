@@ -64,6 +64,12 @@ class AttemptRecord:
     error: str | None = None
     results: list[Any] | None = None
 
+    def copy(self) -> AttemptRecord:
+        """A shallow copy (cheaper than ``dataclasses.replace``, which is taken per run)."""
+        clone = object.__new__(AttemptRecord)
+        clone.__dict__.update(self.__dict__)
+        return clone
+
 
 @dataclass
 class RunRecord:
@@ -84,6 +90,13 @@ class RunRecord:
     # Sequence number of this run's terminal event (monotonic across the engine's life, kept in
     # the store); None until the run is terminal. It is the SSE event id.
     event_seq: int | None = None
+
+    def copy(self) -> RunRecord:
+        """A copy that later changes to this record or its attempts do not touch."""
+        clone = object.__new__(RunRecord)
+        clone.__dict__.update(self.__dict__)
+        clone.attempts = [a.copy() for a in self.attempts]
+        return clone
 
 
 @dataclass(frozen=True)

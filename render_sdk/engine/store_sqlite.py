@@ -98,6 +98,7 @@ def _unjson(value: str | None) -> Any:
 
 
 def _run_row(run: RunRecord) -> tuple[Any, ...]:
+    """Every column of ``run``, in the order of ``_RUN_COLUMNS``."""
     return (
         run.id,
         run.task_id,
@@ -107,6 +108,14 @@ def _run_row(run: RunRecord) -> tuple[Any, ...]:
         run.parent_id,
         run.root_id,
         _ts(run.created_at),
+        *_state_values(run),
+    )
+
+
+def _state_values(run: RunRecord) -> tuple[Any, ...]:
+    """The columns that change as a run proceeds: retries, started_at, completed_at, results,
+    error, event_seq, attempts (the last seven of ``_RUN_COLUMNS``)."""
+    return (
         run.retries,
         _ts(run.started_at),
         _ts(run.completed_at),
@@ -324,8 +333,7 @@ class SQLiteStore:
         return op
 
     def _save_op(self, run: RunRecord) -> Any:
-        row = _run_row(run)
-        values = (row[3], row[8], row[9], row[10], row[11], row[12], row[13], row[14], row[0])
+        values = (run.status.value, *_state_values(run), run.id)
 
         def op(conn: sqlite3.Connection) -> None:
             conn.execute(
