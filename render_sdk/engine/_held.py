@@ -20,7 +20,7 @@ from starlette.responses import StreamingResponse
 from render_sdk.engine import serialize
 from render_sdk.engine.interface import EngineCoreAPI
 
-HEADERS_WITHIN = 0.02  # seconds a held start may keep its whole answer back
+HEADERS_WITHIN = 0.1  # seconds a held start may keep its whole answer back
 _JSON = "application/json"
 
 

@@ -105,7 +105,7 @@ def test_run_task_survives_an_engine_restart(own_engine: EngineProcess, how: str
         # run_task's start answer: its head (naming the run) goes out HEADERS_WITHIN after the
         # start; the body waits for the run. A kill before the head would lose the answer, as
         # for any start whose answer is lost.
-        pause.wait(HEADERS_WITHIN * 10)
+        pause.wait(HEADERS_WITHIN * 2)
         if how == "SIGKILL":
             own_engine.kill()
         else:
