@@ -98,6 +98,7 @@ class Attempt:
         self.awaiting: ActiveRun | None = None  # subtask this attempt is waiting for
         self.long_polls = 0
         self.worker: WorkerProcess | None = None  # the process it runs on, once known
+        self.output_drained = False  # its callback said all its output was read already
 
     def resolve(self, outcome: Outcome) -> bool:
         """Record how the attempt ended; False if another outcome came first."""

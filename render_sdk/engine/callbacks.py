@@ -34,6 +34,7 @@ MAX_WAIT_MS = 60_000
 # Serve mode: a callback carrying this header is answered with the worker's next input, as a
 # GET /input would be, and the answer carries it too (docs/protocol-extensions.md).
 NEXT_INPUT_HEADER = "render-next-input"
+OUTPUT_HEADER = "render-output"
 
 
 class Reject(Exception):
@@ -194,6 +195,8 @@ class CallbackAPI:
             outcome = Errored(error["details"], trace if isinstance(trace, str) else None)
         else:
             raise Reject(400, "/callback: body needs 'complete' or 'error'")
+        # The worker saw its stdout and stderr read to the end: no end-of-attempt markers follow.
+        attempt.output_drained = request.headers.get(OUTPUT_HEADER) == "drained"
         if not attempt.resolve(outcome):
             raise Reject(
                 409, f"/callback: the attempt of run {attempt.run.record.id} has already ended"

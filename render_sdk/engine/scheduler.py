@@ -310,7 +310,8 @@ class Scheduler:
         normal = isinstance(outcome, Completed | Errored)
         if self.pool is not None:
             if normal:
-                if worker.output.markers_seen or worker.runs == 0:
+                markers_due = worker.output.markers_seen or worker.runs == 0
+                if markers_due and not attempt.output_drained:
                     await attempt.log.wait_ended(_MARKER_WAIT)
                 worker.output.release(attempt.log)
                 self.pool.release(worker)

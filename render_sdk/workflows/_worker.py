@@ -34,6 +34,7 @@ MODES = ("register", "run", "serve")
 RETRY_ENV = "RENDER_SDK_SOCKET_RETRY_SECONDS"
 ENGINE_PID_ENV = "RENDER_SDK_ENGINE_PID"
 END_OF_ATTEMPT = "\x1erender-sdk:end-of-attempt"
+OUTPUT_HEADER = "Render-Output"  # "drained": the attempt's output has all been read already
 
 
 @dataclass(frozen=True)
@@ -164,8 +165,12 @@ def serve(app: Workflows, client: CallbackClient, pool: DaemonPool) -> None:
         frame = AttemptFrame(client, pool, attempt_id=attempt_id)
         outcome = execute(app, body, frame)
         _flush_output()
+        headers = {NEXT_INPUT_HEADER: "1"}
         if attempt_id is not None:
-            _mark_end_of_attempt(attempt_id)
+            if _output_drained():
+                headers[OUTPUT_HEADER] = "drained"  # the engine has read all of it: no markers
+            else:
+                _mark_end_of_attempt(attempt_id)
         # 409: the engine moved on from this attempt (e.g. it timed out); nothing to deliver.
         answer = client.call(
             "POST",
@@ -174,7 +179,7 @@ def serve(app: Workflows, client: CallbackClient, pool: DaemonPool) -> None:
             attempt_id=attempt_id,
             timeout=None,
             accept=(200, 204, 409, 410),
-            headers={NEXT_INPUT_HEADER: "1"},
+            headers=headers,
         )
         if answer.status == 409 or NEXT_INPUT_HEADER.lower() not in answer.headers:
             answer = None  # no next input in this answer: ask for it
@@ -227,6 +232,25 @@ def _mark_end_of_attempt(attempt_id: str) -> None:
                 stream.flush()
             except (OSError, ValueError):
                 pass  # A stream the task closed or broke: nothing to attribute on it.
+
+
+def _output_drained() -> bool:
+    """True when stdout and stderr are pipes the platform has already read to the end, so
+    everything this attempt wrote has reached it before the callback does."""
+    try:
+        import fcntl
+        import stat
+        import termios
+
+        for fd in (1, 2):
+            if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+                return False
+            unread = fcntl.ioctl(fd, termios.FIONREAD, bytes(4))
+            if int.from_bytes(unread, sys.byteorder):
+                return False
+    except (ImportError, OSError, ValueError):
+        return False
+    return True
 
 
 def _flush_output() -> None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 from tests.worker._platform import FakePlatform, Outcome, unb64
-from tests.worker.conftest import run_worker
+from tests.worker.conftest import run_worker, run_worker_unread
 
 MARK = "\x1erender-sdk:end-of-attempt"
 
@@ -37,11 +41,11 @@ def test_several_attempts_in_one_process_until_410(platform: FakePlatform) -> No
     assert all(c.header("Render-Attempt-Id") is None for c in platform.calls("/input"))
 
 
-def test_end_of_attempt_markers_follow_each_attempts_output(platform: FakePlatform) -> None:
+def test_end_of_attempt_markers_follow_output_not_yet_read(platform: FakePlatform) -> None:
     platform.add_run("square", [2], attempt_id="a1")
     platform.add_run("square", [3], attempt_id="a2")
 
-    done = run_worker(platform, "serve")
+    done = run_worker_unread(platform, "serve")
 
     assert done.returncode == 0, done.stderr
     # split("\n"), not splitlines(): the latter also splits at the marker's \x1e.
@@ -49,6 +53,35 @@ def test_end_of_attempt_markers_follow_each_attempts_output(platform: FakePlatfo
     assert lines == ["squaring 2", f"{MARK} a1", "squaring 3", f"{MARK} a2"]
     err = [line for line in done.stderr.split("\n") if line.startswith((MARK, "INFO"))]
     assert err == ["INFO square log 2", f"{MARK} a1", "INFO square log 3", f"{MARK} a2"]
+    # Output still unread when the attempt ended: the callback does not claim it was read.
+    assert [c.header("Render-Output") for c in platform.calls("/callback")] == [None, None]
+
+
+DRAINED_CHECK = """
+import os, sys
+from render_sdk.workflows._worker import _output_drained
+read_end, write_end = os.pipe()
+os.dup2(write_end, 1)
+os.dup2(write_end, 2)
+results = [_output_drained()]           # empty pipes: drained
+os.write(1, b"some output\\n")
+results.append(_output_drained())       # unread bytes on stdout
+os.read(read_end, 100)
+results.append(_output_drained())       # read to the end again
+os.write(2, b"x")
+results.append(_output_drained())       # unread bytes on stderr
+os.read(read_end, 100)
+log = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT)
+os.dup2(log, 1)
+results.append(_output_drained())       # stdout is a file, not a pipe: cannot tell
+os.write(log, repr(results).encode())
+"""
+
+
+def test_output_counts_as_drained_only_when_both_pipes_were_read(tmp_path: Path) -> None:
+    out = tmp_path / "result.txt"
+    subprocess.run([sys.executable, "-c", DRAINED_CHECK, str(out)], check=True, timeout=60)
+    assert out.read_text().endswith("[True, False, True, False, False]")
 
 
 def test_subtask_calls_carry_their_attempts_id(platform: FakePlatform) -> None:
