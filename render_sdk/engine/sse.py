@@ -11,7 +11,8 @@ The stream ends after the last requested run's event. Events are framed with sse
 :class:`~sse_starlette.ServerSentEvent`.
 
 Each stream drains the core's iterator into its own queue (at most one entry per requested run),
-so a reader that is slow to take bytes off the socket never holds up the engine. A client that
+so a reader that is slow to take bytes off the socket never holds up the engine; events that are
+ready together are sent in one write. A client that
 disconnects, or an engine that shuts down, ends the stream and releases the core's iterator.
 """
 
@@ -21,11 +22,13 @@ import asyncio
 import contextlib
 import logging
 import re
+from collections import deque
 from collections.abc import AsyncIterator
 
 from sse_starlette import ServerSentEvent
 from starlette.types import Message, Receive, Scope, Send
 
+from render_sdk.engine._signal import Signal
 from render_sdk.engine.records import RunRecord
 from render_sdk.engine.serialize import dumps, task_run
 
@@ -96,9 +99,10 @@ class EventStream:
                 ],
             }
         )
-        queue: asyncio.Queue[object] = asyncio.Queue()
-        pump = asyncio.create_task(self._pump(queue))
-        writer = asyncio.create_task(self._write(queue, send))
+        pending: deque[object] = deque()
+        ready = Signal()
+        pump = asyncio.create_task(self._pump(pending, ready))
+        writer = asyncio.create_task(self._write(pending, ready, send))
         watcher = asyncio.create_task(_wait_disconnect(receive))
         closing = asyncio.create_task(self._closing.wait())
         tasks = {pump, writer, watcher, closing}
@@ -121,29 +125,38 @@ class EventStream:
             with contextlib.suppress(Exception):
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-    async def _pump(self, queue: asyncio.Queue[object]) -> None:
+    async def _pump(self, pending: deque[object], ready: Signal) -> None:
         try:
             async for run in self._events:
-                queue.put_nowait(run)
+                pending.append(run)
+                ready.set()
         except asyncio.CancelledError:
             raise
         except Exception:
             logger.exception("the event stream of the requested task runs failed")
         finally:
-            queue.put_nowait(_END)
+            pending.append(_END)
+            ready.set()
 
-    async def _write(self, queue: asyncio.Queue[object], send: Send) -> None:
+    async def _write(self, pending: deque[object], ready: Signal, send: Send) -> None:
+        """Send the events as they come; those that came together go out in one write."""
         await _body(send, self._retry)
         while True:
-            try:
-                item = await asyncio.wait_for(queue.get(), timeout=self._ping_interval)
-            except asyncio.TimeoutError:
-                await _body(send, _PING)
+            if not pending:
+                ready.clear()
+                if not await ready.wait(self._ping_interval):
+                    await _body(send, _PING)
                 continue
-            if item is _END:
-                return
-            assert isinstance(item, RunRecord)
-            await _body(send, frame_run(item))
+            frames: list[bytes] = []
+            while pending:
+                item = pending.popleft()
+                if item is _END:
+                    if frames:
+                        await _body(send, b"".join(frames))
+                    return
+                assert isinstance(item, RunRecord)
+                frames.append(frame_run(item))
+            await _body(send, b"".join(frames))
 
 
 async def _body(send: Send, chunk: bytes) -> None:
