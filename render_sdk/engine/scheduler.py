@@ -13,7 +13,7 @@ import base64
 import collections
 import dataclasses
 import logging
-from collections.abc import Awaitable, Coroutine
+from collections.abc import Coroutine
 from datetime import datetime, timezone
 from typing import Any
 
@@ -44,6 +44,9 @@ from render_sdk.engine.workers import ServePool, WorkerLauncher, WorkerProcess, 
 runs_logger = logging.getLogger("render_sdk.engine.runs")
 _RECENT = 2000  # terminal runs kept in memory for fast reads
 _MARKER_WAIT = 0.25  # how long a finished attempt waits for its end-of-attempt markers
+# An attempt that is still running after this many seconds has its start written; a shorter one
+# is written once, with its outcome (one write per run fewer for short tasks).
+RECORD_START_AFTER = 0.05
 _RUN_MODE_EXIT_GRACE = 10.0  # a run-mode worker gets this long to exit after its callback
 INTERRUPTED_ERROR = (
     "interrupted: the engine stopped while this attempt was running; "
@@ -84,6 +87,15 @@ def encode_payload(value: Any) -> str:
     import json
 
     return base64.b64encode(json.dumps(value, separators=(",", ":")).encode()).decode()
+
+
+def _apply_start(rec: RunRecord, started: AttemptRecord, now: datetime) -> None:
+    """Show ``started`` as the running attempt of ``rec``."""
+    if not any(a is started for a in rec.attempts):
+        rec.attempts.append(started)
+    rec.status = RunStatus.RUNNING
+    if rec.started_at is None:
+        rec.started_at = now
 
 
 class Scheduler:
@@ -244,22 +256,23 @@ class Scheduler:
         wrote it (the fast lane), else the start is written here."""
         rec = run.record
         now = utcnow()
+        loop = asyncio.get_running_loop()
+        start_saved: asyncio.Future[None] | None = None
+        start_timer: asyncio.TimerHandle | None = None
         if published is None:
             started = AttemptRecord(number=attempt.number, status=RunStatus.RUNNING, started_at=now)
-            # The attempt becomes visible (status running) once it is on disk, so a run
-            # reported as running is always recovered as interrupted; the worker starts
-            # meanwhile.
-            start_committed: Awaitable[None] | None = self.store.save_run(
-                dataclasses.replace(
-                    rec,
-                    status=RunStatus.RUNNING,
-                    started_at=rec.started_at or now,
-                    attempts=[*rec.attempts, started],
-                )
-            )
+            # An attempt's start is written only once it has run for RECORD_START_AFTER; a
+            # shorter attempt is written once, with its outcome (a crash before then leaves
+            # the run pending on disk: it runs again). The run is reported running only once
+            # its start is on disk, so a run reported as running is recovered as interrupted.
+
+            def save_start() -> None:
+                nonlocal start_saved
+                start_saved = asyncio.ensure_future(self._save_start(rec, started, now))
+
+            start_timer = loop.call_later(RECORD_START_AFTER, save_start)
         else:
-            started, start_committed = published, None
-        loop = asyncio.get_running_loop()
+            started = published
         timer = None
         if run.task.timeout_seconds:
             timer = loop.call_later(
@@ -277,14 +290,15 @@ class Scheduler:
                 attempt.worker = worker
             except WorkerStartError as exc:
                 attempt.resolve(Crashed(str(exc)))
-            if start_committed is not None:
-                await start_committed
-                rec.attempts.append(started)
-                rec.status = RunStatus.RUNNING
-                if rec.started_at is None:
-                    rec.started_at = now
-            self.log_state(rec)
+            if published is not None:
+                self.log_state(rec)
             outcome = await attempt.outcome
+            if start_timer is not None:
+                start_timer.cancel()
+                if start_saved is not None:
+                    await start_saved  # the start is on disk and in the record
+                else:
+                    _apply_start(rec, started, now)  # written with the outcome
             if timer is not None:
                 timer.cancel()
             if worker is not None:
@@ -298,11 +312,26 @@ class Scheduler:
                 return
             await self._settle(run, attempt, outcome)
         finally:
+            if start_timer is not None:
+                start_timer.cancel()
             self.running.discard(attempt)
             for future in (attempt.released, attempt.finished):
                 if not future.done():
                     future.set_result(None)
             self.pump()
+
+    async def _save_start(self, rec: RunRecord, started: AttemptRecord, now: datetime) -> None:
+        """Write the start of a still running attempt, then show it in the record."""
+        await self.store.save_run(
+            dataclasses.replace(
+                rec,
+                status=RunStatus.RUNNING,
+                started_at=rec.started_at or now,
+                attempts=[*rec.attempts, started],
+            )
+        )
+        _apply_start(rec, started, now)
+        self.log_state(rec)
 
     async def _dispose_worker(
         self, worker: WorkerProcess, attempt: Attempt, outcome: Outcome

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 
 import pytest
@@ -205,3 +206,58 @@ async def test_a_started_run_whose_insert_does_not_commit_is_stopped(
     assert rec.status is RunStatus.CANCELED
     assert rec.error == "canceled: the engine could not store this run"
     assert (await run_to_end(core, "square", [3])).results == [9]  # the engine goes on
+
+
+async def _queued_behind_a_blocker(core: EngineCore, task: str, value: list[object]) -> str:
+    """Start ``task`` while the only slot is taken, so that it waits in the queue and starts
+    through the scheduler; free the slot; return the queued run's id."""
+    blocker_task = await core.find_task("long_sleep")
+    queued_task = await core.find_task(task)
+    assert blocker_task is not None and queued_task is not None
+    blocker = await core.start_run(blocker_task, [60])
+    queued = await core.start_run(queued_task, value)
+    assert (await core.get_run(queued.id)).status is RunStatus.PENDING
+    await core.cancel_run(blocker.id)
+    return queued.id
+
+
+async def test_a_short_attempt_is_written_once_with_its_outcome(
+    make_engine: MakeEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    core = await make_engine(serve=True, max_concurrency=1)
+    saved: list[tuple[str, RunStatus]] = []
+    save = core.store.save_run
+
+    def recording_save(run):  # type: ignore[no-untyped-def]
+        saved.append((run.id, run.status))
+        return save(run)
+
+    monkeypatch.setattr(core.store, "save_run", recording_save)
+    run_id = await _queued_behind_a_blocker(core, "square", [5])
+    done = await wait_end(core, run_id)
+    assert done.status is RunStatus.COMPLETED and done.results == [25]
+    assert [a.status for a in done.attempts] == [RunStatus.COMPLETED]
+    assert done.started_at is not None and done.attempts[0].started_at == done.started_at
+    assert [status for rid, status in saved if rid == run_id] == [RunStatus.COMPLETED]
+    stored = await core.store.get_run(run_id)
+    assert stored is not None and stored.status is RunStatus.COMPLETED
+    assert [a.status for a in stored.attempts] == [RunStatus.COMPLETED]
+
+
+async def test_a_longer_attempt_is_written_as_running_while_it_runs(
+    make_engine: MakeEngine,
+) -> None:
+    core = await make_engine(serve=True, max_concurrency=1)
+    run_id = await _queued_behind_a_blocker(core, "long_sleep", [60])
+    for _ in range(400):  # RECORD_START_AFTER (0.05 s), then the commit
+        stored = await core.store.get_run(run_id)
+        if stored is not None and stored.status is RunStatus.RUNNING:
+            break
+        await asyncio.sleep(0.01)
+    else:
+        raise AssertionError("the running attempt was never written")
+    assert [a.status for a in stored.attempts] == [RunStatus.RUNNING]
+    assert (await core.get_run(run_id)).status is RunStatus.RUNNING
+    await core.cancel_run(run_id)
+    done = await wait_end(core, run_id)
+    assert [a.status for a in done.attempts] == [RunStatus.CANCELED]
