@@ -2,13 +2,17 @@
 
 On a shared or noisy machine the load drifts over minutes. Running B1 on one system for a minute
 and then on the next would charge that drift to one of them; alternating slices (with the order
-rotated each round) spreads it evenly, so the ratios taken from one invocation stay fair.
+rotated each round) spreads it evenly, so the ratios taken from one invocation stay fair. Before
+each slice the runner waits for the machine to be quiet (:func:`settle`), so that what one
+system leaves running (process-per-run workers exiting, a queue draining) does not land in the
+next system's slice.
 """
 
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 from bench._results import Result
 from bench._stats import latency_summary
@@ -42,6 +46,45 @@ def rotated(items: Sequence[str], index: int) -> list[str]:
         return []
     k = index % len(items)
     return [*items[k:], *items[:k]]
+
+
+def cpu_busy(read_stat: Callable[[], str] | None = None, window: float = 0.2) -> float:
+    """The fraction of all CPUs' time spent busy over ``window`` seconds (Linux ``/proc/stat``).
+
+    >>> lines = iter(["cpu  100 0 100 800 0 0 0 0 0 0", "cpu  150 0 150 900 0 0 0 0 0 0"])
+    >>> cpu_busy(lambda: next(lines), window=0)
+    0.5
+    """
+    read = read_stat or _read_proc_stat
+    first = _busy_and_total(read())
+    time.sleep(window)
+    second = _busy_and_total(read())
+    total = second[1] - first[1]
+    return (second[0] - first[0]) / total if total > 0 else 0.0
+
+
+def _read_proc_stat() -> str:
+    with open("/proc/stat") as stat:
+        return stat.readline()
+
+
+def _busy_and_total(line: str) -> tuple[int, int]:
+    values = [int(v) for v in line.split()[1:]]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
+def settle(threshold: float = 0.15, timeout: float = 5.0) -> float:
+    """Wait until the machine is quiet (CPUs less than ``threshold`` busy) or ``timeout``
+    passes, so that one system's leftovers (workers exiting, a queue draining) do not land in
+    the next system's slice. Returns the seconds waited; without ``/proc/stat``, returns 0."""
+    start = time.monotonic()
+    try:
+        while cpu_busy() >= threshold and time.monotonic() - start < timeout:
+            pass
+    except OSError:
+        return 0.0
+    return time.monotonic() - start
 
 
 def _weighted(parts: Sequence[Result], metric: str, weight: str) -> float | None:

@@ -286,7 +286,7 @@ class Runner:
         """B1-B4 in interleaved rounds across the running systems (see bench/_rounds.py)."""
         from bench._procs import NotMeasured
         from bench._results import Result
-        from bench._rounds import merge_latency, merge_throughput, rotated, share
+        from bench._rounds import merge_latency, merge_throughput, rotated, settle, share
 
         for bench in ("B1", "B1rest", "B2", "B3", "B4", "B4chord"):
             key = {"B4chord": "B4", "B1rest": "B1"}.get(bench, bench)
@@ -313,6 +313,7 @@ class Runner:
                     if n == 0:
                         continue
                     warm = warmup if index == 0 else min(warmup, 1 if name == "process" else 5)
+                    settle()
                     try:
                         parts[name].append(subjects[name][bench](n, warm))
                     except NotMeasured as exc:

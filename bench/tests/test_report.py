@@ -154,3 +154,16 @@ def test_merged_throughput_is_the_median_round() -> None:
     assert merged.metrics["runs_per_s"] == 400.0
     assert (merged.metrics["runs_per_s_min"], merged.metrics["runs_per_s_max"]) == (300.0, 500.0)
     assert merged.metrics["n"] == 30
+
+
+def test_cpu_busy_and_settle(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench import _rounds
+
+    lines = iter(["cpu  100 0 100 800 0 0 0 0 0 0", "cpu  150 0 150 900 0 0 0 0 0 0"])
+    assert _rounds.cpu_busy(lambda: next(lines), window=0) == 0.5
+    busy = iter([0.9, 0.9, 0.1])
+    monkeypatch.setattr(_rounds, "cpu_busy", lambda: next(busy))
+    _rounds.settle(threshold=0.15, timeout=5)
+    assert list(busy) == []  # waited while busy, stopped once quiet
+    monkeypatch.setattr(_rounds, "cpu_busy", lambda: 1.0)
+    assert _rounds.settle(threshold=0.15, timeout=0.05) >= 0.05  # gives up after the timeout
