@@ -31,7 +31,7 @@ from render_api.types import UNSET, Response, Unset
 
 from render_sdk.client import _convert
 from render_sdk.client._base import EVENTS_PATH, EventTracker, WorkflowsCore, _opt, page_items
-from render_sdk.client._retry import poll_delay
+from render_sdk.client._retry import RetryPolicy, poll_delay
 from render_sdk.client._waiter import RunWaiter
 from render_sdk.client.errors import RenderError, ServerError
 from render_sdk.client.types import (
@@ -62,7 +62,12 @@ class AsyncWorkflows:
         self._waiter = RunWaiter(lambda ids: _stream(self, EventTracker(ids)), self._poll_details)
 
     async def _send(
-        self, operation: str, call: Callable[[], Awaitable[Response[Any]]], *, retry: bool = True
+        self,
+        operation: str,
+        call: Callable[[], Awaitable[Response[Any]]],
+        *,
+        retry: bool = True,
+        policy: RetryPolicy | None = None,
     ) -> Response[Any]:
         """Run ``call`` under the retry policy; return a successful answer or raise its error."""
         attempt = 0
@@ -76,7 +81,7 @@ class AsyncWorkflows:
                 if found is None:
                     return response
                 error = found
-            delay = self._core.policy.delay(attempt, error) if retry else None
+            delay = (policy or self._core.policy).delay(attempt, error) if retry else None
             if delay is None:
                 raise error
             attempt += 1
@@ -112,6 +117,7 @@ class AsyncWorkflows:
         input_data: TaskData | None,
         idempotency_key: str | None,
         prefer: str | Unset = UNSET,
+        policy: RetryPolicy | None = None,
     ) -> Response[Any]:
         """POST a new run (with ``prefer``, a ``Prefer`` header); retried only with an
         idempotency key, since a retry without one could start a second run."""
@@ -121,6 +127,7 @@ class AsyncWorkflows:
             "start_task",
             lambda: self._post_run(body, key, prefer),
             retry=idempotency_key is not None,
+            policy=policy,
         )
 
     async def run_task(
@@ -139,7 +146,8 @@ class AsyncWorkflows:
             details = await render.workflows.run_task("my-workflow/square", [3])
             print(details.result)  # 9
         """
-        response = await self._create(task_slug, input_data, idempotency_key, self._core.run_wait)
+        key, policy = self._core.run_task_start(idempotency_key)
+        response = await self._create(task_slug, input_data, key, self._core.run_wait, policy)
         details = self._core.waited_details(response)
         if details is not None:  # the server held its answer until the run finished
             return self._core.finish("run_task", details)

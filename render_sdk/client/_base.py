@@ -9,6 +9,7 @@ or errors, tracking which runs an event stream still waits for, and paging.
 from __future__ import annotations
 
 import json
+import uuid
 from contextvars import ContextVar
 from http import HTTPStatus
 from typing import Any, TypeVar
@@ -206,6 +207,18 @@ class WorkflowsCore:
             operation=operation,
             status_code=int(response.status_code),
         )
+
+    def run_task_start(self, idempotency_key: str | None) -> tuple[str | None, RetryPolicy | None]:
+        """The idempotency key and retry policy of ``run_task``'s start.
+
+        Against the local engine, which holds the answer until the run ends and honours
+        idempotency keys, a start without a key gets one of its own, and is sent again (with
+        the reconnection policy, which rides out an engine restart) when its answer is lost.
+        Elsewhere the start is sent as the caller asked: without a key it is never repeated.
+        """
+        if idempotency_key is not None or not self.settings.local:
+            return idempotency_key, None
+        return f"run-task-{uuid.uuid4().hex}", self.reconnect_policy
 
     def absolute_url(self, path: str) -> httpx.URL:
         """The API URL of ``path`` (``/task-runs``), built once: httpx parses and merges a

@@ -29,7 +29,7 @@ from render_api.types import UNSET, Response, Unset
 
 from render_sdk.client import _convert
 from render_sdk.client._base import EVENTS_PATH, EventTracker, WorkflowsCore, _opt, page_items
-from render_sdk.client._retry import poll_delay
+from render_sdk.client._retry import RetryPolicy, poll_delay
 from render_sdk.client.errors import RenderError, ServerError
 from render_sdk.client.types import (
     ListTaskRunsParams,
@@ -58,7 +58,12 @@ class Workflows:
         self._core = core
 
     def _send(
-        self, operation: str, call: Callable[[], Response[Any]], *, retry: bool = True
+        self,
+        operation: str,
+        call: Callable[[], Response[Any]],
+        *,
+        retry: bool = True,
+        policy: RetryPolicy | None = None,
     ) -> Response[Any]:
         """Run ``call`` under the retry policy; return a successful answer or raise its error."""
         attempt = 0
@@ -72,7 +77,7 @@ class Workflows:
                 if found is None:
                     return response
                 error = found
-            delay = self._core.policy.delay(attempt, error) if retry else None
+            delay = (policy or self._core.policy).delay(attempt, error) if retry else None
             if delay is None:
                 raise error
             attempt += 1
@@ -103,6 +108,7 @@ class Workflows:
         input_data: TaskData | None,
         idempotency_key: str | None,
         prefer: str | Unset = UNSET,
+        policy: RetryPolicy | None = None,
     ) -> Response[Any]:
         """POST a new run (with ``prefer``, a ``Prefer`` header); retried only with an
         idempotency key, since a retry without one could start a second run."""
@@ -112,6 +118,7 @@ class Workflows:
             "start_task",
             lambda: self._post_run(body, key, prefer),
             retry=idempotency_key is not None,
+            policy=policy,
         )
 
     def run_task(
@@ -130,7 +137,8 @@ class Workflows:
             details = render.workflows.run_task("my-workflow/square", [3])
             print(details.result)  # 9
         """
-        response = self._create(task_slug, input_data, idempotency_key, self._core.run_wait)
+        key, policy = self._core.run_task_start(idempotency_key)
+        response = self._create(task_slug, input_data, key, self._core.run_wait, policy)
         details = self._core.waited_details(response)
         if details is not None:  # the server held its answer until the run finished
             return self._core.finish("run_task", details)

@@ -140,18 +140,53 @@ async def test_a_held_answer_lost_mid_body_is_awaited_by_its_location_async(
     assert len(fake.calls("POST", "/task-runs")) == 1
 
 
-def test_a_plain_answer_lost_mid_body_is_an_error_and_not_retried(
-    fake: FakeAPI, render: Render
-) -> None:
-    lost = httpx.Response(
+def lost_answer() -> httpx.Response:
+    """A start answer whose body is lost, with no head naming the run."""
+    return httpx.Response(
         202,
         headers={"Content-Type": "application/json"},
         stream=ChunkStream([httpx.ReadError("connection reset by peer")]),
     )
-    fake.on("POST", "/task-runs", lost)
-    with pytest.raises(ServerError, match="could not reach"):
-        render.workflows.run_task("wf/square", [3])
-    assert len(fake.calls("POST", "/task-runs")) == 1
+
+
+def test_against_the_local_engine_a_lost_start_is_sent_again_with_its_own_key(
+    fake: FakeAPI, render: Render
+) -> None:
+    fake.on("POST", "/task-runs", httpx.ConnectError("engine restarting"), lost_answer())
+    fake.on("POST", "/task-runs", waited(details_payload()))
+    assert render.workflows.run_task("wf/square", [3]).result == 9
+    posts = fake.calls("POST", "/task-runs")
+    keys = {p.headers.get("idempotency-key") for p in posts}
+    assert len(posts) == 3 and len(keys) == 1
+    (key,) = keys
+    assert key is not None and key.startswith("run-task-")
+
+
+async def test_against_the_local_engine_a_lost_start_is_sent_again_async(
+    fake: FakeAPI, render_async: RenderAsync
+) -> None:
+    fake.on("POST", "/task-runs", lost_answer(), waited(details_payload()))
+    assert (await render_async.workflows.run_task("wf/square", [3])).result == 9
+    posts = fake.calls("POST", "/task-runs")
+    assert len(posts) == 2
+    assert posts[0].headers["idempotency-key"] == posts[1].headers["idempotency-key"]
+
+
+def test_a_callers_key_is_kept(fake: FakeAPI, render: Render) -> None:
+    fake.on("POST", "/task-runs", waited(details_payload()))
+    render.workflows.run_task("wf/square", [3], idempotency_key="mine")
+    assert fake.requests[0].headers["idempotency-key"] == "mine"
+
+
+def test_against_a_remote_api_a_lost_start_is_an_error_and_not_retried(fake: FakeAPI) -> None:
+    fake.on("POST", "/task-runs", lost_answer())
+    transport = httpx.MockTransport(fake)
+    with Render("rnd_key", base_url="https://api.example.com", transport=transport) as render:
+        with pytest.raises(ServerError, match="could not reach"):
+            render.workflows.run_task("wf/square", [3])
+    posts = fake.calls("POST", "/task-runs")
+    assert len(posts) == 1
+    assert "idempotency-key" not in posts[0].headers
 
 
 def test_a_held_answer_naming_no_run_is_an_error(fake: FakeAPI, render: Render) -> None:
