@@ -505,7 +505,6 @@ def create_app(
     # A path with a trailing slash is an unknown endpoint (404 with the error body), not a
     # redirect: Render's API does not redirect either.
     app.router.redirect_slashes = False
-    app.state.closing = closing
     app.state.close = api.close
     return app
 
