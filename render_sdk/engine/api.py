@@ -15,7 +15,7 @@ import asyncio
 import functools
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 from starlette.applications import Starlette
@@ -29,6 +29,7 @@ from starlette.types import ASGIApp
 from render_sdk.engine import serialize
 from render_sdk.engine._held import HEADERS_WITHIN, RunWatch, held_answer
 from render_sdk.engine.auth import BearerAuth
+from render_sdk.engine.browser_guard import BrowserGuard, loopback_hosts
 from render_sdk.engine.interface import EngineCoreAPI, RunFilter
 from render_sdk.engine.records import EngineError, InvalidRequest, NotFound
 from render_sdk.engine.sse import EventStream
@@ -53,7 +54,16 @@ _HTTP_ERROR_IDS = {
     503: "unavailable",
 }
 
+_LOOPBACK = loopback_hosts()
+
 Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+class UnsupportedMediaType(EngineError):
+    """The request body is not declared as JSON."""
+
+    status = 415
+    error_id = "unsupported_media_type"
 
 
 class PayloadTooLarge(EngineError):
@@ -165,6 +175,22 @@ async def _read_body(request: Request, limit: int) -> bytes:
     if size > limit:
         raise too_large
     return b"".join(chunks)
+
+
+def _require_json(request: Request) -> None:
+    """Refuse a body that is not declared ``application/json`` (or ``application/*+json``).
+
+    Browsers send ``text/plain`` and form bodies across sites without asking first; a JSON route
+    that took them could be driven by any web page (docs/inspector.md).
+    """
+    declared = request.headers.get("content-type")
+    media = (declared or "").split(";", 1)[0].strip().lower()
+    if media == _JSON or (media.startswith("application/") and media.endswith("+json")):
+        return
+    got = f"got {declared!r}" if declared else "no Content-Type was sent"
+    raise UnsupportedMediaType(
+        f"the request body must be JSON: send 'Content-Type: application/json' ({got})"
+    )
 
 
 def _parse_start_body(body: bytes) -> tuple[str, Any]:
@@ -312,6 +338,7 @@ class _Api:
             wake()
 
     async def start_run(self, request: Request) -> Response:
+        _require_json(request)
         body = await _read_body(request, self.max_body_bytes)
         slug, task_input = _parse_start_body(body)
         key = request.headers.get("idempotency-key")
@@ -465,6 +492,7 @@ def create_app(
     max_body_bytes: int = MIB,
     sse_retry_ms: int = 2000,
     sse_ping_interval: float = 15.0,
+    allowed_hosts: Collection[str] | None = _LOOPBACK,
 ) -> Starlette:
     """The REST API of ``core`` as an ASGI application.
 
@@ -472,6 +500,9 @@ def create_app(
     Request bodies over ``max_body_bytes`` get ``413``. Event streams send ``retry:
     <sse_retry_ms>`` first and a ``: ping`` comment after ``sse_ping_interval`` idle seconds.
     Call :func:`close_streams` before shutting the server down so open event streams end.
+    Requests whose ``Host`` is neither this machine's name nor in ``allowed_hosts`` (None: any
+    host) and state changes sent by pages of other origins get ``403``
+    (:mod:`~render_sdk.engine.browser_guard`).
 
         app = create_app(core, api_key=None)
         uvicorn.run(app)
@@ -496,7 +527,9 @@ def create_app(
         _route("/v1/tasks/{task_id}", GET=api.get_task),
         _route("/v1/logs", GET=api.logs),
     ]
-    middleware = [Middleware(BearerAuth, api_key=api_key)] if api_key else []
+    middleware = [Middleware(BrowserGuard, allowed_hosts=allowed_hosts)]
+    if api_key:
+        middleware.append(Middleware(BearerAuth, api_key=api_key))
     app = Starlette(
         routes=routes,
         middleware=middleware,

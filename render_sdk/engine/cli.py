@@ -6,8 +6,10 @@
 
 Options: ``--host`` (default 127.0.0.1), ``--port`` (8120), ``--db`` (``.render/workflows.db``
 under the current directory, or ``:memory:``), ``--max-concurrency N``, ``--api-key KEY`` (or the
-environment variable ``RENDER_WORKFLOWS_DEV_API_KEY``), ``--log-level``, ``--access-log``,
-``--no-fsync``, ``--quiet``. A host other than loopback is refused unless an API key is set.
+environment variable ``RENDER_WORKFLOWS_DEV_API_KEY``), ``--allowed-host NAME``, ``--log-level``,
+``--access-log``, ``--no-fsync``, ``--quiet``. A host other than loopback is refused unless an
+API key is set; requests addressed to other host names than this machine's (and those given with
+``--allowed-host``) are refused, as are state changes sent by pages of other origins.
 
 It prints one line per run state change and the workers' output, prefixed by task and run.
 Ctrl-C or SIGTERM stops it cleanly (exit status 0). Bad arguments: one line on stderr, status 2.
@@ -65,6 +67,7 @@ class DevOptions:
     quiet: bool
     app_target: str | None
     start_command: list[str] | None
+    allowed_hosts: tuple[str, ...] = ()
 
 
 def _positive_int(text: str) -> int:
@@ -131,6 +134,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="LEVEL",
         help="diagnostics level: " + ", ".join(LOG_LEVELS) + " (warning)",
     )
+    parser.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also serve requests addressed to this host name (repeatable; this machine's "
+        "names are always served, other names are refused against DNS rebinding)",
+    )
     parser.add_argument("--access-log", action="store_true", help="log every HTTP request")
     parser.add_argument(
         "--no-fsync",
@@ -190,6 +201,7 @@ def parse_args(argv: list[str], environ: dict[str, str] | None = None) -> DevOpt
         quiet=args.quiet,
         app_target=target,
         start_command=command,
+        allowed_hosts=tuple(args.allowed_host),
     )
 
 
@@ -311,6 +323,7 @@ async def _run_until_stopped(
             log_level=options.log_level,
             access_log=options.access_log,
             uvicorn_logging=True,
+            allowed_hosts=options.allowed_hosts,
         )
     )
     stopping = asyncio.create_task(stop.wait())

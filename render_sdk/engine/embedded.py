@@ -19,7 +19,7 @@ import ipaddress
 import os
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import uvicorn
 
 from render_sdk.engine.api import close_streams, create_app
+from render_sdk.engine.browser_guard import loopback_hosts
 from render_sdk.engine.interface import EngineConfig, EngineCoreAPI
 
 if TYPE_CHECKING:
@@ -70,6 +71,21 @@ def bind_socket(host: str, port: int) -> socket.socket:
         raise OSError(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror}") from None
     sock.setblocking(False)
     return sock
+
+
+def served_hosts(bind_host: str, allowed_hosts: Collection[str] = ()) -> frozenset[str] | None:
+    """The ``Host`` names an engine bound to ``bind_host`` serves (None: any).
+
+    This machine's names always; an engine on another address serves any name (it requires an
+    API key) unless ``allowed_hosts`` lists them.
+
+    >>> sorted(served_hosts("127.0.0.1", ["dev.test"]))
+    ['127.0.0.1', '::1', 'dev.test', 'localhost']
+    """
+    if allowed_hosts:
+        extra = {bind_host} if not is_loopback(bind_host) else set()
+        return loopback_hosts() | frozenset(allowed_hosts) | extra
+    return loopback_hosts() if is_loopback(bind_host) else None
 
 
 class _Server(uvicorn.Server):
@@ -129,12 +145,20 @@ class ServedEngine:
         shutdown_grace: int = DEFAULT_SHUTDOWN_GRACE,
         app_options: dict[str, Any] | None = None,
         uvicorn_logging: bool = False,
+        allowed_hosts: Collection[str] = (),
     ) -> ServedEngine:
-        """Start ``core``, then serve its API on ``sock``; on failure, leave nothing running."""
+        """Start ``core``, then serve its API on ``sock``; on failure, leave nothing running.
+
+        ``allowed_hosts``: more ``Host`` names to serve (see :func:`served_hosts`).
+        """
         await core.start()
         task: asyncio.Task[None] | None = None
         try:
-            app = create_app(core, api_key=api_key, **(app_options or {}))
+            options = {
+                "allowed_hosts": served_hosts(str(sock.getsockname()[0]), allowed_hosts),
+                **(app_options or {}),
+            }
+            app = create_app(core, api_key=api_key, **options)
             config = uvicorn.Config(
                 app,
                 log_level=log_level,
@@ -203,6 +227,7 @@ class LocalEngine:
         startup_timeout: float = 120.0,
         core: EngineCoreAPI | None = None,
         app_options: dict[str, Any] | None = None,
+        allowed_hosts: Collection[str] = (),
     ) -> None:
         if core is None and (app_target is None) == (start_command is None):
             raise ValueError("give exactly one of app_target ('module:app') and start_command")
@@ -226,6 +251,7 @@ class LocalEngine:
         self.log_level = log_level
         self.startup_timeout = startup_timeout
         self.app_options = app_options
+        self.allowed_hosts = tuple(allowed_hosts)
         self._given_core = core
         self._served: ServedEngine | None = None
         self._thread: threading.Thread | None = None
@@ -293,6 +319,7 @@ class LocalEngine:
                     api_key=self.api_key,
                     log_level=self.log_level,
                     app_options=self.app_options,
+                    allowed_hosts=self.allowed_hosts,
                 ),
                 timeout=self.startup_timeout,
             )

@@ -222,7 +222,9 @@ def test_request_line_over_the_server_limit(secured_engine: EngineProcess) -> No
 
     target = b"/v1/task-runs/events?taskRunIds=" + b"x" * 70_000
     with socket.create_connection(("127.0.0.1", secured_engine.port), timeout=30) as sock:
-        sock.sendall(b"GET " + target + b" HTTP/1.1\r\nHost: e\r\nConnection: close\r\n\r\n")
+        sock.sendall(
+            b"GET " + target + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        )
         answer = b""
         while chunk := sock.recv(65536):
             answer += chunk

@@ -127,7 +127,9 @@ async def test_body_over_the_limit_is_413(served: Served) -> None:
         for _ in range(20):
             yield b"x" * 100_000
 
-    answer = await served.http.post("/v1/task-runs", content=chunks())
+    answer = await served.http.post(
+        "/v1/task-runs", content=chunks(), headers={"content-type": "application/json"}
+    )
     check_error(answer, 413, "payload_too_large", "1048576 bytes")
     # The connection is still good for the next request.
     assert (await served.http.get("/v1/tasks")).status_code == 200

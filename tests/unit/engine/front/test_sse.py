@@ -200,7 +200,7 @@ async def test_a_reader_that_does_not_read_does_not_hold_up_the_core(served: Ser
     reader, writer = await asyncio.open_connection("127.0.0.1", served.engine.port)
     try:
         query = "&".join(f"taskRunIds={i}" for i in ids)
-        writer.write(f"GET {EVENTS}?{query} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        writer.write(f"GET {EVENTS}?{query} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
         await writer.drain()
         await served.core.wait_for_subscribers(1)
         # 20 events of 1 MB each: far more than the socket buffers hold. The client reads none.
