@@ -3,8 +3,29 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
 
 # The interop tests need Render's published SDK in a separate virtualenv; `nox -s interop` makes
 # it and sets RENDER06_PYTHON. Without it, the folder is not collected (it is not skipped: it is
 # run by its own CI session).
 collect_ignore = [] if os.environ.get("RENDER06_PYTHON") else ["interop"]
+
+
+@pytest.fixture
+def cpu_hogs() -> Iterator[None]:
+    """Two busy-loop processes for the test's duration: the loaded 2-core machine that a
+    developer's laptop or a shared CI runner often is."""
+    hogs = [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"], stdin=subprocess.DEVNULL)
+        for _ in range(2)
+    ]
+    try:
+        yield
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()

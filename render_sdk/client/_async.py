@@ -30,8 +30,15 @@ from render_api.api.tasks import get_task, list_tasks
 from render_api.types import UNSET, Response, Unset
 
 from render_sdk.client import _convert
-from render_sdk.client._base import EVENTS_PATH, EventTracker, WorkflowsCore, _opt, page_items
-from render_sdk.client._retry import RetryPolicy, poll_delay
+from render_sdk.client._base import (
+    EVENTS_PATH,
+    EventTracker,
+    WorkflowsCore,
+    _opt,
+    connection_lost,
+    page_items,
+)
+from render_sdk.client._retry import Retries, poll_delay
 from render_sdk.client._waiter import RunWaiter
 from render_sdk.client.errors import RenderError, ServerError
 from render_sdk.client.types import (
@@ -59,32 +66,27 @@ class AsyncWorkflows:
         self._api = api_client
         self._http = http
         self._core = core
-        self._waiter = RunWaiter(lambda ids: _stream(self, EventTracker(ids)), self._poll_details)
+        self._waiter = RunWaiter(
+            lambda ids: _stream(self, EventTracker(ids), reached=True), self._poll_details
+        )
 
     async def _send(
         self,
         operation: str,
         call: Callable[[], Awaitable[Response[Any]]],
-        *,
-        retry: bool = True,
-        policy: RetryPolicy | None = None,
+        retries: Retries | None = None,
     ) -> Response[Any]:
-        """Run ``call`` under the retry policy; return a successful answer or raise its error."""
-        attempt = 0
+        """Run ``call`` under ``retries`` (by default, the client's policy for a request that is
+        safe to repeat); return its answer or raise its error."""
+        retries = retries or self._core.retries()
         while True:
             try:
-                response = await call()
+                return await call()
             except Exception as exc:
                 error = self._core.translate(operation, exc)
-            else:
-                found = self._core.check(operation, response)
-                if found is None:
-                    return response
-                error = found
-            delay = (policy or self._core.policy).delay(attempt, error) if retry else None
+                delay = retries.delay(error, connection_lost=connection_lost(exc))
             if delay is None:
-                raise error
-            attempt += 1
+                raise retries.gave_up(error)
             await sleep(delay)
 
     async def start_task(
@@ -117,17 +119,21 @@ class AsyncWorkflows:
         input_data: TaskData | None,
         idempotency_key: str | None,
         prefer: str | Unset = UNSET,
-        policy: RetryPolicy | None = None,
     ) -> Response[Any]:
-        """POST a new run (with ``prefer``, a ``Prefer`` header); retried only with an
-        idempotency key, since a retry without one could start a second run."""
+        """POST a new run (with ``prefer``, a ``Prefer`` header). Sent again only with an
+        idempotency key, since a retry without one could start a second run; with a key, a
+        start whose connection broke is sent again for up to the reconnect patience."""
         body = _convert.run_task_body(task_slug, input_data)
         key = UNSET if idempotency_key is None else idempotency_key
+        retries = self._core.retries(
+            enabled=idempotency_key is not None, reconnect=idempotency_key is not None
+        )
         return await self._send(
             "start_task",
-            lambda: self._post_run(body, key, prefer),
-            retry=idempotency_key is not None,
-            policy=policy,
+            lambda: create_task_run.asyncio_detailed(
+                client=self._api, body=body, idempotency_key=key, prefer=prefer
+            ),
+            retries,
         )
 
     async def run_task(
@@ -146,32 +152,12 @@ class AsyncWorkflows:
             details = await render.workflows.run_task("my-workflow/square", [3])
             print(details.result)  # 9
         """
-        key, policy = self._core.run_task_start(idempotency_key)
-        response = await self._create(task_slug, input_data, key, self._core.run_wait, policy)
+        key = self._core.run_task_key(idempotency_key)
+        response = await self._create(task_slug, input_data, key, self._core.run_wait)
         details = self._core.waited_details(response)
         if details is not None:  # the server held its answer until the run finished
             return self._core.finish("run_task", details)
         return await self._wait(self._core.started_run_id("start_task", response), "run_task")
-
-    async def _post_run(
-        self, body: api.RunTask, key: str | Unset, prefer: str | Unset
-    ) -> Response[Any]:
-        """One POST of a new run. The generated request is sent by hand: to an absolute URL
-        (built once), and reading the answer's head before its body, so that an answer held
-        until the run finished (``Prefer: wait``) whose body is lost still names the run."""
-        kwargs = create_task_run._get_kwargs(body=body, idempotency_key=key, prefer=prefer)
-        kwargs["url"] = self._core.absolute_url(kwargs["url"])
-        raw = await self._http.send(self._http.build_request(**kwargs), stream=True)
-        try:
-            try:
-                await raw.aread()
-            except httpx.TransportError:
-                if not self._core.held_start(raw):
-                    raise
-                return self._core.start_response(self._api, raw, body_read=False)
-            return self._core.start_response(self._api, raw, body_read=True)
-        finally:
-            await raw.aclose()
 
     async def _wait(self, task_run_id: str, operation: str) -> TaskRunDetails:
         # Runs awaited in the same loop iteration share one event stream (see _waiter).
@@ -293,12 +279,17 @@ class AsyncWorkflows:
 
 
 async def _stream(
-    workflows: AsyncWorkflows, tracker: EventTracker
+    workflows: AsyncWorkflows, tracker: EventTracker, reached: bool
 ) -> AsyncGenerator[TaskRunDetails, None]:
-    """Yield the tracked runs' terminal details; reconnect when the stream drops."""
+    """Yield the tracked runs' terminal details; reconnect when the stream drops.
+
+    ``reached``: the server is known to be up (the runs were just started through it), so a
+    failed connection is retried for the reconnect patience from the start.
+    """
     core, http = workflows._core, workflows._http
-    failures = 0
-    connected = False  # a stream was healthy once: reconnect with core.reconnect_policy
+    retries = core.retries(reconnect=True)
+    if reached:
+        retries.reached_server()
     while not tracker.done:
         error: RenderError | None = None
         try:
@@ -312,7 +303,9 @@ async def _stream(
             response = await http.send(request, stream=True)
         except Exception as exc:
             error = core.translate("task_run_events", exc)
+            lost = connection_lost(exc)
         else:
+            lost = False  # the server answered, but with no usable stream
             try:
                 if not core.is_event_stream(response):
                     try:
@@ -342,13 +335,12 @@ async def _stream(
                 await response.aclose()
         if error is None:
             # A healthy stream dropped: reconnect after the server's retry time.
-            failures, connected = 0, True
+            retries.reached_server()
             await sleep(tracker.reconnect_delay(core.policy))
             continue
-        delay = (core.reconnect_policy if connected else core.policy).delay(failures, error)
+        delay = retries.delay(error, connection_lost=lost)
         if delay is None:
-            raise error
-        failures += 1
+            raise retries.gave_up(error)
         await sleep(delay)
 
 
@@ -369,7 +361,7 @@ class AsyncTaskRunEventStream:
         # The generator does not refer back to this object, so dropping the stream (a ``break``
         # out of ``async for ... in render.workflows.task_run_events(...)``) lets the event loop
         # close the generator and with it the connection.
-        self._events = _stream(workflows, EventTracker(task_run_ids))
+        self._events = _stream(workflows, EventTracker(task_run_ids), reached=False)
 
     def __aiter__(self) -> AsyncTaskRunEventStream:
         return self

@@ -10,21 +10,16 @@ from __future__ import annotations
 
 import json
 import uuid
-from contextvars import ContextVar
-from http import HTTPStatus
 from typing import Any, TypeVar
 
-import attrs
 import httpx
-from render_api import Client
 from render_api import models as api
-from render_api.api.task_runs import create_task_run
 from render_api.types import UNSET, Response, Unset
 
 from render_sdk.client import _constants as C
 from render_sdk.client import _convert
 from render_sdk.client._config import Settings
-from render_sdk.client._retry import RetryPolicy
+from render_sdk.client._retry import Retries, RetryPolicy
 from render_sdk.client._sse import ServerSentEvent, SSEDecoder
 from render_sdk.client.errors import (
     RenderError,
@@ -43,22 +38,41 @@ from render_sdk.client.types import (
 
 T = TypeVar("T")
 
-# The last HTTP answer received in this thread or task. The generated layer raises on a body it
-# cannot parse without handing back the answer; this lets the error name the real status.
-_last_response: ContextVar[httpx.Response | None] = ContextVar("render_last_response", default=None)
-
 TERMINAL_EVENTS = frozenset({"task.completed", "task.succeeded", "task.failed", "task.canceled"})
 EVENTS_PATH = "/task-runs/events"
 
 
-def remember_response(response: httpx.Response) -> None:
-    """httpx response hook of the blocking client."""
-    _last_response.set(response)
+class ErrorAnswer(Exception):
+    """An HTTP error answer (status 400 or more), raised by the clients' response hook before
+    the generated layer parses it, so that any error body (an API error, a proxy's HTML page)
+    becomes the error its status stands for (:func:`error_from_response`)."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(f"HTTP {response.status_code}")
+        self.status_code = response.status_code
+        self.content = response.content
+        self.headers = response.headers
 
 
-async def aremember_response(response: httpx.Response) -> None:
-    """httpx response hook of the async client."""
-    _last_response.set(response)
+def raise_error_answers(response: httpx.Response) -> None:
+    """httpx response hook of the blocking client: raise :class:`ErrorAnswer` for HTTP >= 400."""
+    if response.status_code >= 400:
+        response.read()
+        raise ErrorAnswer(response)
+
+
+async def araise_error_answers(response: httpx.Response) -> None:
+    """httpx response hook of the async client: raise :class:`ErrorAnswer` for HTTP >= 400."""
+    if response.status_code >= 400:
+        await response.aread()
+        raise ErrorAnswer(response)
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """True when ``exc`` broke a connection that had been made: the server was reached."""
+    return isinstance(exc, httpx.TransportError) and not isinstance(
+        exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+    )
 
 
 class NotAnEventStream(RenderError):
@@ -138,24 +152,24 @@ class WorkflowsCore:
     def __init__(self, settings: Settings, policy: RetryPolicy, timeout: float) -> None:
         self.settings = settings
         self.policy = policy
-        # Once a stream was healthy, a drop most likely means a restarting server.
-        self.reconnect_policy = attrs.evolve(
-            policy, max_retries=max(policy.max_retries, C.MAX_STREAM_RECONNECTS)
-        )
         self.timeout = timeout
         self.stream_timeout = httpx.Timeout(timeout, read=max(timeout, C.STREAM_READ_TIMEOUT))
-        self._urls: dict[str, httpx.URL] = {}
         wait = min(C.RUN_TASK_WAIT, int(timeout / 2))
         self.run_wait: str | Unset = f"wait={wait}" if wait >= 1 else UNSET
 
     # --- errors ----------------------------------------------------------------------------
+    def retries(self, *, enabled: bool = True, reconnect: bool = False) -> Retries:
+        """The retry state of one operation under this client's policy."""
+        return Retries(self.policy, enabled=enabled, reconnect=reconnect)
+
     def unreachable(self, operation: str, exc: BaseException) -> ServerError:
         """The error for a request that got no HTTP answer."""
         reason = str(exc) or type(exc).__name__
-        return ServerError(
-            f"could not reach the Render API at {self.settings.api_url}: {reason}",
-            operation=operation,
-        )
+        if connection_lost(exc):
+            text = f"lost the connection to the Render API at {self.settings.api_url}"
+        else:
+            text = f"could not connect to the Render API at {self.settings.api_url}"
+        return ServerError(f"{text}: {reason}", operation=operation)
 
     def translate(self, operation: str, exc: Exception) -> RenderError:
         """The client error for an exception raised while sending or parsing a request.
@@ -164,6 +178,8 @@ class WorkflowsCore:
         """
         if isinstance(exc, RenderError):
             return exc
+        if isinstance(exc, ErrorAnswer):
+            return error_from_response(operation, exc.status_code, exc.content, exc.headers)
         if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)):
             return self.unreachable(operation, exc)
         if isinstance(exc, httpx.TimeoutException):
@@ -175,26 +191,14 @@ class WorkflowsCore:
         if isinstance(exc, httpx.TransportError):
             return self.unreachable(operation, exc)
         if isinstance(exc, (ValueError, KeyError, TypeError, AttributeError)):
-            response = _last_response.get()
-            if response is not None and response.status_code >= 400:
-                return error_from_response(
-                    operation, response.status_code, response.content, response.headers
-                )
-            status = f"HTTP {response.status_code}" if response is not None else "an answer"
+            # Raised by the generated layer while parsing a success answer (errors are raised
+            # earlier, as ErrorAnswer); the input was checked before anything was sent.
             return RenderError(
-                f"{operation}: the API at {self.settings.api_url} sent {status} whose body "
-                f"this client cannot read: {exc}",
+                f"{operation}: the API at {self.settings.api_url} answered with a body this "
+                f"client cannot read: {exc}",
                 operation=operation,
-                status_code=None if response is None else response.status_code,
             )
         raise exc
-
-    def check(self, operation: str, response: Response[Any]) -> RenderError | None:
-        """The error an answer stands for, or None when it is a success."""
-        status = int(response.status_code)
-        if status < 400:
-            return None
-        return error_from_response(operation, status, response.content, response.headers)
 
     def parsed(self, operation: str, response: Response[Any], kind: type[T]) -> T:
         """The answer's parsed model, which must be a ``kind``."""
@@ -208,43 +212,14 @@ class WorkflowsCore:
             status_code=int(response.status_code),
         )
 
-    def run_task_start(self, idempotency_key: str | None) -> tuple[str | None, RetryPolicy | None]:
-        """The idempotency key and retry policy of ``run_task``'s start.
-
-        Against the local engine, which holds the answer until the run ends and honours
-        idempotency keys, a start without a key gets one of its own, and is sent again (with
-        the reconnection policy, which rides out an engine restart) when its answer is lost.
-        Elsewhere the start is sent as the caller asked: without a key it is never repeated.
-        """
+    def run_task_key(self, idempotency_key: str | None) -> str | None:
+        """The idempotency key of ``run_task``'s start: the caller's, else, against the local
+        engine (which honours keys), one of its own, so that a start whose answer was lost (the
+        engine restarted while it held the answer) can be sent again without starting a second
+        run. Elsewhere a start without a key is sent once."""
         if idempotency_key is not None or not self.settings.local:
-            return idempotency_key, None
-        return f"run-task-{uuid.uuid4().hex}", self.reconnect_policy
-
-    def absolute_url(self, path: str) -> httpx.URL:
-        """The API URL of ``path`` (``/task-runs``), built once: httpx parses and merges a
-        relative URL on every request otherwise."""
-        url = self._urls.get(path)
-        if url is None:
-            url = self._urls[path] = httpx.URL(self.settings.api_url.rstrip("/") + path)
-        return url
-
-    @staticmethod
-    def held_start(response: httpx.Response) -> bool:
-        """True for a start answer that the server holds until its run ends (it honoured
-        ``Prefer: wait``): its head names the run, its body follows with the details."""
-        return response.status_code == 202 and "preference-applied" in response.headers
-
-    def start_response(
-        self, api_client: Client, raw: httpx.Response, body_read: bool
-    ) -> Response[Any]:
-        """The generated layer's view of a start answer read by the client itself; a held
-        answer is left unparsed (see :meth:`waited_details` and :meth:`started_run_id`)."""
-        if self.held_start(raw):
-            content = raw.content if body_read else b""
-            return Response(
-                status_code=HTTPStatus.ACCEPTED, content=content, headers=raw.headers, parsed=None
-            )
-        return create_task_run._build_response(client=api_client, response=raw)
+            return idempotency_key
+        return f"run-task-{uuid.uuid4().hex}"
 
     def started_run_id(self, operation: str, response: Response[Any]) -> str:
         """The id of the run a start answer names: its body, else its ``Location``."""

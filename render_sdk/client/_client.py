@@ -1,8 +1,9 @@
 """The client entry points: :class:`Render` (blocking) and :class:`RenderAsync`.
 
 Both share the configuration rules of :mod:`render_sdk.client._config` and reuse one HTTP
-connection pool (keep-alive) per client. The async client sends through
-:class:`~render_sdk.client._h11transport.AsyncH11Transport` unless given another transport.
+connection pool (keep-alive) per client. Both send through httpx's own transports, except that the
+async client talks to a local engine (plain HTTP on a loopback address) through
+:class:`~render_sdk.client._localtransport.LocalEngineTransport`; ``transport=`` overrides either.
 
     with Render() as render:
         print(render.workflows.run_task("my-workflow/square", [3]).result)
@@ -19,9 +20,9 @@ from render_api import Client
 
 from render_sdk.client import _constants as C
 from render_sdk.client._async import AsyncWorkflows
-from render_sdk.client._base import WorkflowsCore, aremember_response, remember_response
-from render_sdk.client._config import Settings, resolve_settings
-from render_sdk.client._h11transport import AsyncH11Transport
+from render_sdk.client._base import WorkflowsCore, araise_error_answers, raise_error_answers
+from render_sdk.client._config import Settings, is_loopback, resolve_settings
+from render_sdk.client._localtransport import LocalEngineTransport
 from render_sdk.client._retry import RetryPolicy
 from render_sdk.client._sync import Workflows
 from render_sdk.client.errors import ConfigurationError
@@ -30,14 +31,35 @@ __all__ = ["Render", "RenderAsync"]
 
 
 def _core(
-    token: str | None, base_url: str | None, timeout: float, max_retries: int
+    token: str | None,
+    base_url: str | None,
+    timeout: float,
+    max_retries: int,
+    reconnect_patience: float,
 ) -> WorkflowsCore:
     if not timeout > 0:
         raise ConfigurationError(f"timeout must be a positive number of seconds, got {timeout!r}")
     if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
         raise ConfigurationError(f"max_retries must be an integer >= 0, got {max_retries!r}")
+    if (
+        isinstance(reconnect_patience, bool)
+        or not isinstance(reconnect_patience, (int, float))
+        or not reconnect_patience >= 0
+    ):
+        raise ConfigurationError(
+            f"reconnect_patience must be a number of seconds >= 0, got {reconnect_patience!r}"
+        )
     settings = resolve_settings(token, base_url)
-    return WorkflowsCore(settings, RetryPolicy(max_retries=max_retries), timeout)
+    policy = RetryPolicy(max_retries=max_retries, reconnect_patience=float(reconnect_patience))
+    return WorkflowsCore(settings, policy, timeout)
+
+
+def default_async_transport(settings: Settings) -> httpx.AsyncBaseTransport | None:
+    """The async client's transport when none is given: :class:`LocalEngineTransport` for a
+    local engine over plain HTTP on loopback, else None (httpx's own)."""
+    if settings.api_url.startswith("http://") and is_loopback(settings.api_url):
+        return LocalEngineTransport()
+    return None
 
 
 class NoCookies(http.cookiejar.CookieJar):
@@ -62,8 +84,11 @@ class Render:
 
     ``token`` defaults to ``RENDER_API_KEY``; ``base_url`` to ``https://api.render.com``, and
     ``RENDER_LOCAL_DEV_URL`` / ``RENDER_USE_LOCAL_DEV`` point it at a local engine instead.
-    ``timeout`` is per HTTP request (seconds), ``max_retries`` bounds retries of transient
-    failures. It runs no event loop, so it is safe in any thread.
+    ``timeout`` is per HTTP request (seconds). ``max_retries`` bounds the retries of a request
+    that failed transiently before reaching the server (connection refused, 429, 5xx);
+    ``reconnect_patience`` is how many seconds a wait for a run (``run_task``, an event stream)
+    keeps reconnecting after losing a server it had reached, e.g. a restarting local engine.
+    ``transport`` replaces httpx's transport. It runs no event loop, so it is safe in any thread.
 
         with Render() as render:
             details = render.workflows.run_task("my-workflow/square", [3])
@@ -76,9 +101,10 @@ class Render:
         *,
         timeout: float = C.DEFAULT_TIMEOUT,
         max_retries: int = C.DEFAULT_MAX_RETRIES,
+        reconnect_patience: float = C.DEFAULT_RECONNECT_PATIENCE,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        core = _core(token, base_url, timeout, max_retries)
+        core = _core(token, base_url, timeout, max_retries, reconnect_patience)
         self._settings: Settings = core.settings
         self._http = httpx.Client(
             base_url=core.settings.api_url,
@@ -87,7 +113,7 @@ class Render:
             limits=_limits(),
             transport=transport,
             cookies=NoCookies(),
-            event_hooks={"response": [remember_response]},
+            event_hooks={"response": [raise_error_answers]},
         )
         api_client = Client(base_url=core.settings.api_url).set_httpx_client(self._http)
         self.workflows = Workflows(api_client, self._http, core)
@@ -119,7 +145,10 @@ class Render:
 class RenderAsync:
     """The async client of the Render Workflows API (or of a local engine).
 
-    Arguments and configuration are those of :class:`Render`.
+    Arguments and configuration are those of :class:`Render`. Without ``transport``, a local
+    engine (plain HTTP on a loopback address) is reached through
+    :class:`~render_sdk.client._localtransport.LocalEngineTransport`, anything else through
+    httpx's own transport.
 
         async with RenderAsync() as render:
             details = await render.workflows.run_task("my-workflow/square", [3])
@@ -132,17 +161,21 @@ class RenderAsync:
         *,
         timeout: float = C.DEFAULT_TIMEOUT,
         max_retries: int = C.DEFAULT_MAX_RETRIES,
+        reconnect_patience: float = C.DEFAULT_RECONNECT_PATIENCE,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        core = _core(token, base_url, timeout, max_retries)
+        core = _core(token, base_url, timeout, max_retries, reconnect_patience)
         self._settings: Settings = core.settings
         self._http = httpx.AsyncClient(
             base_url=core.settings.api_url,
             headers=core.settings.headers(),
             timeout=timeout,
-            transport=transport if transport is not None else AsyncH11Transport(),
+            limits=_limits(),
+            transport=transport
+            if transport is not None
+            else default_async_transport(core.settings),
             cookies=NoCookies(),
-            event_hooks={"response": [aremember_response]},
+            event_hooks={"response": [araise_error_answers]},
         )
         api_client = Client(base_url=core.settings.api_url).set_async_httpx_client(self._http)
         self.workflows = AsyncWorkflows(api_client, self._http, core)

@@ -35,9 +35,14 @@ POLL_MAX = 2.0
 # Statuses of the event stream request that mean "this server does not stream": fall back to
 # polling instead of failing.
 STREAM_UNAVAILABLE_STATUSES = frozenset({404, 405, 406, 501})
-# Once an event stream was healthy, failed reconnections in a row before giving up (at least
-# max_retries): with the backoff above, a server may be down about 16 to 32 s, e.g. restarting.
-MAX_STREAM_RECONNECTS = 8
+# Seconds a wait for a run (``run_task``, awaiting a started run, an event stream that was
+# healthy) keeps reconnecting after it lost a server it had reached: long enough for a local
+# engine to restart on a loaded machine. Failures before the server was ever reached follow
+# ``max_retries`` instead.
+DEFAULT_RECONNECT_PATIENCE = 30.0
+# Backoff between reconnection attempts: short, since the server is known to exist.
+RECONNECT_INITIAL = 0.05
+RECONNECT_MAX = 1.0
 # Seconds run_task asks the server to hold its start answer until the run finishes
 # (``Prefer: wait``, honored by the local engine): one request instead of a start and an event
 # stream. At most half the request timeout; a run still going after it is awaited on events.

@@ -28,8 +28,15 @@ from render_api.api.tasks import get_task, list_tasks
 from render_api.types import UNSET, Response, Unset
 
 from render_sdk.client import _convert
-from render_sdk.client._base import EVENTS_PATH, EventTracker, WorkflowsCore, _opt, page_items
-from render_sdk.client._retry import RetryPolicy, poll_delay
+from render_sdk.client._base import (
+    EVENTS_PATH,
+    EventTracker,
+    WorkflowsCore,
+    _opt,
+    connection_lost,
+    page_items,
+)
+from render_sdk.client._retry import Retries, poll_delay
 from render_sdk.client.errors import RenderError, ServerError
 from render_sdk.client.types import (
     ListTaskRunsParams,
@@ -58,29 +65,19 @@ class Workflows:
         self._core = core
 
     def _send(
-        self,
-        operation: str,
-        call: Callable[[], Response[Any]],
-        *,
-        retry: bool = True,
-        policy: RetryPolicy | None = None,
+        self, operation: str, call: Callable[[], Response[Any]], retries: Retries | None = None
     ) -> Response[Any]:
-        """Run ``call`` under the retry policy; return a successful answer or raise its error."""
-        attempt = 0
+        """Run ``call`` under ``retries`` (by default, the client's policy for a request that is
+        safe to repeat); return its answer or raise its error."""
+        retries = retries or self._core.retries()
         while True:
             try:
-                response = call()
+                return call()
             except Exception as exc:
                 error = self._core.translate(operation, exc)
-            else:
-                found = self._core.check(operation, response)
-                if found is None:
-                    return response
-                error = found
-            delay = (policy or self._core.policy).delay(attempt, error) if retry else None
+                delay = retries.delay(error, connection_lost=connection_lost(exc))
             if delay is None:
-                raise error
-            attempt += 1
+                raise retries.gave_up(error)
             sleep(delay)
 
     def start_task(
@@ -108,17 +105,21 @@ class Workflows:
         input_data: TaskData | None,
         idempotency_key: str | None,
         prefer: str | Unset = UNSET,
-        policy: RetryPolicy | None = None,
     ) -> Response[Any]:
-        """POST a new run (with ``prefer``, a ``Prefer`` header); retried only with an
-        idempotency key, since a retry without one could start a second run."""
+        """POST a new run (with ``prefer``, a ``Prefer`` header). Sent again only with an
+        idempotency key, since a retry without one could start a second run; with a key, a
+        start whose connection broke is sent again for up to the reconnect patience."""
         body = _convert.run_task_body(task_slug, input_data)
         key = UNSET if idempotency_key is None else idempotency_key
+        retries = self._core.retries(
+            enabled=idempotency_key is not None, reconnect=idempotency_key is not None
+        )
         return self._send(
             "start_task",
-            lambda: self._post_run(body, key, prefer),
-            retry=idempotency_key is not None,
-            policy=policy,
+            lambda: create_task_run.sync_detailed(
+                client=self._api, body=body, idempotency_key=key, prefer=prefer
+            ),
+            retries,
         )
 
     def run_task(
@@ -137,33 +138,15 @@ class Workflows:
             details = render.workflows.run_task("my-workflow/square", [3])
             print(details.result)  # 9
         """
-        key, policy = self._core.run_task_start(idempotency_key)
-        response = self._create(task_slug, input_data, key, self._core.run_wait, policy)
+        key = self._core.run_task_key(idempotency_key)
+        response = self._create(task_slug, input_data, key, self._core.run_wait)
         details = self._core.waited_details(response)
         if details is not None:  # the server held its answer until the run finished
             return self._core.finish("run_task", details)
         return self._wait(self._core.started_run_id("start_task", response), "run_task")
 
-    def _post_run(self, body: api.RunTask, key: str | Unset, prefer: str | Unset) -> Response[Any]:
-        """One POST of a new run. The generated request is sent by hand: to an absolute URL
-        (built once), and reading the answer's head before its body, so that an answer held
-        until the run finished (``Prefer: wait``) whose body is lost still names the run."""
-        kwargs = create_task_run._get_kwargs(body=body, idempotency_key=key, prefer=prefer)
-        kwargs["url"] = self._core.absolute_url(kwargs["url"])
-        raw = self._http.send(self._http.build_request(**kwargs), stream=True)
-        try:
-            try:
-                raw.read()
-            except httpx.TransportError:
-                if not self._core.held_start(raw):
-                    raise
-                return self._core.start_response(self._api, raw, body_read=False)
-            return self._core.start_response(self._api, raw, body_read=True)
-        finally:
-            raw.close()
-
     def _wait(self, task_run_id: str, operation: str) -> TaskRunDetails:
-        stream = TaskRunEventStream(self, [task_run_id])
+        stream = TaskRunEventStream(self, [task_run_id], reached=True)
         try:
             for details in stream:
                 return self._core.finish(operation, details)
@@ -289,11 +272,18 @@ class Workflows:
         return self._core.log_page(response, items, limit)
 
 
-def _stream(workflows: Workflows, tracker: EventTracker) -> Generator[TaskRunDetails, None, None]:
-    """Yield the tracked runs' terminal details; reconnect when the stream drops."""
+def _stream(
+    workflows: Workflows, tracker: EventTracker, reached: bool
+) -> Generator[TaskRunDetails, None, None]:
+    """Yield the tracked runs' terminal details; reconnect when the stream drops.
+
+    ``reached``: the server is known to be up (the runs were just started through it), so a
+    failed connection is retried for the reconnect patience from the start.
+    """
     core, http = workflows._core, workflows._http
-    failures = 0
-    connected = False  # a stream was healthy once: reconnect with core.reconnect_policy
+    retries = core.retries(reconnect=True)
+    if reached:
+        retries.reached_server()
     while not tracker.done:
         error: RenderError | None = None
         try:
@@ -307,7 +297,9 @@ def _stream(workflows: Workflows, tracker: EventTracker) -> Generator[TaskRunDet
             response = http.send(request, stream=True)
         except Exception as exc:
             error = core.translate("task_run_events", exc)
+            lost = connection_lost(exc)
         else:
+            lost = False  # the server answered, but with no usable stream
             try:
                 if not core.is_event_stream(response):
                     try:
@@ -337,13 +329,12 @@ def _stream(workflows: Workflows, tracker: EventTracker) -> Generator[TaskRunDet
                 response.close()
         if error is None:
             # A healthy stream dropped: reconnect after the server's retry time.
-            failures, connected = 0, True
+            retries.reached_server()
             sleep(tracker.reconnect_delay(core.policy))
             continue
-        delay = (core.reconnect_policy if connected else core.policy).delay(failures, error)
+        delay = retries.delay(error, connection_lost=lost)
         if delay is None:
-            raise error
-        failures += 1
+            raise retries.gave_up(error)
         sleep(delay)
 
 
@@ -358,11 +349,13 @@ class TaskRunEventStream:
                 print(details.status)
     """
 
-    def __init__(self, workflows: Workflows, task_run_ids: list[str]) -> None:
+    def __init__(
+        self, workflows: Workflows, task_run_ids: list[str], *, reached: bool = False
+    ) -> None:
         self.task_run_ids = task_run_ids
         # The generator does not refer back to this object, so dropping the stream (a ``break``
         # out of ``for ... in render.workflows.task_run_events(...)``) closes the connection.
-        self._events = _stream(workflows, EventTracker(task_run_ids))
+        self._events = _stream(workflows, EventTracker(task_run_ids), reached)
 
     def __iter__(self) -> TaskRunEventStream:
         return self

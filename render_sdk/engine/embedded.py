@@ -166,6 +166,7 @@ class ServedEngine:
                 lifespan="off",
                 timeout_graceful_shutdown=shutdown_grace,
                 server_header=False,
+                timeout_keep_alive=65,
                 # Leave the host program's logging alone unless asked (the CLI asks).
                 log_config=uvicorn.config.LOGGING_CONFIG if uvicorn_logging else None,
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 
 from render_sdk import Render, RenderAsync
@@ -33,7 +34,9 @@ def test_run_task(local: str, cassette: Any) -> None:
 
 
 async def test_run_task_async(local: str, cassette: Any) -> None:
-    async with RenderAsync() as render:
+    # vcrpy records and replays httpx's own transport, which a local engine's async client uses
+    # only when given it (docs/client.md, "Transports").
+    async with RenderAsync(transport=httpx.AsyncHTTPTransport()) as render:
         awaitable = await render.workflows.start_task("add", {"a": 1, "b": 2})
         details = await awaitable
     assert details.result == 3

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -68,6 +69,7 @@ def runs_with_input(render: Render, marker: str) -> list[str]:
 
 
 @pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM"])
+@pytest.mark.usefixtures("cpu_hogs")
 def test_run_task_survives_an_engine_restart(own_engine: EngineProcess, how: str) -> None:
     """run_task (a root with two sleeping subtasks) and task_run_events wait across a restart."""
     from render_sdk.client.types import ListTaskRunsParams
@@ -120,6 +122,7 @@ def test_run_task_survives_an_engine_restart(own_engine: EngineProcess, how: str
     assert first.id == run.id and status(first) in SUCCESS and first.result == 2.0
 
 
+@pytest.mark.usefixtures("cpu_hogs")
 async def test_async_run_task_and_events_survive_an_engine_restart(
     own_engine: EngineProcess,
 ) -> None:
@@ -148,9 +151,8 @@ def test_event_stream_dropped_and_refused_then_served(front: FaultyFront) -> Non
 
 
 def test_stream_that_was_healthy_gets_more_patience(front: FaultyFront) -> None:
-    """After a healthy stream drops, reconnection failures in a row are retried longer than
-    ordinary requests (MAX_STREAM_RECONNECTS, not max_retries): a restarting server is waited for.
-    """
+    """After a healthy stream drops, reconnection failures in a row are retried for the
+    reconnect patience, not max_retries: a restarting server is waited for."""
     events = "/v1/task-runs/events"
     healthy = Fault(200, {"Content-Type": "text/event-stream"}, body=b"retry: 10\n\n: ping\n\n")
     front.fail("GET", events, healthy, *[Fault(None)] * 4)
@@ -220,18 +222,48 @@ def test_failed_start_with_key_is_retried_and_not_duplicated(front: FaultyFront)
 
 # --- engine down ---------------------------------------------------------------------------------
 
+# Far longer than a client pointed at nothing may take with max_retries=1 (one backoff of at most
+# half a second, plus connection attempts): a bound that holds on any machine, and that reconnect
+# patience (60 s here) or a loopback rule would break.
+NOTHING_THERE_WITHIN = 15.0
 
+
+@pytest.mark.usefixtures("cpu_hogs")
 def test_engine_down_says_so_plainly() -> None:
     url = f"http://127.0.0.1:{free_port()}"
-    with Render(base_url=url, max_retries=1) as render:
+    with Render(base_url=url, max_retries=1, reconnect_patience=60) as render:
         for call in (
             lambda: render.workflows.start_task("square", [1]),
             lambda: render.workflows.get_task_run("trn-x"),
             lambda: render.workflows.run_task("square", [1]),
             lambda: list(render.workflows.task_run_events(["trn-x"])),
         ):
+            started = time.monotonic()
             with pytest.raises(ServerError) as caught:
                 call()
+            assert time.monotonic() - started < NOTHING_THERE_WITHIN
             message = str(caught.value)
-            assert f"could not reach the Render API at {url}/v1" in message, message
+            assert f"could not connect to the Render API at {url}/v1" in message, message
             assert "refused" in message.lower(), message
+
+
+@pytest.mark.usefixtures("cpu_hogs")
+async def test_engine_down_says_so_plainly_async() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    async with RenderAsync(base_url=url, max_retries=1, reconnect_patience=60) as render:
+
+        async def events() -> None:
+            async for _ in render.workflows.task_run_events(["trn-x"]):
+                pass
+
+        for call in (
+            lambda: render.workflows.start_task("square", [1]),
+            lambda: render.workflows.get_task_run("trn-x"),
+            lambda: render.workflows.run_task("square", [1]),
+            events,
+        ):
+            started = time.monotonic()
+            with pytest.raises(ServerError) as caught:
+                await call()
+            assert time.monotonic() - started < NOTHING_THERE_WITHIN
+            assert f"could not connect to the Render API at {url}/v1" in str(caught.value)

@@ -119,25 +119,28 @@ def held_then_lost(run_id: str = "trn-7") -> httpx.Response:
     )
 
 
-def test_a_held_answer_lost_mid_body_is_awaited_by_its_location(
+def test_a_held_answer_lost_mid_body_is_sent_again_with_its_key(
     fake: FakeAPI, render: Render
 ) -> None:
-    fake.on("POST", "/task-runs", held_then_lost())
-    fake.on("GET", "/task-runs/events", sse_response(sse_event("1", details_payload("trn-7"))))
+    """The engine went away while it held the answer: the start is sent again with the same
+    idempotency key, so the engine answers for the run it already has."""
+    fake.on("POST", "/task-runs", held_then_lost(), waited(details_payload("trn-7")))
     details = render.workflows.run_task("wf/square", [3])
     assert details.id == "trn-7" and details.result == 9
-    assert len(fake.calls("POST", "/task-runs")) == 1  # not started twice
-    assert fake.calls("GET", "/task-runs/events")[0].url.params["taskRunIds"] == "trn-7"
+    posts = fake.calls("POST", "/task-runs")
+    assert len(posts) == 2
+    assert posts[0].headers["idempotency-key"] == posts[1].headers["idempotency-key"]
 
 
-async def test_a_held_answer_lost_mid_body_is_awaited_by_its_location_async(
+async def test_a_held_answer_lost_mid_body_is_sent_again_with_its_key_async(
     fake: FakeAPI, render_async: RenderAsync
 ) -> None:
-    fake.on("POST", "/task-runs", held_then_lost())
-    fake.on("GET", "/task-runs/events", sse_response(sse_event("1", details_payload("trn-7"))))
+    fake.on("POST", "/task-runs", held_then_lost(), waited(details_payload("trn-7")))
     details = await render_async.workflows.run_task("wf/square", [3])
     assert details.id == "trn-7"
-    assert len(fake.calls("POST", "/task-runs")) == 1
+    posts = fake.calls("POST", "/task-runs")
+    assert len(posts) == 2
+    assert posts[0].headers["idempotency-key"] == posts[1].headers["idempotency-key"]
 
 
 def lost_answer() -> httpx.Response:
@@ -182,7 +185,7 @@ def test_against_a_remote_api_a_lost_start_is_an_error_and_not_retried(fake: Fak
     fake.on("POST", "/task-runs", lost_answer())
     transport = httpx.MockTransport(fake)
     with Render("rnd_key", base_url="https://api.example.com", transport=transport) as render:
-        with pytest.raises(ServerError, match="could not reach"):
+        with pytest.raises(ServerError, match="lost the connection"):
             render.workflows.run_task("wf/square", [3])
     posts = fake.calls("POST", "/task-runs")
     assert len(posts) == 1
@@ -191,5 +194,5 @@ def test_against_a_remote_api_a_lost_start_is_an_error_and_not_retried(fake: Fak
 
 def test_a_held_answer_naming_no_run_is_an_error(fake: FakeAPI, render: Render) -> None:
     fake.on("POST", "/task-runs", waited({"status": "running"}))
-    with pytest.raises(RenderError, match="names no task run"):
+    with pytest.raises(RenderError, match="answered with a body this client cannot read"):
         render.workflows.run_task("wf/square", [3])

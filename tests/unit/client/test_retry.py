@@ -7,7 +7,7 @@ import pytest
 
 from render_sdk.client import Render, RenderAsync
 from render_sdk.client import _constants as C
-from render_sdk.client._retry import RetryPolicy, poll_delay
+from render_sdk.client._retry import Retries, RetryPolicy, poll_delay
 from render_sdk.client.errors import ClientError, RateLimitError, ServerError, TimeoutError
 
 from .conftest import BASE, FakeAPI, details_payload, error_response, run_payload
@@ -151,3 +151,82 @@ async def test_async_retries_the_same_way(
     with pytest.raises(ServerError):
         await render_async.workflows.start_task("wf/square")
     assert len(fake.calls("POST", "/task-runs")) == 1
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_before_the_server_is_reached_max_retries_governs_even_a_wait() -> None:
+    """A client pointed at nothing gives up after max_retries, reconnect patience or not."""
+    clock = FakeClock()
+    retries = Retries(RetryPolicy(max_retries=1), reconnect=True, clock=clock)
+    refused = ServerError("could not connect")
+    assert retries.delay(refused) is not None
+    assert retries.delay(refused) is None
+
+
+def test_once_the_server_was_reached_a_wait_reconnects_for_its_patience() -> None:
+    clock = FakeClock()
+    policy = RetryPolicy(max_retries=1, reconnect_patience=5.0)
+    retries = Retries(policy, reconnect=True, reached=True, clock=clock)
+    down = ServerError("could not connect")
+    delays = []
+    while (delay := retries.delay(down)) is not None:
+        assert 0 < delay <= C.RECONNECT_MAX
+        delays.append(delay)
+        clock.now += delay
+    assert len(delays) > policy.max_retries  # patience, not the retry count
+    assert 5.0 - C.RECONNECT_MAX <= clock.now <= 5.0
+    message = str(retries.gave_up(down))
+    assert "could not connect" in message and "reconnect_patience" in message
+
+
+def test_a_connection_lost_midway_switches_to_patience() -> None:
+    clock = FakeClock()
+    retries = Retries(
+        RetryPolicy(max_retries=0, reconnect_patience=3.0), reconnect=True, clock=clock
+    )
+    lost = ServerError("lost the connection")
+    assert retries.delay(lost, connection_lost=True) is not None
+    clock.now += 1.0
+    # the engine is restarting: refused connections are waited out too
+    assert retries.delay(ServerError("could not connect")) is not None
+    clock.now += 2.5
+    assert retries.delay(ServerError("could not connect")) is None
+
+
+def test_a_plain_request_never_uses_the_patience() -> None:
+    retries = Retries(RetryPolicy(max_retries=0, reconnect_patience=60.0), clock=FakeClock())
+    assert retries.delay(ServerError("lost"), connection_lost=True) is None
+
+
+def test_patience_is_measured_from_each_loss() -> None:
+    clock = FakeClock()
+    retries = Retries(
+        RetryPolicy(reconnect_patience=2.0), reconnect=True, reached=True, clock=clock
+    )
+    assert retries.delay(ServerError("down")) is not None
+    clock.now += 1.5
+    retries.reached_server()  # the stream was healthy again
+    clock.now += 1.5
+    assert retries.delay(ServerError("down")) is not None
+    assert "reconnect_patience" not in str(Retries(RetryPolicy()).gave_up(ServerError("x")))
+
+
+def test_refusals_are_never_retried_and_disabled_retries_retry_nothing() -> None:
+    retries = Retries(RetryPolicy(), reconnect=True, reached=True, clock=FakeClock())
+    assert retries.delay(ClientError("no", status_code=404)) is None
+    assert Retries(RetryPolicy(), enabled=False).delay(ServerError("down")) is None
+
+
+@pytest.mark.parametrize("bad", [-1, "5", True, float("nan")])
+def test_reconnect_patience_is_checked(bad: object) -> None:
+    from render_sdk.client.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="reconnect_patience"):
+        Render(base_url=BASE, reconnect_patience=bad)  # type: ignore[arg-type]

@@ -1,4 +1,4 @@
-"""AsyncH11Transport over real sockets against small scripted asyncio servers."""
+"""LocalEngineTransport over real sockets against small scripted asyncio servers."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from render_sdk.client import RenderAsync
-from render_sdk.client._h11transport import AsyncH11Transport
+from render_sdk.client._localtransport import LocalEngineTransport
 from render_sdk.client.errors import ServerError, TimeoutError
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -79,7 +79,7 @@ async def serve() -> AsyncIterator[Callable[[Handler | None], Awaitable[Server]]
 
 async def test_keep_alive_reuses_one_connection(serve: Callable[..., Awaitable[Server]]) -> None:
     server = await serve()
-    async with httpx.AsyncClient(transport=AsyncH11Transport()) as client:
+    async with httpx.AsyncClient(transport=LocalEngineTransport()) as client:
         for n in range(5):
             response = await client.post(f"{server.url}/x?n={n}", json={"n": n})
             assert response.status_code == 200 and response.json() == {"ok": True}
@@ -90,7 +90,7 @@ async def test_keep_alive_reuses_one_connection(serve: Callable[..., Awaitable[S
 
 async def test_connection_limit(serve: Callable[..., Awaitable[Server]]) -> None:
     server = await serve()
-    transport = AsyncH11Transport(max_connections=2)
+    transport = LocalEngineTransport(max_connections=2)
     async with httpx.AsyncClient(transport=transport) as client:
         responses = await asyncio.gather(*(client.get(f"{server.url}/{n}") for n in range(20)))
     assert all(r.status_code == 200 for r in responses)
@@ -113,7 +113,7 @@ async def test_idle_connection_closed_by_the_server_is_not_reused(
         closed.put_nowait(None)
 
     server = await serve(one_per_connection)
-    async with httpx.AsyncClient(transport=AsyncH11Transport()) as client:
+    async with httpx.AsyncClient(transport=LocalEngineTransport()) as client:
         for _ in range(3):
             assert (await client.get(server.url)).status_code == 200
             await closed.get()  # the server's FIN is sent before the next request
@@ -127,7 +127,7 @@ async def test_connection_close_header_is_honoured(serve: Callable[..., Awaitabl
             await writer.drain()
 
     server = await serve(closing)
-    async with httpx.AsyncClient(transport=AsyncH11Transport()) as client:
+    async with httpx.AsyncClient(transport=LocalEngineTransport()) as client:
         for _ in range(2):
             assert (await client.get(server.url)).status_code == 200
     assert server.connections == 2
@@ -140,7 +140,7 @@ async def test_truncated_body_is_a_protocol_error(serve: Callable[..., Awaitable
         await writer.drain()
 
     server = await serve(truncate)
-    async with httpx.AsyncClient(transport=AsyncH11Transport()) as client:
+    async with httpx.AsyncClient(transport=LocalEngineTransport()) as client:
         with pytest.raises(httpx.RemoteProtocolError):
             await client.get(server.url)
 
@@ -167,7 +167,7 @@ async def test_refused_connection_through_the_client() -> None:
         port = s.getsockname()[1]
     async with RenderAsync(base_url=f"http://127.0.0.1:{port}", max_retries=0) as render:
         with pytest.raises(
-            ServerError, match=f"could not reach the Render API at http://127.0.0.1:{port}/v1"
+            ServerError, match=f"could not connect to the Render API at http://127.0.0.1:{port}/v1"
         ):
             await render.workflows.list_task_runs()
 
@@ -184,14 +184,14 @@ async def test_chunked_streaming_body(serve: Callable[..., Awaitable[Server]]) -
         await read_request(reader)
 
     server = await serve(chunked)
-    async with httpx.AsyncClient(transport=AsyncH11Transport()) as client:
+    async with httpx.AsyncClient(transport=LocalEngineTransport()) as client:
         async with client.stream("GET", server.url) as response:
             body = b"".join([chunk async for chunk in response.aiter_raw()])
     assert body == b"data: a\n\ndata: b\n\n"
 
 
 def test_usable_from_successive_event_loops() -> None:
-    transport = AsyncH11Transport()
+    transport = LocalEngineTransport()
 
     async def once() -> int:
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -211,9 +211,30 @@ def test_usable_from_successive_event_loops() -> None:
     assert asyncio.run(once()) == 200
 
 
-async def test_requests_go_through_httpx_while_a_test_tool_patches_it(
+@pytest.mark.parametrize(
+    "url", ["https://127.0.0.1:9/", "http://api.example.com/", "http://10.0.0.1:8120/"]
+)
+async def test_it_refuses_anything_but_plain_http_to_loopback(url: str) -> None:
+    async with httpx.AsyncClient(transport=LocalEngineTransport()) as client:
+        with pytest.raises(httpx.UnsupportedProtocol, match="loopback addresses only"):
+            await client.get(url)
+
+
+def test_the_async_client_uses_it_for_a_local_engine_only() -> None:
+    from render_sdk.client._client import default_async_transport
+    from render_sdk.client._config import resolve_settings
+
+    local = resolve_settings(None, "http://127.0.0.1:8120", environ={})
+    assert isinstance(default_async_transport(local), LocalEngineTransport)
+    for url in ("https://api.render.com", "https://localhost:8120", "http://engine.internal"):
+        settings = resolve_settings("rnd_key", url, environ={})
+        assert default_async_transport(settings) is None  # httpx's own transport
+
+
+async def test_a_test_tool_patching_httpx_sees_requests_given_httpx_transport(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """vcrpy-style tools patch httpx's transport: pass one to the client and they see it all."""
     seen: list[str] = []
 
     async def fake_handle(self: httpx.AsyncHTTPTransport, request: httpx.Request) -> httpx.Response:
@@ -221,6 +242,7 @@ async def test_requests_go_through_httpx_while_a_test_tool_patches_it(
         return httpx.Response(204)
 
     monkeypatch.setattr(httpx.AsyncHTTPTransport, "handle_async_request", fake_handle)
-    async with RenderAsync(base_url="http://127.0.0.1:9") as render:
+    transport = httpx.AsyncHTTPTransport()
+    async with RenderAsync(base_url="http://127.0.0.1:9", transport=transport) as render:
         assert await render.workflows.cancel_task_run("trn-1") is None
     assert seen == ["http://127.0.0.1:9/v1/task-runs/trn-1"]

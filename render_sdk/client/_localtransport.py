@@ -1,51 +1,32 @@
-"""A lean HTTP/1.1 keep-alive transport for the async client: asyncio protocols and h11.
+"""The async client's transport for the local engine: HTTP/1.1 keep-alive over asyncio and h11.
 
-httpx's default async transport costs about a millisecond of CPU per request when many requests
-are in flight (its pool scans every connection for every request). This transport keeps the
-per-request work small: h11 parses and frames the messages, idle connections wait in a LIFO stack
-per origin (one zero-timeout ``select`` tells whether the server closed one meanwhile), and
-timeouts are timer callbacks rather than tasks. It implements the
-:class:`httpx.AsyncBaseTransport` interface, so httpx still builds requests and responses
-(and still routes requests through any proxy configured in the environment to its own
-transports). While a test tool has patched httpx's or httpcore's transport (vcrpy, pytest-httpx,
-respx), requests go through httpx's own transport so that the tool sees them.
+httpx's own async transport costs about a millisecond of CPU per request when many requests are
+in flight (its pool scans every connection for every request). This one keeps the per-request
+work small: h11 parses and frames the messages, idle connections wait in a LIFO stack per origin
+(one zero-timeout ``select`` tells whether the server closed one meanwhile), and timeouts are
+timer callbacks rather than tasks. It speaks plain HTTP to loopback addresses only: anything
+else (Render's API over TLS, a proxy) goes through httpx's own transport, certificates, proxies
+and all. :class:`~render_sdk.RenderAsync` uses it for a local engine unless given ``transport=``
+(docs/client.md, "Transports").
 
-    client = httpx.AsyncClient(transport=AsyncH11Transport())
+    client = httpx.AsyncClient(transport=LocalEngineTransport())
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import select
-import ssl
 from collections import deque
 from collections.abc import AsyncIterator
 from typing import Any
 
 import h11
-import httpcore
 import httpx
 
 from render_sdk.client import _constants as C
+from render_sdk.client._config import is_loopback
 
 _Origin = tuple[str, str, int]
-
-# Test tools such as vcrpy and pytest-httpx record or fake HTTP by patching httpx's own
-# transport (respx patches httpcore's pool). While such a patch is active, requests go through
-# httpx's transport so the tool sees them.
-_HTTPX_HANDLE = inspect.unwrap(httpx.AsyncHTTPTransport.handle_async_request)
-_HTTPCORE_HANDLE = inspect.unwrap(httpcore.AsyncConnectionPool.handle_async_request)
-
-
-def _httpx_is_patched() -> bool:
-    return (
-        httpx.AsyncHTTPTransport.handle_async_request is not _HTTPX_HANDLE
-        or httpcore.AsyncConnectionPool.handle_async_request is not _HTTPCORE_HANDLE
-    )
-
-
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def _expire(future: asyncio.Future[Any]) -> None:
@@ -147,7 +128,7 @@ class _ResponseStream(httpx.AsyncByteStream):
     """The body of one response; gives the connection back to the pool once fully read."""
 
     def __init__(
-        self, pool: AsyncH11Transport, origin: _Origin, conn: _Connection, timeout: float | None
+        self, pool: LocalEngineTransport, origin: _Origin, conn: _Connection, timeout: float | None
     ) -> None:
         self._pool = pool
         self._origin = origin
@@ -184,13 +165,14 @@ class _ResponseStream(httpx.AsyncByteStream):
             self._pool._discard(conn)
 
 
-class AsyncH11Transport(httpx.AsyncBaseTransport):
-    """HTTP/1.1 with keep-alive over asyncio, for :class:`httpx.AsyncClient`.
+class LocalEngineTransport(httpx.AsyncBaseTransport):
+    """HTTP/1.1 with keep-alive over asyncio, for :class:`httpx.AsyncClient`, to ``http://``
+    loopback addresses only (a local engine).
 
     At most ``max_connections`` connections are open at once; a request beyond that waits for
     one to be free (``pool`` timeout). At most ``max_keepalive`` idle connections are kept.
 
-        transport = AsyncH11Transport(max_connections=100)
+        transport = LocalEngineTransport(max_connections=100)
         async with httpx.AsyncClient(transport=transport) as client: ...
     """
 
@@ -199,18 +181,15 @@ class AsyncH11Transport(httpx.AsyncBaseTransport):
         *,
         max_connections: int = C.MAX_CONNECTIONS,
         max_keepalive: int = C.MAX_KEEPALIVE_CONNECTIONS,
-        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self._max_connections = max_connections
         self._max_keepalive = max_keepalive
-        self._ssl_context = ssl_context
         self._idle: dict[_Origin, list[_Connection]] = {}
         self._idle_count = 0
         self._open: set[_Connection] = set()
         self._waiters: deque[tuple[_Origin, asyncio.Future[_Connection | None]]] = deque()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
-        self._fallback: httpx.AsyncHTTPTransport | None = None
 
     # --- pool ------------------------------------------------------------------------------
     def _check_loop(self) -> asyncio.AbstractEventLoop:
@@ -313,21 +292,11 @@ class AsyncH11Transport(httpx.AsyncBaseTransport):
         origin: _Origin,
         timeout: float | None,
     ) -> _Connection:
-        scheme, host, port = origin
+        _, host, port = origin
         conn = _Connection(loop)
         self._open.add(conn)
-        tls: ssl.SSLContext | None = None
-        if scheme == "https":
-            if self._ssl_context is None:
-                self._ssl_context = httpx.create_ssl_context()
-            tls = self._ssl_context
         try:
-            await asyncio.wait_for(
-                loop.create_connection(
-                    lambda: conn, host, port, ssl=tls, server_hostname=host if tls else None
-                ),
-                timeout,
-            )
+            await asyncio.wait_for(loop.create_connection(lambda: conn, host, port), timeout)
         except asyncio.TimeoutError:
             self._discard(conn)
             raise httpx.ConnectTimeout(
@@ -345,20 +314,13 @@ class AsyncH11Transport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if self._closed:
             raise httpx.ConnectError("the transport is closed")
-        if _httpx_is_patched():
-            if self._fallback is None:
-                self._fallback = httpx.AsyncHTTPTransport(
-                    limits=httpx.Limits(
-                        max_connections=self._max_connections,
-                        max_keepalive_connections=self._max_keepalive,
-                    )
-                )
-            return await self._fallback.handle_async_request(request)
         url = request.url
-        scheme = url.scheme
-        if scheme not in _DEFAULT_PORTS:
-            raise httpx.UnsupportedProtocol(f"unsupported URL scheme {scheme!r}")
-        origin = (scheme, url.host, url.port or _DEFAULT_PORTS[scheme])
+        if url.scheme != "http" or not is_loopback(str(url)):
+            raise httpx.UnsupportedProtocol(
+                f"LocalEngineTransport speaks plain HTTP to loopback addresses only, not to "
+                f"{url.scheme}://{url.host}: use httpx's own transport for other servers"
+            )
+        origin = (url.scheme, url.host, url.port or 80)
         conn = await self._acquire(request, origin)
         read_timeout = request.extensions.get("timeout", {}).get("read")
         try:
@@ -400,8 +362,6 @@ class AsyncH11Transport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         self._closed = True
-        if self._fallback is not None:
-            await self._fallback.aclose()
         for conn in list(self._open):
             if not conn.loop.is_closed():
                 conn.close()
