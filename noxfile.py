@@ -69,10 +69,12 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON, tags=["ci"])
 def types(session: nox.Session) -> None:
-    """mypy --strict on render_sdk/."""
+    """mypy --strict on render_sdk/, and on tests/typing/ (whose expected errors are
+    `# type: ignore[code]` comments: with warn_unused_ignores, one that is not needed fails)."""
     install_project(session)
     session.install("mypy==2.4.1")
     session.run("mypy")
+    session.run("mypy", "--warn-unused-ignores", "tests/typing")
 
 
 def _generate_into(session: nox.Session, out: Path) -> None:

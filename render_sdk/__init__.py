@@ -3,8 +3,12 @@
 Define tasks with :class:`Workflows` and ``@app.task``; start, await, list, inspect, cancel and
 stream their runs with :class:`Render` (blocking) or :class:`RenderAsync`.
 
-    from render_sdk import Workflows
+    from render_sdk import TaskContext, Workflows
     app = Workflows()
+
+    @app.task
+    def square(ctx: TaskContext, x: int) -> int:
+        return x * x
 
 The client classes are imported lazily, so a worker that only defines tasks never loads an HTTP
 client library.
@@ -18,13 +22,31 @@ from render_sdk._version import __version__
 
 if TYPE_CHECKING:
     from render_sdk.client import Render, RenderAsync
-    from render_sdk.workflows import Retry, Workflows
+    from render_sdk.workflows import (
+        LocalTaskContext,
+        Retry,
+        TaskContext,
+        TaskRunMetadata,
+        Workflows,
+    )
 
-__all__ = ["Render", "RenderAsync", "Retry", "Workflows", "__version__"]
+__all__ = [
+    "LocalTaskContext",
+    "Render",
+    "RenderAsync",
+    "Retry",
+    "TaskContext",
+    "TaskRunMetadata",
+    "Workflows",
+    "__version__",
+]
 
 _LAZY = {
     "Workflows": "render_sdk.workflows",
     "Retry": "render_sdk.workflows",
+    "TaskContext": "render_sdk.workflows",
+    "TaskRunMetadata": "render_sdk.workflows",
+    "LocalTaskContext": "render_sdk.workflows",
     "Render": "render_sdk.client",
     "RenderAsync": "render_sdk.client",
 }

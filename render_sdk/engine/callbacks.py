@@ -168,10 +168,17 @@ class CallbackAPI:
 
     def _input_body(self, attempt: Attempt, with_id: bool) -> dict[str, Any]:
         value = attempt.run.record.input
+        record = attempt.run.record
         body: dict[str, Any] = {
-            "task_name": attempt.run.record.task_name,
+            "task_name": record.task_name,
             "input": encode_payload(value) if value else "",
+            # The run's ids as Render 1.x sends them (a root run has no parent); they feed
+            # TaskContext.metadata (docs/protocol-extensions.md, section 5).
+            "task_run_id": record.id,
+            "root_task_run_id": record.root_id or record.id,
         }
+        if record.parent_id:
+            body["parent_task_run_id"] = record.parent_id
         if with_id:
             body["attempt_id"] = attempt.token
         return body

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from types import MappingProxyType
-from typing import Any, ParamSpec, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TypeVar, overload
 
 from render_sdk.workflows._errors import TaskAlreadyRegistered, TaskDefinitionError, UnknownTask
 from render_sdk.workflows._options import (
@@ -14,10 +14,43 @@ from render_sdk.workflows._options import (
     check_retry,
     check_timeout,
 )
-from render_sdk.workflows._task import Task, check_name
+from render_sdk.workflows._task import (
+    Task,
+    TaskDefinition,
+    check_name,
+    read_signature,
+    takes_context,
+)
+
+if TYPE_CHECKING:
+    from render_sdk.workflows._taskcontext import TaskContext
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+AnyTask = Task[Any, Any] | TaskDefinition[Any, Any]
+
+
+class TaskDecorator(Protocol):
+    """``@app.task(...)`` with options: registers the function it decorates, in either style.
+
+    The overloads mirror :meth:`Workflows.task`: a function whose first parameter is a
+    TaskContext becomes a :class:`TaskDefinition` (an async one's result is what it awaits to),
+    any other a :class:`Task`.
+    """
+
+    # A coroutine function also fits the last overload (R being its coroutine); the first match
+    # wins, so the overlap is intended.
+    @overload
+    def __call__(  # type: ignore[overload-overlap]
+        self, fn: Callable[Concatenate[TaskContext, P], Coroutine[Any, Any, R]], /
+    ) -> TaskDefinition[P, R]: ...
+
+    @overload
+    def __call__(self, fn: Callable[Concatenate[TaskContext, P], R], /) -> TaskDefinition[P, R]: ...
+
+    @overload
+    def __call__(self, fn: Callable[P, R], /) -> Task[P, R]: ...
 
 
 class Workflows:
@@ -41,7 +74,7 @@ class Workflows:
         self.default_retry = check_retry(default_retry, "Workflows(default_retry=...)")
         self.default_timeout = check_timeout(default_timeout, "Workflows(default_timeout=...)")
         self.default_plan = check_plan(default_plan, "Workflows(default_plan=...)")
-        self._tasks: dict[str, Task[Any, Any]] = {}
+        self._tasks: dict[str, AnyTask] = {}
 
     def __repr__(self) -> str:
         return f"<Workflows tasks={list(self._tasks)!r}>"
@@ -81,17 +114,27 @@ class Workflows:
         return combined
 
     @property
-    def tasks(self) -> Mapping[str, Task[Any, Any]]:
+    def tasks(self) -> Mapping[str, AnyTask]:
         """The registered tasks by name (read-only), in registration order."""
         return MappingProxyType(self._tasks)
 
-    def get_task(self, name: str) -> Task[Any, Any]:
+    def get_task(self, name: str) -> AnyTask:
         """The task registered as ``name``; UnknownTask (a LookupError) when there is none."""
         try:
             return self._tasks[name]
         except KeyError:
             known = ", ".join(sorted(self._tasks)) or "none"
             raise UnknownTask(f"no task named {name!r} in this app (tasks: {known})") from None
+
+    # A context-first function becomes a TaskDefinition, typed by its inputs after the context
+    # and by its result (what an async one awaits to); any other function becomes a Task.
+    @overload
+    def task(  # type: ignore[overload-overlap]
+        self, fn: Callable[Concatenate[TaskContext, P], Coroutine[Any, Any, R]], /
+    ) -> TaskDefinition[P, R]: ...
+
+    @overload
+    def task(self, fn: Callable[Concatenate[TaskContext, P], R], /) -> TaskDefinition[P, R]: ...
 
     @overload
     def task(self, fn: Callable[P, R], /) -> Task[P, R]: ...
@@ -106,29 +149,33 @@ class Workflows:
         retry: Retry | None = None,
         timeout_seconds: int | None = None,
         plan: str | None = None,
-    ) -> Callable[[Callable[P, R]], Task[P, R]]: ...
+    ) -> TaskDecorator: ...
 
     def task(
         self,
-        fn: Callable[P, R] | None = None,
+        fn: Callable[..., Any] | None = None,
         /,
         *,
         name: str | None = None,
         retry: Retry | None = None,
         timeout_seconds: int | None = None,
         plan: str | None = None,
-    ) -> Task[P, R] | Callable[[Callable[P, R]], Task[P, R]]:
+    ) -> Any:
         """Register a function as a task, bare (``@app.task``) or with options.
 
         ``name`` defaults to the function's name. ``retry``, ``timeout_seconds`` (whole seconds,
         1..86400 here; Render itself accepts 30..86400) and ``plan`` override the app's
         defaults. Everything is checked now, and errors name the task.
 
+        A function whose first parameter is annotated ``TaskContext`` is a context-style task
+        (a :class:`TaskDefinition`); any other is called as in the 0.6.0 style (a
+        :class:`Task`). See docs/tasks.md.
+
             @app.task(name="fetch", retry=Retry(3, 500), timeout_seconds=60, plan="pro")
             async def fetch_page(url: str) -> str: ...
         """
 
-        def register(func: Callable[P, R]) -> Task[P, R]:
+        def register(func: Callable[..., Any]) -> AnyTask:
             if not callable(func):
                 raise TaskDefinitionError(
                     f"@app.task must decorate a function, got {type(func).__name__}"
@@ -145,7 +192,8 @@ class Workflows:
                 timeout_seconds=check_timeout(timeout_seconds, where) or self.default_timeout,
                 plan=check_plan(plan, where) or self.default_plan,
             )
-            task = Task(func, task_name, options)
+            with_context = takes_context(read_signature(func, task_name), task_name)
+            task: AnyTask = (TaskDefinition if with_context else Task)(func, task_name, options)
             self._tasks[task_name] = task
             return task
 

@@ -8,6 +8,7 @@
     │   │   └── InvalidTaskSignature           parameters JSON input cannot fill
     │   ├── UnknownTask(LookupError)           no task of that name in the app
     │   ├── TaskArgumentsError(TypeError)      positional and keyword arguments mixed
+    │   ├── NotATask(TypeError)                ctx.run() given something else than a task
     │   ├── ResultNotJSONError(TypeError)      a return value JSON cannot encode
     │   ├── SubtaskError                       a subtask failed after its last attempt
     │   ├── CallbackAPIError                   the platform refused or never answered a call
@@ -55,6 +56,10 @@ class UnknownTask(WorkflowsError, LookupError):
 
 class TaskArgumentsError(WorkflowsError, TypeError):
     """Tasks take positional or keyword arguments, not both in one call."""
+
+
+class NotATask(WorkflowsError, TypeError):
+    """ctx.run() takes a context-style task registered with @app.task."""
 
 
 class ResultNotJSONError(WorkflowsError, TypeError):

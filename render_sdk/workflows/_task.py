@@ -7,8 +7,8 @@ import functools
 import inspect
 import json
 import sys
-from collections.abc import Callable, Coroutine
-from typing import Any, Generic, ParamSpec, TypeVar, cast
+from collections.abc import Callable, Coroutine, Iterable
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, cast
 
 from render_sdk.workflows._codec import decode_input, decode_output, encode_input, encode_output
 from render_sdk.workflows._context import AttemptFrame, LocalFrame, current_frame
@@ -19,6 +19,9 @@ from render_sdk.workflows._errors import (
     TaskDefinitionError,
 )
 from render_sdk.workflows._options import TaskOptions
+
+if TYPE_CHECKING:
+    from render_sdk.workflows._taskcontext import TaskContext
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -46,19 +49,16 @@ def check_name(name: object) -> str:
     return name
 
 
-def describe_parameters(fn: Callable[..., Any], name: str) -> list[dict[str, Any]]:
-    """The callback API's ``parameters`` of ``fn``; InvalidTaskSignature for unusable ones.
+def describe_parameters(params: Iterable[inspect.Parameter], name: str) -> list[dict[str, Any]]:
+    """The callback API's ``parameters`` for a task's input ``params``; InvalidTaskSignature
+    for unusable ones.
 
     ``*args``, ``**kwargs`` and positional-only parameters are refused: a run's input is a JSON
     array matched to the parameters in order, or a JSON object matched by name, and every
     parameter must be reachable both ways (keyword-only ones by name).
     """
-    try:
-        signature = inspect.signature(fn)
-    except (TypeError, ValueError) as exc:
-        raise InvalidTaskSignature(f"task {name!r}: cannot read its signature: {exc}") from None
     described = []
-    for param in signature.parameters.values():
+    for param in params:
         if param.kind is param.VAR_POSITIONAL or param.kind is param.VAR_KEYWORD:
             stars = "*" if param.kind is param.VAR_POSITIONAL else "**"
             raise InvalidTaskSignature(
@@ -89,6 +89,48 @@ def describe_parameters(fn: Callable[..., Any], name: str) -> list[dict[str, Any
     return described
 
 
+def read_signature(fn: Callable[..., Any], name: str) -> inspect.Signature:
+    """``fn``'s signature; InvalidTaskSignature when it cannot be read."""
+    try:
+        return inspect.signature(fn)
+    except (TypeError, ValueError) as exc:
+        raise InvalidTaskSignature(f"task {name!r}: cannot read its signature: {exc}") from None
+
+
+def _is_context_annotation(annotation: Any) -> bool:
+    if isinstance(annotation, str):  # postponed annotations: "TaskContext", "rs.TaskContext"
+        return annotation.strip().strip("'\"").rsplit(".", 1)[-1] == "TaskContext"
+    from render_sdk.workflows._taskcontext import TaskContext
+
+    return annotation is TaskContext or TaskContext in getattr(annotation, "__mro__", ())
+
+
+def takes_context(signature: inspect.Signature, name: str) -> bool:
+    """Whether a task with ``signature`` is context-style: its first parameter is annotated
+    ``TaskContext`` (docs/tasks.md). An unannotated first parameter named ``ctx`` is refused
+    with InvalidTaskSignature, as it could mean either style."""
+    params = list(signature.parameters.values())
+    if not params:
+        return False
+    first = params[0]
+    if first.annotation is first.empty:
+        if first.name == "ctx":
+            raise InvalidTaskSignature(
+                f"task {name!r}: its first parameter 'ctx' has no annotation, so it is unclear "
+                "whether the task takes a context or an input named 'ctx'; write "
+                "`ctx: TaskContext` (from render_sdk import TaskContext) for a context, or "
+                "annotate it with the input's type"
+            )
+        return False
+    if not _is_context_annotation(first.annotation):
+        return False
+    if first.kind not in (first.POSITIONAL_ONLY, first.POSITIONAL_OR_KEYWORD):
+        raise InvalidTaskSignature(
+            f"task {name!r}: its context parameter {first.name!r} must come first and be positional"
+        )
+    return True
+
+
 def _loop_running() -> bool:
     asyncio = sys.modules.get("asyncio")
     if asyncio is None:
@@ -100,43 +142,32 @@ def _loop_running() -> bool:
     return True
 
 
-class Task(Generic[P, R]):
-    """A function registered with ``@app.task``. Calling it:
-
-    - from plain Python (a script, a unit test): runs the function itself, in this process;
-      an async task returns a coroutine, as the function does;
-    - from inside a running task (worker attempt, or a task called as above): starts a
-      subtask. Code with a running event loop (an async task) gets an awaitable to ``await``;
-      code without one (a sync task) blocks until the subtask ends and gets its value.
-      A failed subtask raises :class:`SubtaskError`.
-
-        @app.task
-        def square(x: int) -> int:
-            return x * x
-
-        assert square(3) == 9
-    """
+class _Registered(Generic[P, R]):
+    """What both task styles share: the function, its name, options and input parameters."""
 
     __name__: str
     __qualname__: str
+    takes_context = False
 
-    def __init__(self, fn: Callable[P, R], name: str, options: TaskOptions) -> None:
+    def __init__(self, fn: Callable[..., Any], name: str, options: TaskOptions) -> None:
         if inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn):
             raise InvalidTaskSignature(
                 f"task {name!r} is a generator function; a task must return one JSON value"
             )
-        functools.update_wrapper(self, fn)
+        # A registered task is not itself a plain function, which update_wrapper's types expect.
+        functools.update_wrapper(self, fn)  # type: ignore[arg-type]
         self.fn = fn
         self.name = name
         self.options = options
-        self.parameters = describe_parameters(fn, name)
+        signature = read_signature(fn, name)
+        inputs = list(signature.parameters.values())
+        if self.takes_context:
+            inputs = inputs[1:]
+        self.parameters = describe_parameters(inputs, name)
         self.is_async = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
             getattr(fn, "__call__", None)  # noqa: B004
         )
-        self._signature = inspect.signature(fn)
-
-    def __repr__(self) -> str:
-        return f"<Task {self.name!r}>"
+        self._signature = signature.replace(parameters=inputs)
 
     def to_wire(self) -> dict[str, Any]:
         """The ``Task`` object of ``POST /register-tasks``."""
@@ -156,7 +187,76 @@ class Task(Generic[P, R]):
                 f"arguments do not match the parameters of task {self.name!r}: {exc}"
             ) from None
 
+
+class TaskDefinition(_Registered[P, R]):
+    """A context-style task: its function takes a :class:`TaskContext` first. Run it from
+    another task with ``await ctx.run(task, ...)``; ``P`` and ``R`` are its inputs (without the
+    context) and its result, so a type checker checks those calls.
+
+    Calling it with a context, ``await task(ctx, ...)``, is ``await ctx.run(task, ...)``: in a
+    unit test, give it a :class:`LocalTaskContext`.
+
+        @app.task
+        def square(ctx: TaskContext, x: int) -> int:
+            return x * x
+
+        assert await square(LocalTaskContext(), 3) == 9
+    """
+
+    takes_context = True
+
+    def __repr__(self) -> str:
+        return f"<TaskDefinition {self.name!r}>"
+
+    def __call__(
+        self, ctx: TaskContext, /, *args: P.args, **kwargs: P.kwargs
+    ) -> Coroutine[Any, Any, R]:
+        from render_sdk.workflows._taskcontext import TaskContext
+
+        if not isinstance(ctx, TaskContext):
+            shown = [repr(ctx), *map(repr, args)] if ctx is not None else list(map(repr, args))
+            raise TaskArgumentsError(
+                f"task {self.name!r} takes a TaskContext first; from another task run it with "
+                f"`await ctx.run({self.name}, ...)`, and in a test with "
+                f"`await {self.name}(LocalTaskContext(), ...)` "
+                f"(it was called as {self.name}({', '.join(shown)}))"
+            )
+        return ctx.run(self, *args, **kwargs)
+
+
+class Task(_Registered[P, R]):
+    """A function registered with ``@app.task`` that takes no context (0.6.0 style). Calling it:
+
+    - from plain Python (a script, a unit test): runs the function itself, in this process;
+      an async task returns a coroutine, as the function does;
+    - from inside a running task (worker attempt, or a task called as above): starts a
+      subtask. Code with a running event loop (an async task) gets an awaitable to ``await``;
+      code without one (a sync task) blocks until the subtask ends and gets its value.
+      A failed subtask raises :class:`SubtaskError`.
+
+        @app.task
+        def square(x: int) -> int:
+            return x * x
+
+        assert square(3) == 9
+    """
+
+    def __repr__(self) -> str:
+        return f"<Task {self.name!r}>"
+
+    def _refuse_context(self, args: tuple[Any, ...]) -> None:
+        from render_sdk.workflows._taskcontext import TaskContext
+
+        if isinstance(args[0], TaskContext):
+            raise TaskArgumentsError(
+                f"task {self.name!r} takes no context (its first parameter is not annotated "
+                f"TaskContext): call it without one, as {self.name}(...), or give it a first "
+                "parameter `ctx: TaskContext`"
+            )
+
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        if args:
+            self._refuse_context(args)
         self.check_arguments(args, kwargs)
         frame = current_frame.get()
         if frame is None:
@@ -178,7 +278,7 @@ class Task(Generic[P, R]):
             return cast(R, self._direct_async(args, kwargs))
         token = current_frame.set(LocalFrame())
         try:
-            return self.fn(*args, **kwargs)
+            return cast(R, self.fn(*args, **kwargs))
         finally:
             current_frame.reset(token)
 

@@ -197,6 +197,10 @@ def execute(app: Workflows, body: Any, frame: AttemptFrame) -> dict[str, Any]:
             raise ValueError(f"GET /input answered a non-string input: {raw_input!r}")
         args, kwargs = decode_input(raw_input)
         task.check_arguments(args, kwargs)
+        if task.takes_context:
+            from render_sdk.workflows._taskcontext import AttemptContext, TaskRunMetadata
+
+            args = (AttemptContext(frame, TaskRunMetadata.from_input(body)), *args)
         if task.is_async:
             import asyncio  # Only for async tasks: a sync-only worker starts faster without it.
 

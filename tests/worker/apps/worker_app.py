@@ -82,3 +82,40 @@ def exits() -> None:
 @app.task
 async def gather_with_failure() -> list[int]:
     return await asyncio.gather(square(1), fail("first one failed"), square(2))
+
+
+# --- the context style ----------------------------------------------------------------------
+from render_sdk import TaskContext  # noqa: E402
+
+
+@app.task
+def ctx_meta(ctx: TaskContext) -> list[str | None]:
+    meta = ctx.metadata
+    return [meta.task_run_id, meta.root_task_run_id, meta.parent_task_run_id]
+
+
+@app.task
+async def ctx_fan_out(ctx: TaskContext, n: int) -> int:
+    squares = await asyncio.gather(*(ctx.run(ctx_square, i) for i in range(n)))
+    return sum(squares) + await ctx.run(ctx_square, a=10)
+
+
+@app.task
+def ctx_square(ctx: TaskContext, a: int) -> int:
+    return a * a
+
+
+@app.task
+async def ctx_catch(ctx: TaskContext) -> str:
+    try:
+        await ctx.run(ctx_square, 2)
+    except SubtaskError as exc:
+        return f"{type(exc).__name__}: {exc.details}"
+    return "no error"
+
+
+@app.task
+async def ctx_misuse(ctx: TaskContext, how: str) -> object:
+    if how == "mixed":
+        return await ctx.run(ctx_square, 1, a=2)  # type: ignore[call-arg]
+    return await ctx.run(square, 2)  # type: ignore[arg-type]
