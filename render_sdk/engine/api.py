@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
 from render_sdk.engine import serialize
@@ -329,12 +329,13 @@ class _Api:
         self.sse_retry_ms = sse_retry_ms
         self.sse_ping_interval = sse_ping_interval
         self.closing = closing
-        self._wakes: set[Callable[[], None]] = set()  # of the starts waiting for their run
+        # Called by close(): the starts waiting for their run, the pages' change streams.
+        self.wakes: set[Callable[[], None]] = set()
 
     def close(self) -> None:
         """End every event stream and answer every start that waits for its run."""
         self.closing.set()
-        for wake in list(self._wakes):
+        for wake in list(self.wakes):
             wake()
 
     async def start_run(self, request: Request) -> Response:
@@ -356,7 +357,7 @@ class _Api:
         if wait is None:
             return json_response(serialize.task_run(run), status=202)
         headers = {"Preference-Applied": f"wait={wait}", "Location": f"/v1/task-runs/{run.id}"}
-        watch = RunWatch(self.core, run.id, self._wakes, self.closing.is_set())
+        watch = RunWatch(self.core, run.id, self.wakes, self.closing.is_set())
         try:
             ended = await watch.until(min(HEADERS_WITHIN, wait))
         except BaseException:
@@ -493,6 +494,7 @@ def create_app(
     sse_retry_ms: int = 2000,
     sse_ping_interval: float = 15.0,
     allowed_hosts: Collection[str] | None = _LOOPBACK,
+    pages: bool = True,
 ) -> Starlette:
     """The REST API of ``core`` as an ASGI application.
 
@@ -502,7 +504,8 @@ def create_app(
     Call :func:`close_streams` before shutting the server down so open event streams end.
     Requests whose ``Host`` is neither this machine's name nor in ``allowed_hosts`` (None: any
     host) and state changes sent by pages of other origins get ``403``
-    (:mod:`~render_sdk.engine.browser_guard`).
+    (:mod:`~render_sdk.engine.browser_guard`). ``pages``: also serve the run inspector's pages
+    (``/``, ``/runs/{id}``, ``/tasks``; docs/inspector.md).
 
         app = create_app(core, api_key=None)
         uvicorn.run(app)
@@ -519,7 +522,7 @@ def create_app(
         sse_ping_interval=sse_ping_interval,
         closing=closing,
     )
-    routes = [
+    routes: list[BaseRoute] = [
         _route("/v1/task-runs", POST=api.start_run, GET=api.list_runs),
         _route("/v1/task-runs/events", GET=api.events),  # type: ignore[arg-type]
         _route("/v1/task-runs/{run_id}", GET=api.get_run, DELETE=api.cancel_run),
@@ -527,6 +530,12 @@ def create_app(
         _route("/v1/tasks/{task_id}", GET=api.get_task),
         _route("/v1/logs", GET=api.logs),
     ]
+    if pages:
+        from render_sdk.engine.inspector import inspector_routes
+
+        routes += inspector_routes(
+            core, closing=closing, wakes=api.wakes, api_key=api_key, guard=_guarded
+        )
     middleware = [Middleware(BrowserGuard, allowed_hosts=allowed_hosts)]
     if api_key:
         middleware.append(Middleware(BearerAuth, api_key=api_key))

@@ -1,7 +1,9 @@
-"""Bearer-token check for the local engine's REST API.
+"""Bearer-token check for the local engine's REST API and its pages.
 
-When the engine has an API key, every request must carry ``Authorization: Bearer <key>``; anything
-else gets ``401`` with the contract's error body. The comparison takes constant time and the key is
+When the engine has an API key, every request must carry ``Authorization: Bearer <key>``, or the
+inspector's session cookie (set by its login form: ``HttpOnly``, ``SameSite=Strict``, holding a
+token derived from the key, never the key); anything else gets ``401`` with the contract's error
+body, or for a page a redirect to ``/login``. The comparison takes constant time and the key is
 never logged or echoed.
 
     app = BearerAuth(inner_app, api_key="s3cret")
@@ -9,6 +11,7 @@ never logged or echoed.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -20,6 +23,25 @@ _BODY_MISSING = error(
     "this engine requires an API key: send the header 'Authorization: Bearer <key>'",
 )
 _BODY_WRONG = error("unauthorized", "the API key in the Authorization header is not valid")
+
+
+SESSION_COOKIE = "render_workflows_session"
+_OPEN_PATHS = ("/login", "/static/")
+
+
+def session_token(api_key: str) -> str:
+    """The inspector's session cookie value for ``api_key`` (a keyed hash, not the key)."""
+    return hmac.new(
+        api_key.encode("utf-8"), b"render-workflows inspector session", hashlib.sha256
+    ).hexdigest()
+
+
+def _cookie_token(header: bytes) -> bytes | None:
+    for part in header.split(b";"):
+        name, _, value = part.strip().partition(b"=")
+        if name == SESSION_COOKIE.encode():
+            return value
+    return None
 
 
 def bearer_matches(header: bytes | None, key: bytes) -> bool:
@@ -47,19 +69,39 @@ class BearerAuth:
             raise ValueError("api_key must not be empty")
         self.app = app
         self._key = api_key.encode("utf-8")
+        self._session = session_token(api_key).encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         header: bytes | None = None
+        cookie: bytes | None = None
         for name, value in scope["headers"]:
             if name == b"authorization":
                 header = value
-                break
-        if bearer_matches(header, self._key):
+            elif name == b"cookie":
+                cookie = _cookie_token(value)
+        if bearer_matches(header, self._key) or (
+            cookie is not None and hmac.compare_digest(cookie, self._session)
+        ):
             await self.app(scope, receive, send)
             return
+        path: str = scope["path"]
+        if not path.startswith("/v1/"):
+            if path.startswith(_OPEN_PATHS):
+                await self.app(scope, receive, send)
+                return
+            if scope["method"] in ("GET", "HEAD"):
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 303,
+                        "headers": [(b"location", b"/login"), (b"content-length", b"0")],
+                    }
+                )
+                await send({"type": "http.response.body", "body": b""})
+                return
         body = _BODY_MISSING if header is None else _BODY_WRONG
         await send(
             {

@@ -350,6 +350,8 @@ async def _run_until_stopped(
     host = options.host if ":" not in options.host else f"[{options.host}]"
     auth = ", API key required" if options.api_key else ""
     print(f"{PROG}: listening on http://{host}:{port} (db: {db}{auth})", flush=True)
+    shown = "127.0.0.1" if options.host in ("0.0.0.0", "::") else host
+    print(f"{PROG}: see the runs at http://{shown}:{port}/", flush=True)
 
     await stop.wait()
     print(f"{PROG}: stopping", flush=True)

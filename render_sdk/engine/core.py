@@ -432,6 +432,19 @@ class EngineCore:
 
         return withdraw
 
+    def watch_states(self, callback: Callable[[RunRecord], None]) -> Callable[[], None]:
+        """Call ``callback`` with every run whose state changes (created, started, retrying,
+        ended), in the engine's loop; returns the function that stops the calls. The record is
+        the engine's own: read it at once, do not keep or change it."""
+        listeners = self.scheduler.state_listeners
+        listeners.append(callback)
+
+        def withdraw() -> None:
+            with contextlib.suppress(ValueError):
+                listeners.remove(callback)
+
+        return withdraw
+
     async def terminal_events(
         self, run_ids: list[str], after_seq: int | None = None
     ) -> AsyncIterator[RunRecord]:

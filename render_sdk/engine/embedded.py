@@ -270,6 +270,11 @@ class LocalEngine:
         return f"http://{host}:{self.port}"
 
     @property
+    def inspector_url(self) -> str:
+        """The run inspector's first page (docs/inspector.md)."""
+        return self.base_url + "/"
+
+    @property
     def core(self) -> EngineCoreAPI:
         """The running engine's core."""
         if self._served is None:

@@ -90,6 +90,11 @@ class EngineCoreAPI(Protocol):
         committed). Returns the function that withdraws the callback, or None (and never calls
         it) when ``run_id`` is not an active run: finished, or unknown."""
 
+    def watch_states(self, callback: Callable[[RunRecord], None]) -> Callable[[], None]:
+        """Call ``callback`` with every run whose state changes (created, started, retrying,
+        ended), in the engine's loop; returns the function that stops the calls. The record is
+        the engine's own: read it at once, do not keep or change it."""
+
     def terminal_events(
         self, run_ids: list[str], after_seq: int | None = None
     ) -> AsyncIterator[RunRecord]:

@@ -13,7 +13,7 @@ import base64
 import collections
 import dataclasses
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from datetime import datetime, timezone
 from typing import Any
 
@@ -131,6 +131,8 @@ class Scheduler:
         self._stopping = False
         self._exiting: set[WorkerProcess] = set()  # run-mode workers given time to exit
         self.workers_started = 0
+        # Called with each run whose state changed (see EngineCore.watch_states).
+        self.state_listeners: list[Callable[[RunRecord], None]] = []
 
     # --- bookkeeping --------------------------------------------------------------------------
     def next_log_seq(self) -> int:
@@ -149,7 +151,10 @@ class Scheduler:
             runs_logger.error("engine task failed", exc_info=task.exception())
 
     def log_state(self, rec: RunRecord) -> None:
-        """One line on ``render_sdk.engine.runs``: task, run id, parent, status, duration."""
+        """Tell the state listeners, and write one line on ``render_sdk.engine.runs``: task,
+        run id, parent, status, duration."""
+        for listener in self.state_listeners:
+            listener(rec)
         if not runs_logger.isEnabledFor(logging.INFO):
             return
         duration = ""

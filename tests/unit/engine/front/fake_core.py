@@ -61,6 +61,7 @@ class FakeCore:
         self.stopped = False
         self.subscribers: set[asyncio.Queue[RunRecord]] = set()
         self.listeners: dict[str, list[Callable[[RunRecord], None]]] = {}
+        self.state_listeners: list[Callable[[RunRecord], None]] = []
         self._subscribers_changed: asyncio.Event | None = None
         self.explode: Exception | None = None  # raised by the next list_tasks
         self.find_calls: list[str] = []
@@ -117,7 +118,40 @@ class FakeCore:
         self.order.append(run_id)
         if idempotency_key is not None:
             self.idempotency[idempotency_key] = run_id
+        self._changed(run)
         return run
+
+    def add_child(self, parent_id: str, task: TaskRecord, input: JSONInput) -> RunRecord:
+        """A subtask of ``parent_id``, pending."""
+        parent = self.runs[parent_id]
+        run_id = f"trn-{next(self._ids):04d}"
+        run = RunRecord(
+            id=run_id,
+            task_id=task.id,
+            task_name=task.name,
+            status=RunStatus.PENDING,
+            input=input,
+            parent_id=parent.id,
+            root_id=parent.root_id,
+            created_at=T0,
+        )
+        self.runs[run_id] = run
+        self.order.append(run_id)
+        self._changed(run)
+        return run
+
+    def watch_states(self, callback: Callable[[RunRecord], None]) -> Callable[[], None]:
+        self.state_listeners.append(callback)
+
+        def withdraw() -> None:
+            if callback in self.state_listeners:
+                self.state_listeners.remove(callback)
+
+        return withdraw
+
+    def _changed(self, run: RunRecord) -> None:
+        for listener in list(self.state_listeners):
+            listener(run)
 
     async def get_run(self, run_id: str) -> RunRecord:
         run = self.runs.get(run_id)
@@ -211,6 +245,7 @@ class FakeCore:
         run.status = RunStatus.RUNNING
         run.started_at = T0
         run.attempts.append(AttemptRecord(number=1, status=RunStatus.RUNNING, started_at=T0))
+        self._changed(run)
 
     def finish(
         self,
@@ -237,6 +272,7 @@ class FakeCore:
             listener(run)
         for queue in list(self.subscribers):
             queue.put_nowait(run)
+        self._changed(run)
         return run
 
     def add_log(self, run_id: str, message: str, stream: str = "stdout") -> LogRecord:

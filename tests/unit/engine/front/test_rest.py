@@ -324,7 +324,7 @@ async def test_logs_errors(served: Served) -> None:
 
 async def test_unknown_route_and_method_have_error_bodies(served: Served) -> None:
     check_error(await served.http.get("/v1/nowhere"), 404, "not_found", "/v1/nowhere")
-    check_error(await served.http.get("/"), 404, "not_found")
+    check_error(await served.http.get("/nowhere"), 404, "not_found")
     answer = await served.http.put("/v1/task-runs")
     check_error(answer, 405, "method_not_allowed", "PUT")
     check_error(await served.http.patch("/v1/tasks/tsk-square"), 405, "method_not_allowed")

@@ -71,6 +71,14 @@ def test_local_engine_runs_tasks_on_a_real_worker() -> None:
         assert event["results"] == [14]
         children = http.get("/v1/task-runs", params={"rootTaskRunId": root, "limit": 100})
         assert len(children.json()) == 5
+        # The inspector's pages read the same engine.
+        page = http.get(f"/runs/{root}")
+        assert page.status_code == 200
+        assert page.text.count('href="/runs/trn-') == 4  # the four subtasks
+        assert "squaring" not in page.text  # sum_squares itself printed nothing
+        assert "sum_squares" in http.get("/").text
+        changes = http.get(engine.inspector_url + "tasks")
+        assert "wait_forever" in changes.text
 
         failing = http.post("/v1/task-runs", json={"task": "fail", "input": ["nope"]}).json()
         (event,) = events(http, failing["id"])

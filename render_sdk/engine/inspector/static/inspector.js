@@ -1,0 +1,113 @@
+// The run inspector's behaviour: live updates from /ui/changes, the log tail, keyboard keys.
+// Page parts are re-fetched as HTML through htmx; text from the engine is only ever set as text.
+(() => {
+  "use strict";
+  const live = document.getElementById("live");
+
+  function setLive(text, on) {
+    if (!live) return;
+    live.textContent = text;
+    live.classList.toggle("on", on);
+  }
+
+  function listen() {
+    if (!window.EventSource) return setLive("", false);
+    const source = new EventSource("/ui/changes");
+    // On each (re)connection, refresh once: changes made since the page was rendered, or while
+    // disconnected, were not sent on this stream.
+    source.onopen = () => {
+      setLive("live", true);
+      refresh(null);
+    };
+    source.onerror = () => setLive("reconnecting…", false);
+    source.onmessage = (event) => {
+      try {
+        refresh(JSON.parse(event.data));
+      } catch (_) {
+        // Not a change list: ignore it.
+      }
+    };
+  }
+
+  function refresh(change) {
+    if (!window.htmx) return;
+    const rows = document.querySelector("[data-live-runs]");
+    if (rows) window.htmx.trigger(rows, "runs-changed");
+    const run = document.getElementById("run-body");
+    if (run && (change === null || change.roots.includes(run.dataset.root))) {
+      window.htmx.trigger(run, "run-changed");
+    }
+  }
+
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  function appendLine(pre, log) {
+    const line = document.createElement("span");
+    line.className = "line " + (log.stream === "stderr" ? "stderr" : "stdout");
+    const stamp = document.createElement("span");
+    stamp.className = "ts";
+    stamp.textContent = (log.timestamp || "").slice(11, 23) + " #" + log.attempt;
+    line.append(stamp, " " + log.message);
+    const atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+    pre.append(line, "\n");
+    if (atBottom) pre.scrollTop = pre.scrollHeight;
+  }
+
+  async function tailLogs(pre) {
+    const empty = document.getElementById("logs-empty");
+    for (;;) {
+      const run = document.getElementById("run-body");
+      const ended = !run || run.dataset.terminal === "true";
+      const params = new URLSearchParams({ taskRunId: pre.dataset.run, limit: "100" });
+      if (pre.dataset.cursor) params.set("cursor", pre.dataset.cursor);
+      let more = false;
+      try {
+        const answer = await fetch("/v1/logs?" + params, { credentials: "same-origin" });
+        if (answer.ok) {
+          const items = await answer.json();
+          for (const item of items) {
+            appendLine(pre, item.log);
+            pre.dataset.cursor = item.cursor;
+          }
+          if (items.length) {
+            pre.hidden = false;
+            if (empty) empty.hidden = true;
+          }
+          more = items.length === 100;
+        }
+      } catch (_) {
+        // The engine is restarting: try again below.
+      }
+      if (more) continue;
+      if (ended) return;
+      await sleep(1000);
+    }
+  }
+
+  function moveFocus(step) {
+    const links = Array.from(document.querySelectorAll("a.row-link"));
+    if (!links.length) return;
+    const at = links.indexOf(document.activeElement);
+    const next = at < 0 ? (step > 0 ? 0 : links.length - 1) : at + step;
+    links[Math.max(0, Math.min(links.length - 1, next))].focus();
+  }
+
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.target.closest("input, textarea, select, [contenteditable]")) return;
+    if (event.key === "j") moveFocus(1);
+    else if (event.key === "k") moveFocus(-1);
+    else if (event.key === "g") window.location.assign("/");
+    else if (event.key === "t") window.location.assign("/tasks");
+    else if (event.key === "/") {
+      const filter = document.querySelector("[data-filter]");
+      if (!filter) return;
+      filter.focus();
+    } else return;
+    event.preventDefault();
+  });
+
+  listen();
+  const pre = document.getElementById("logs");
+  if (pre) tailLogs(pre);
+})();

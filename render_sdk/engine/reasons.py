@@ -1,0 +1,104 @@
+"""Why an attempt ended, as data: what the run inspector's pages and ``render-workflows runs``
+show (docs/inspector.md). Light to import: no web server, no engine.
+
+    reason = attempt_reason(attempt)
+    reason.kind    # "completed", "failed", "timed_out", "crashed", "interrupted", "canceled"
+    reason.label   # "crashed (exit status 3)"
+    reason.detail  # the error text, when there is one
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from render_sdk.engine.records import AttemptRecord, RunRecord, RunStatus
+
+__all__ = ["Reason", "attempt_reason", "duration_ms", "format_ms", "reason_of", "run_summary"]
+
+_CRASH = re.compile(r"^worker process ended without a callback \(([^)]*)\)")
+_TIMEOUT = re.compile(r"^timed out after (\S+)")
+
+
+@dataclass(frozen=True)
+class Reason:
+    kind: str
+    label: str
+    detail: str | None = None
+
+
+def attempt_reason(attempt: AttemptRecord) -> Reason:
+    """Why ``attempt`` ended (or that it still runs), from its status and error.
+
+    >>> from datetime import datetime
+    >>> a = AttemptRecord(1, RunStatus.FAILED, datetime(2026, 1, 1), error="timed out after 2s")
+    >>> attempt_reason(a).label
+    'timed out after 2s'
+    """
+    return reason_of(attempt.status.value, attempt.error)
+
+
+def reason_of(status: str, error: str | None) -> Reason:
+    """Why an attempt with ``status`` (a run status's value) and ``error`` ended.
+
+    The REST API's attempts carry the same two fields, so a client says the same as the pages.
+
+    >>> reason_of("failed", "worker process ended without a callback (signal SIGKILL)").label
+    'crashed (signal SIGKILL)'
+    """
+    if status in ("running", "pending"):
+        return Reason(status, status)
+    if status == "completed":
+        return Reason("completed", "completed")
+    if status == "canceled":
+        return Reason("canceled", "canceled", error if error and error != "canceled" else None)
+    if error is None:
+        return Reason("failed", "failed")
+    timeout = _TIMEOUT.match(error)
+    if timeout:
+        return Reason("timed_out", f"timed out after {timeout.group(1)}")
+    crash = _CRASH.match(error)
+    if crash:
+        return Reason("crashed", f"crashed ({crash.group(1)})", error)
+    if error.startswith("interrupted:"):
+        return Reason("interrupted", "interrupted by an engine restart", error)
+    first = error.strip().splitlines()[-1] if error.strip() else "failed"
+    return Reason("failed", f"failed: {first[:200]}", error)
+
+
+def duration_ms(start: datetime | None, end: datetime | None) -> float | None:
+    """Milliseconds from ``start`` to ``end``; None when either is missing."""
+    if start is None or end is None:
+        return None
+    return (end - start).total_seconds() * 1000
+
+
+def format_ms(ms: float | None) -> str:
+    """``"1.4 ms"``, ``"2.35 s"``, ``"3 min 5 s"``; ``""`` for None.
+
+    >>> format_ms(1.42), format_ms(2350), format_ms(185000)
+    ('1.4 ms', '2.35 s', '3 min 5 s')
+    """
+    if ms is None:
+        return ""
+    if ms < 1000:
+        return f"{ms:.1f} ms"
+    if ms < 60_000:
+        return f"{ms / 1000:.2f} s"
+    minutes, seconds = divmod(int(ms / 1000), 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
+
+
+def run_summary(run: RunRecord) -> str:
+    """The run's state in words: ``"completed in 1.4 ms"``, ``"failed: timed out after 2s"``."""
+    status = run.status.value
+    took = format_ms(duration_ms(run.started_at, run.completed_at))
+    if run.status is RunStatus.FAILED and run.attempts:
+        return attempt_reason(run.attempts[-1]).label + (f" in {took}" if took else "")
+    if run.status is RunStatus.PENDING and run.attempts:
+        return f"pending: retry {run.retries} queued after attempt {len(run.attempts)} failed"
+    return status + (f" in {took}" if took and run.status.terminal else "")
