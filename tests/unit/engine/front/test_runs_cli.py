@@ -1,0 +1,150 @@
+"""``render-workflows runs``: this SDK's client against a served engine (fake core, real HTTP)."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import socket
+from collections.abc import Iterator
+
+import pytest
+
+from render_sdk.cli import main as cli_main
+from render_sdk.engine.embedded import LocalEngine
+from render_sdk.engine.records import RunStatus
+from render_sdk.runs_cli import Runs, main
+
+from .fake_core import FakeCore
+
+
+@pytest.fixture
+def engine() -> Iterator[tuple[LocalEngine, FakeCore]]:
+    core = FakeCore()
+    with LocalEngine(core=core) as served:
+        yield served, core
+
+
+def run(engine: LocalEngine, *argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    status = main(["--url", engine.base_url, *argv], out=out)
+    return status, out.getvalue()
+
+
+def test_list_names_the_task_of_each_run(engine: tuple[LocalEngine, FakeCore]) -> None:
+    served, core = engine
+    first = served.call(core.start_run, core.tasks[0], [1])
+    child = served.call(core.add_child, first.id, core.tasks[1], {"name": "x"})
+    served.call(core.finish, child.id)
+    status, out = run(served)
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[0].split() == ["TASK", "RUN", "STATUS", "STARTED", "TOOK", "ATTEMPTS", "KIND"]
+    assert lines[1].split()[:3] == ["greet", child.id, "completed"]
+    assert lines[1].split()[-1] == "subtask"
+    assert lines[2].split()[:3] == ["square", first.id, "pending"]
+    status, out = run(served, "list", "--json", "--task", "square")
+    assert status == 0
+    assert [json.loads(line)["id"] for line in out.splitlines()] == [first.id]
+    assert json.loads(out)["task"] == "square"
+
+
+def test_show_says_why_each_attempt_ended(engine: tuple[LocalEngine, FakeCore]) -> None:
+    served, core = engine
+    failed = served.call(core.start_run, core.tasks[0], [1])
+    served.call(core.finish, failed.id, RunStatus.FAILED, None, "timed out after 2s")
+    status, out = run(served, "show", failed.id)
+    assert status == 0
+    assert f"square {failed.id}: failed" in out
+    assert "input  [1]" in out
+    assert "attempt 1: timed out after 2s" in out
+    done = served.call(core.start_run, core.tasks[0], [3])
+    served.call(core.finish, done.id, RunStatus.COMPLETED, [9])
+    status, out = run(served, "show", done.id)
+    assert "result 9" in out and "attempt 1: completed" in out
+    status, out = run(served, "show", "--json", done.id)
+    assert json.loads(out)["results"] == [9]
+
+
+def test_logs_and_follow(engine: tuple[LocalEngine, FakeCore]) -> None:
+    served, core = engine
+    started = served.call(core.start_run, core.tasks[0], [1])
+    served.call(core.begin, started.id)
+    for i in range(150):
+        served.call(core.add_log, started.id, f"line {i}")
+    status, out = run(served, "logs", started.id)
+    assert status == 0
+    assert [line.split(" ", 3)[3] for line in out.splitlines()] == [f"line {i}" for i in range(150)]
+    # Following: lines written later show up once, and it ends with the run.
+    out_buffer = io.StringIO()
+
+    def later(_: float) -> None:
+        served.call(core.add_log, started.id, "after", "stderr")
+        served.call(core.finish, started.id)
+
+    from render_sdk.client import Render
+
+    with Render(base_url=served.base_url) as render:
+        runs = Runs(render, served.base_url, out_buffer, later)
+        assert runs.logs(argparse.Namespace(run_id=started.id, follow=True)) == 0
+    followed = out_buffer.getvalue().splitlines()
+    assert len(followed) == 151
+    assert followed[-1].endswith("#1 err after")
+
+
+def test_cancel(engine: tuple[LocalEngine, FakeCore]) -> None:
+    served, core = engine
+    started = served.call(core.start_run, core.tasks[0], [1])
+    status, out = run(served, "cancel", started.id)
+    assert status == 0 and "canceled" in out
+    assert core.runs[started.id].status is RunStatus.CANCELED
+    status, _ = run(served, "cancel", started.id)
+    assert status == 1
+
+
+def test_tail_prints_new_runs_and_changes(engine: tuple[LocalEngine, FakeCore]) -> None:
+    served, core = engine
+    served.call(core.start_run, core.tasks[0], [0])  # before tail: not printed
+    steps = iter(range(3))
+    ids: list[str] = []
+
+    def step(_: float) -> None:
+        i = next(steps, None)
+        if i == 0:
+            ids.append(served.call(core.start_run, core.tasks[0], [1]).id)
+        elif i == 1:
+            served.call(core.begin, ids[0])
+        elif i == 2:
+            served.call(core.finish, ids[0], RunStatus.FAILED, None, "ValueError: bad input")
+
+    out = io.StringIO()
+    from render_sdk.client import Render
+
+    with Render(base_url=served.base_url) as render:
+        Runs(render, served.base_url, out, step).tail(argparse.Namespace(task=None), rounds=4)
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("following the runs of http://127.0.0.1:")
+    assert [line.split(" ", 3)[3] for line in lines[1:]] == [
+        "pending",
+        "running (attempt 1)",
+        "failed: failed: ValueError: bad input",
+    ]
+    assert all(f"square {ids[0]}" in line for line in lines[1:])
+
+
+def test_an_engine_that_is_not_there(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    status = cli_main(["runs", "--url", f"http://127.0.0.1:{port}", "list"])
+    assert status == 1
+    err = capsys.readouterr().err
+    assert err.startswith("render-workflows runs: error:")
+    assert f"127.0.0.1:{port}" in err
+
+
+def test_bad_command_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["show"]) == 2
+    assert "ID" in capsys.readouterr().err
+    assert main(["list", "--limit", "0", "--url", "http://127.0.0.1:1"]) == 2
+    assert "--limit must be from 1 to 100" in capsys.readouterr().err
