@@ -17,6 +17,7 @@ from render_sdk.client._sync import TaskRunEventStream, Workflows
 from render_sdk.client.errors import (
     ClientError,
     ConfigurationError,
+    InputError,
     RateLimitError,
     RenderError,
     ServerError,
@@ -43,6 +44,7 @@ __all__ = [
     "AwaitableTaskRun",
     "ClientError",
     "ConfigurationError",
+    "InputError",
     "ListTaskRunsParams",
     "LogEntry",
     "LogPage",

@@ -5,6 +5,8 @@ details = task_run_details(api_models.TaskRunDetails.from_dict(payload))
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeVar
@@ -12,6 +14,7 @@ from typing import Any, TypeVar
 from render_api import models as api
 from render_api.types import Unset
 
+from render_sdk.client.errors import InputError
 from render_sdk.client.types import (
     LogEntry,
     Task,
@@ -102,10 +105,62 @@ def log_entry(model: api.LogEntry) -> LogEntry:
     )
 
 
-def run_task_body(task_slug: str, input_data: TaskData | None) -> api.RunTask:
+_JSON_KINDS = "dicts, lists, strings, numbers, booleans and None"
+
+
+def _unencodable(
+    value: Any, path: str, parents: tuple[int, ...] = ()
+) -> tuple[str, str, Any] | None:
+    """Where in ``value`` the first thing JSON cannot carry sits, what it is, and the thing."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (path, f"the float {value!r}", value)
+    if isinstance(value, (list, tuple, dict)):
+        if id(value) in parents:
+            return path, "a container that contains itself", "..."
+        inside = (*parents, id(value))
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            if isinstance(value, dict) and not isinstance(key, (str, int, float, bool, type(None))):
+                return path, f"a dict with a key of type {type(key).__name__}", key
+            found = _unencodable(item, f"{path}[{key!r}]", inside)
+            if found:
+                return found
+        return None
+    return path, f"a {type(value).__name__}", value
+
+
+def check_input(input_data: Any, operation: str) -> None:
+    """Raise :class:`InputError` if ``input_data`` cannot be sent as JSON, naming where the
+    first bad value sits and what it is.
+
+    >>> check_input([1, {"a": [2.5, None]}], "start_task")
+    """
+    try:
+        json.dumps(input_data, allow_nan=False)
+        return
+    except (TypeError, ValueError, RecursionError):
+        found = _unencodable(input_data, "input_data")
+    path, what, bad = found or ("input_data", "a value JSON cannot carry", input_data)
+    shown = bad if bad == "..." else repr(bad)
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
+    raise InputError(
+        f"{operation}: {path} is {what} ({shown}), which JSON cannot carry; a run's input may "
+        f"hold only {_JSON_KINDS}. Nothing was sent.",
+        path=path,
+        operation=operation,
+    )
+
+
+def run_task_body(
+    task_slug: str, input_data: TaskData | None, operation: str = "start_task"
+) -> api.RunTask:
     """The generated ``RunTask`` body for a slug and its arguments.
 
-    A list or tuple is positional, a dict named, None means no arguments (``[]``).
+    A list or tuple is positional, a dict named, None means no arguments (``[]``). Raises
+    :class:`InputError` when the input cannot be sent as JSON.
     """
     if not isinstance(task_slug, str) or not task_slug:
         raise ValueError(
@@ -113,6 +168,8 @@ def run_task_body(task_slug: str, input_data: TaskData | None) -> api.RunTask:
         )
     if input_data is None:
         return api.RunTask(task=task_slug, input_=[])
+    if isinstance(input_data, (list, tuple, dict)):
+        check_input(input_data, operation)
     if isinstance(input_data, list):
         return api.RunTask(task=task_slug, input_=input_data)
     if isinstance(input_data, tuple):

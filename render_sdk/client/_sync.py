@@ -96,11 +96,12 @@ class Workflows:
             run = render.workflows.start_task("my-workflow/square", [3])
             print(run.id, run.status)
         """
-        response = self._create(task_slug, input_data, idempotency_key)
+        response = self._create("start_task", task_slug, input_data, idempotency_key)
         return _convert.task_run(self._core.parsed("start_task", response, api.TaskRun))
 
     def _create(
         self,
+        operation: str,
         task_slug: str,
         input_data: TaskData | None,
         idempotency_key: str | None,
@@ -109,13 +110,13 @@ class Workflows:
         """POST a new run (with ``prefer``, a ``Prefer`` header). Sent again only with an
         idempotency key, since a retry without one could start a second run; with a key, a
         start whose connection broke is sent again for up to the reconnect patience."""
-        body = _convert.run_task_body(task_slug, input_data)
+        body = _convert.run_task_body(task_slug, input_data, operation)
         key = UNSET if idempotency_key is None else idempotency_key
         retries = self._core.retries(
             enabled=idempotency_key is not None, reconnect=idempotency_key is not None
         )
         return self._send(
-            "start_task",
+            operation,
             lambda: create_task_run.sync_detailed(
                 client=self._api, body=body, idempotency_key=key, prefer=prefer
             ),
@@ -139,7 +140,7 @@ class Workflows:
             print(details.result)  # 9
         """
         key = self._core.run_task_key(idempotency_key)
-        response = self._create(task_slug, input_data, key, self._core.run_wait)
+        response = self._create("run_task", task_slug, input_data, key, self._core.run_wait)
         details = self._core.waited_details(response)
         if details is not None:  # the server held its answer until the run finished
             return self._core.finish("run_task", details)

@@ -2,6 +2,7 @@
 
     RenderError                   the root: catch it to handle every client error
     ├── ConfigurationError        bad client settings (also a ValueError)
+    ├── InputError                the input cannot be sent as JSON; nothing was sent (a ValueError)
     ├── ClientError               the API refused the request (HTTP 4xx)
     │   └── RateLimitError        HTTP 429; ``retry_after`` seconds, when the server said
     ├── ServerError               HTTP 5xx, or the API could not be reached at all
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ClientError",
     "ConfigurationError",
+    "InputError",
     "RateLimitError",
     "RenderError",
     "ServerError",
@@ -77,6 +79,19 @@ class ConfigurationError(RenderError, ValueError):
 
     Render(base_url="https://api.render.com")  # without RENDER_API_KEY: ConfigurationError
     """
+
+
+class InputError(RenderError, ValueError):
+    """A run's input cannot be sent as JSON (a set, bytes, a datetime, NaN...): raised before any
+    request, so no run was started. ``path`` says where the value sits (``input_data[0]['when']``).
+
+        except InputError as exc:
+            print(exc.path, exc)
+    """
+
+    def __init__(self, message: str, *, path: str, operation: str | None = None) -> None:
+        super().__init__(message, operation=operation)
+        self.path = path
 
 
 class ClientError(RenderError):

@@ -151,3 +151,16 @@ def test_results_are_always_wrapped(local_env: EngineProcess) -> None:
     assert as_list.results == [[5]]
     assert as_int.results == [5]
     assert as_none.results == [None]
+
+
+def test_input_json_cannot_carry_starts_no_run(local_env: EngineProcess) -> None:
+    """A set or NaN in the input is the caller's error: raised before sending, no run made."""
+    from render_sdk.client.errors import InputError
+
+    with Render() as render:
+        before = render.workflows.list_task_runs(ListTaskRunsParams(limit=100))
+        for bad in ([{1, 2}], [float("nan")]):
+            with pytest.raises(InputError, match=r"input_data\[0\] is .*Nothing was sent"):
+                render.workflows.start_task("echo", bad)
+        after = render.workflows.list_task_runs(ListTaskRunsParams(limit=100))
+    assert [run.id for run in after] == [run.id for run in before]

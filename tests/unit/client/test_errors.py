@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 from datetime import datetime, timezone
+from typing import Any
 
 import httpx
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from render_sdk.client import Render, RenderAsync
 from render_sdk.client.errors import (
     ClientError,
+    InputError,
     RateLimitError,
     RenderError,
     ServerError,
@@ -186,4 +188,50 @@ def test_bad_ids_are_rejected_before_any_request(
 def test_bad_input_data(fake: FakeAPI, render: Render, bad: object) -> None:
     with pytest.raises(TypeError, match="input_data must be a list or tuple"):
         render.workflows.start_task("wf/square", bad)  # type: ignore[arg-type]
+    assert fake.requests == []
+
+
+# --- input that cannot be sent: the caller's error, raised before any request ---------------
+
+_self_referencing: list[object] = []
+_self_referencing.append(_self_referencing)
+
+
+@pytest.mark.parametrize(
+    ("input_data", "path", "what"),
+    [
+        ([{1, 2}], "input_data[0]", "a set ({1, 2})"),
+        ([float("nan")], "input_data[0]", "the float nan"),
+        ({"a": [1, float("inf")]}, "input_data['a'][1]", "the float inf"),
+        (
+            {"when": {"at": datetime(2026, 1, 2, tzinfo=timezone.utc)}},
+            "input_data['when']['at']",
+            "a datetime",
+        ),
+        ([b"raw"], "input_data[0]", "a bytes (b'raw')"),
+        ([{(1, 2): "x"}], "input_data[0]", "a dict with a key of type tuple"),
+        ([1, _self_referencing], "input_data[1][0]", "a container that contains itself"),
+    ],
+)
+def test_input_json_cannot_carry_is_refused_before_sending(
+    fake: FakeAPI, render: Render, input_data: Any, path: str, what: str
+) -> None:
+    for call in (render.workflows.start_task, render.workflows.run_task):
+        with pytest.raises(InputError) as caught:
+            call("wf/echo", input_data)
+        assert caught.value.path == path
+        assert f"{path} is {what}" in str(caught.value), str(caught.value)
+        assert "Nothing was sent" in str(caught.value)
+        assert caught.value.operation == call.__name__
+        assert isinstance(caught.value, ValueError) and caught.value.status_code is None
+    assert fake.requests == []
+
+
+async def test_input_json_cannot_carry_is_refused_before_sending_async(
+    fake: FakeAPI, render_async: RenderAsync
+) -> None:
+    with pytest.raises(InputError, match=r"input_data\[1\] is a set"):
+        await render_async.workflows.start_task("wf/echo", [1, {2}])
+    with pytest.raises(InputError, match=r"input_data\['x'\] is the float nan"):
+        await render_async.workflows.run_task("wf/echo", {"x": float("nan")})
     assert fake.requests == []
