@@ -101,6 +101,9 @@ class WorkerProcess:
         self.on_exit: Callable[[WorkerProcess], None] | None = None
         self._statm: int | None = None
         self._limited = False
+        # The engine stopped the process on purpose (timeout, cancel, retirement, shutdown):
+        # its exit is expected, not a fault to warn about.
+        self.stopped_by_engine = False
 
     async def _handle(self, request: CallbackRequest) -> CallbackResponse:
         attempt = self.ctx.attempt
@@ -180,6 +183,7 @@ class WorkerProcess:
 
     def kill(self) -> None:
         """Stop the process and everything it started, at once."""
+        self.stopped_by_engine = True
         self._kill_group()
 
     async def wait_exit(self, timeout: float | None = None) -> int | None:
@@ -273,7 +277,8 @@ class ServePool:
         self.workers.discard(worker)
         with contextlib.suppress(ValueError):
             self.idle.remove(worker)
-        if worker.ctx.attempt is None and not worker.ctx.retiring and not self._closing:
+        expected = worker.stopped_by_engine or worker.ctx.retiring or self._closing
+        if worker.ctx.attempt is None and not expected:
             code = worker.exited.result()
             tail = "\n".join(worker.output.stderr_tail)
             _log.warning(

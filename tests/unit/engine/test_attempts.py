@@ -165,3 +165,29 @@ async def test_cancel_pending_run(make_engine: MakeEngine) -> None:
     assert (await core.get_run(queued.id)).status is RunStatus.CANCELED
     await core.cancel_run(busy.id)
     assert (await wait_end(core, busy.id)).status is RunStatus.CANCELED
+
+
+async def test_no_warning_for_a_worker_the_engine_stopped(
+    make_engine: MakeEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A timed-out and a canceled attempt's processes are killed by the engine on purpose: the
+    console says why the runs ended, and no 'worker exited' warning."""
+    core = await make_engine(serve=True, max_concurrency=2)
+    assert core.pool is not None
+    started = core.pool.started
+    timed_out = await run_to_end(core, "sleep", [30])
+    assert timed_out.error == "timed out after 1s"
+    task = await core.find_task("long_sleep")
+    assert task is not None
+    run = await core.start_run(task, [30])
+    while (await core.get_run(run.id)).status is not RunStatus.RUNNING:
+        await asyncio.sleep(0.02)
+    await core.cancel_run(run.id)
+    # Both killed processes were replaced, which happens only once each had exited.
+    for _ in range(1000):
+        if core.pool.started >= started + 2:
+            break
+        await asyncio.sleep(0.02)
+    else:
+        raise AssertionError("the killed workers were never replaced")
+    assert "worker exited" not in caplog.text, caplog.text
