@@ -114,8 +114,10 @@ class ProcessOutput:
     await output.pump(process.stdout, "stdout")
     """
 
-    def __init__(self, label: str) -> None:
+    def __init__(self, label: str, *, echo: bool = True) -> None:
         self.label = label
+        # Whether output outside any attempt goes to the console (``render_sdk.logs``).
+        self.echo = echo
         self._queues: dict[str, collections.deque[AttemptLog]] = {
             "stdout": collections.deque(),
             "stderr": collections.deque(),
@@ -179,6 +181,6 @@ class ProcessOutput:
         queue = self._queues[stream]
         if queue:
             queue[0].add(stream, lines)
-        elif logs_logger.isEnabledFor(logging.INFO):
+        elif self.echo and logs_logger.isEnabledFor(logging.INFO):
             for line in lines:
                 logs_logger.info("%s: %s", self.label, line)

@@ -314,6 +314,7 @@ async def _run_until_stopped(
     force: list[Callable[[], None]],
 ) -> int:
     from render_sdk.engine.embedded import ServedEngine
+    from render_sdk.engine.workers import AppLoadError
 
     starting = asyncio.create_task(
         ServedEngine.start(
@@ -339,6 +340,9 @@ async def _run_until_stopped(
     stopping.cancel()
     try:
         served = starting.result()
+    except AppLoadError as exc:  # the user's code: as a bad command line, status 2
+        sock.close()
+        return _fail(str(exc), 2)
     except Exception as exc:
         sock.close()
         return _fail(f"the engine failed to start: {exc}", 1)

@@ -42,6 +42,7 @@ from render_sdk.engine.scheduler import Scheduler, utcnow
 from render_sdk.engine.store import InsertResult
 from render_sdk.engine.store_sqlite import SQLiteStore
 from render_sdk.engine.workers import (
+    AppLoadError,
     ServePool,
     WorkerLauncher,
     WorkerProcess,
@@ -50,7 +51,7 @@ from render_sdk.engine.workers import (
     describe_exit,
 )
 
-__all__ = ["EngineCore", "WorkerStartError", "default_concurrency"]
+__all__ = ["AppLoadError", "EngineCore", "WorkerStartError", "default_concurrency"]
 
 _log = logging.getLogger("render_sdk.engine")
 REGISTER_TIMEOUT = 120.0
@@ -170,10 +171,11 @@ class EngineCore:
                 pool=self.pool,
                 log_limit=self._log_limit,
             )
+            # Register first: an app that cannot load is then reported once, not once per
+            # pre-started worker.
+            await self._register()
             if self.pool is not None:
-                await asyncio.gather(self._register(), self.pool.start())
-            else:
-                await self._register()
+                await self.pool.start()
             await self._recover()
         except BaseException:
             await self._shutdown()
@@ -230,6 +232,9 @@ class EngineCore:
             worker.kill()
             code = await worker.wait_exit()
             tail = "\n".join(worker.output.stderr_tail)
+            told = _worker_error(list(worker.output.stderr_tail)) if code == 2 else None
+            if told is not None:
+                raise AppLoadError(told)
             if not done:
                 reason = f"did not register its tasks within {REGISTER_TIMEOUT:g}s"
             else:
@@ -492,3 +497,13 @@ class EngineCore:
 
 def _placeholder(rec: RunRecord) -> TaskRecord:
     return TaskRecord(id=rec.task_id, name=rec.task_name, created_at=rec.created_at)
+
+
+def _worker_error(stderr: list[str]) -> str | None:
+    """The error a worker printed before exiting with status 2 (``render-workflows: error:
+    ...`` and the lines after it), or None if it printed none."""
+    prefix = "render-workflows: error: "
+    for index in range(len(stderr) - 1, -1, -1):
+        if stderr[index].startswith(prefix):
+            return "\n".join([stderr[index][len(prefix) :], *stderr[index + 1 :]])
+    return None

@@ -93,7 +93,11 @@ class WorkerProcess:
         self.number = next(_counter)
         self.socket_path = launcher.socket_dir / f"w{self.number}.sock"
         self.server = CallbackServer(self.socket_path, self._handle)
-        self.output = ProcessOutput(label=f"worker {self.number} ({ctx.mode})")
+        # A register-mode worker's output is not echoed: a failure is reported once, by the
+        # engine's error, with the output's last lines.
+        self.output = ProcessOutput(
+            label=f"worker {self.number} ({ctx.mode})", echo=ctx.mode != "register"
+        )
         self.process: asyncio.subprocess.Process | None = None
         self.runs = 0
         self.exited: asyncio.Future[int] = asyncio.get_running_loop().create_future()
@@ -228,6 +232,11 @@ def consume(future: asyncio.Future[Any]) -> None:
 
 class WorkerStartError(Exception):
     """A worker process could not be started or did not register its tasks."""
+
+
+class AppLoadError(WorkerStartError):
+    """The worker could not load the app (``render-workflows MODULE:APP`` exited with status 2:
+    a module that cannot be imported, a wrong target); the message is the worker's own."""
 
 
 class ServePool:

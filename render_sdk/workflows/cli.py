@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import traceback
 
 USAGE = """\
 usage: render-workflows MODULE:APP
@@ -22,6 +23,39 @@ To run tasks on your machine, start the local engine instead: `render-workflows 
 def _error(message: str) -> int:
     print(f"render-workflows: error: {message}", file=sys.stderr)
     return 2
+
+
+def import_failure(module_name: str, exc: BaseException) -> str:
+    """A short account of why importing the user's module failed: the error, where it was
+    raised in the user's code (file and line, with the line), no traceback.
+
+    >>> import_failure("main", SyntaxError("invalid syntax", ("main.py", 6, 14, "return x +\n")))
+    "cannot import module 'main': SyntaxError: invalid syntax (main.py, line 6)\n    return x +"
+    """
+    where = ""
+    source = ""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        where = f" ({exc.filename}, line {exc.lineno})"
+        source = (exc.text or "").rstrip()
+        message = exc.msg
+    else:
+        message = str(exc)
+        frames = traceback.extract_tb(exc.__traceback__)
+        # The innermost frame in the project (the current directory), else outside the SDK and
+        # the import machinery.
+        project = os.getcwd() + os.sep
+        mine = [f for f in frames if f.filename.startswith(project)] or [
+            f for f in frames if not f.filename.startswith(("<", _SDK_DIR))
+        ]
+        if mine:
+            frame = mine[-1]
+            where = f" ({frame.filename}, line {frame.lineno})"
+            source = (frame.line or "").strip()
+    text = f"cannot import module {module_name!r}: {type(exc).__name__}: {message}{where}"
+    return text + (f"\n    {source.strip()}" if source else "")
+
+
+_SDK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def main(argv: list[str]) -> int:
@@ -55,7 +89,9 @@ def main(argv: list[str]) -> int:
             module_name == exc.name or module_name.startswith(exc.name + ".")
         ):
             return _error(f"cannot find module {module_name!r} (looked in {cwd} and sys.path)")
-        raise
+        return _error(import_failure(module_name, exc))
+    except Exception as exc:  # the user's module raised while being imported
+        return _error(import_failure(module_name, exc))
     for part in attr_path.split("."):
         try:
             obj = getattr(obj, part)
