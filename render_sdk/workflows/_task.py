@@ -30,9 +30,13 @@ _FORBIDDEN_IN_NAMES = set("/: \t\r\n")
 
 
 def error_details(exc: BaseException) -> str:
-    """The message a failed run reports for ``exc`` (its class name when it has none)."""
+    """The message a failed run reports for ``exc``: its class name, then its text.
+
+    >>> error_details(ValueError("boom: x")), error_details(KeyError("k")), error_details(OSError())
+    ('ValueError: boom: x', "KeyError: 'k'", 'OSError')
+    """
     text = str(exc)
-    return text if text else type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def check_name(name: object) -> str:

@@ -32,8 +32,10 @@ REGION = settings["zone"]
 def run_dev(tmp_path: Path, source: str) -> subprocess.CompletedProcess[str]:
     (tmp_path / "main.py").write_text(source)
     return subprocess.run(
-        [sys.executable, "-m", "render_sdk.cli", "dev", "--port", "0", "--db", ":memory:"]
-        + ["--max-concurrency", "16", "main:app"],
+        [
+            *(sys.executable, "-m", "render_sdk.cli", "dev", "--port", "0", "--db", ":memory:"),
+            *("--max-concurrency", "16", "main:app"),
+        ],
         cwd=tmp_path,
         capture_output=True,
         text=True,

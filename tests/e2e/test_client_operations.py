@@ -153,6 +153,13 @@ def test_results_are_always_wrapped(local_env: EngineProcess) -> None:
     assert as_none.results == [None]
 
 
+def test_a_failed_runs_message_starts_with_the_exception_class(local_env: EngineProcess) -> None:
+    with Render() as render, pytest.raises(TaskRunError) as caught:
+        render.workflows.run_task("fail", ["boom: x"])
+    assert caught.value.error == "ValueError: boom: x"
+    assert caught.value.details.error == "ValueError: boom: x"
+
+
 def test_input_json_cannot_carry_starts_no_run(local_env: EngineProcess) -> None:
     """A set or NaN in the input is the caller's error: raised before sending, no run made."""
     from render_sdk.client.errors import InputError

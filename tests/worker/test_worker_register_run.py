@@ -76,7 +76,7 @@ def test_run_failure_posts_message_and_traceback(platform: FakePlatform) -> None
     body = _run(platform, "fail", ["it broke"])
 
     error = body["error"]
-    assert error["details"] == "it broke"  # type: ignore[index]
+    assert error["details"] == "ValueError: it broke"  # type: ignore[index]
     assert "Traceback" in error["stack_trace"]  # type: ignore[index]
     assert "ValueError: it broke" in error["stack_trace"]  # type: ignore[index]
     assert "worker_app.py" in error["stack_trace"]  # type: ignore[index]

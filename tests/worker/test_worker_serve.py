@@ -33,7 +33,7 @@ def test_several_attempts_in_one_process_until_410(platform: FakePlatform) -> No
     ]
     outcomes = [c.body for c in callbacks]
     assert unb64(outcomes[0]["complete"]["output"]) == [["a"]]
-    assert outcomes[1]["error"]["details"] == "broken"
+    assert outcomes[1]["error"]["details"] == "ValueError: broken"
     # The module was imported once: its state carried over from the first attempt.
     assert unb64(outcomes[2]["complete"]["output"]) == [["a", "b"]]
     assert unb64(outcomes[3]["complete"]["output"]) == [16]

@@ -91,7 +91,7 @@ def test_uncaught_subtask_failure_fails_the_parent(platform: FakePlatform) -> No
     assert done.returncode == 0, done.stderr
     [callback] = platform.calls("/callback")
     details = callback.body["error"]["details"]
-    assert details == "subtask 'square' (trn-0001) failed: negative"
+    assert details == "SubtaskError: subtask 'square' (trn-0001) failed: negative"
     assert "SubtaskError" in callback.body["error"]["stack_trace"]
 
 
@@ -153,6 +153,7 @@ def test_worker_exits_after_a_failed_gather_with_waits_still_held(platform: Fake
     assert done.returncode == 0, done.stderr
     [callback] = platform.calls("/callback")
     assert re.fullmatch(
-        r"subtask 'fail' \(trn-\d{4}\) failed: first one failed", callback.body["error"]["details"]
+        r"SubtaskError: subtask 'fail' \(trn-\d{4}\) failed: first one failed",
+        callback.body["error"]["details"],
     )
     assert platform.held >= 1  # still held (the double does not notice the worker is gone)

@@ -180,7 +180,9 @@ async def test_no_warning_for_a_worker_the_engine_stopped(
     task = await core.find_task("long_sleep")
     assert task is not None
     run = await core.start_run(task, [30])
-    while (await core.get_run(run.id)).status is not RunStatus.RUNNING:
+    for _ in range(3000):
+        if (await core.get_run(run.id)).status is RunStatus.RUNNING:
+            break
         await asyncio.sleep(0.02)
     await core.cancel_run(run.id)
     # Both killed processes were replaced, which happens only once each had exited.

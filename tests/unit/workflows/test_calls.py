@@ -99,7 +99,7 @@ def test_sync_task_calling_tasks_gets_values() -> None:
 
 
 def test_subtask_failure_is_a_catchable_subtask_error() -> None:
-    assert asyncio.run(guarded()) == "boom: inner failure"
+    assert asyncio.run(guarded()) == "boom: RuntimeError: inner failure"
 
 
 def test_subtask_results_pass_through_json() -> None:
