@@ -138,7 +138,7 @@ async def test_a_failed_subtask_raises_subtask_error() -> None:
     with pytest.raises(SubtaskError) as caught:
         await LocalTaskContext().run(boom, "kaput")
     assert caught.value.task_name == "boom"
-    assert caught.value.details == "kaput"
+    assert caught.value.details == "RuntimeError: kaput"
     assert isinstance(caught.value.__cause__, RuntimeError)
 
 
