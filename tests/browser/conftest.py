@@ -43,13 +43,15 @@ def chromium_path() -> str:
     return found
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     path = chromium_path()
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:  # pragma: no cover - the dev extra installs it
         pytest.fail("the playwright package is missing: pip install -e '.[dev]'")
+    # Module scope: Playwright's sync API keeps an event loop in this thread while it runs, which
+    # the asyncio tests of other modules must not find.
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
             executable_path=path, args=CHROMIUM_FLAGS, headless=True
