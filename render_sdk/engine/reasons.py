@@ -15,7 +15,15 @@ from datetime import datetime
 
 from render_sdk.engine.records import AttemptRecord, RunRecord, RunStatus
 
-__all__ = ["Reason", "attempt_reason", "duration_ms", "format_ms", "reason_of", "run_summary"]
+__all__ = [
+    "Reason",
+    "attempt_reason",
+    "console_line",
+    "duration_ms",
+    "format_ms",
+    "reason_of",
+    "run_summary",
+]
 
 _CRASH = re.compile(r"^worker process ended without a callback \(([^)]*)\)")
 _TIMEOUT = re.compile(r"^timed out after (\S+)")
@@ -102,3 +110,40 @@ def run_summary(run: RunRecord) -> str:
     if run.status is RunStatus.PENDING and run.attempts:
         return f"pending: retry {run.retries} queued after attempt {len(run.attempts)} failed"
     return status + (f" in {took}" if took and run.status.terminal else "")
+
+
+def console_line(rec: RunRecord, retry_in: float | None = None) -> str:
+    """The console's line for a run's new state (``render-workflows dev``), in the pages' words.
+
+    ``retry_in``: seconds until the retry of a run that went back to pending after a failed
+    attempt.
+
+        square trn-1 running (attempt 2)
+        square trn-1 pending: attempt 1 timed out after 2s; retry 1 in 200 ms
+        square trn-1 pending: attempt 1 interrupted by an engine restart; resuming
+        square trn-1 failed in 2001.6 ms: crashed (exit status 3) (attempt 3)
+    """
+    parent = f" (subtask of {rec.parent_id})" if rec.parent_id else ""
+    head = f"{rec.task_name} {rec.id}{parent} {rec.status.value}"
+    last = rec.attempts[-1] if rec.attempts else None
+    if rec.status is RunStatus.RUNNING:
+        return f"{head} (attempt {len(rec.attempts)})" if len(rec.attempts) > 1 else head
+    if rec.status is RunStatus.PENDING:
+        if last is None or last.status is RunStatus.RUNNING:
+            return head
+        why = attempt_reason(last)
+        if why.kind == "interrupted":
+            return f"{head}: attempt {last.number} {why.label}; resuming"
+        text = f"{head}: attempt {last.number} {why.label}"
+        if retry_in is not None:
+            text += f"; retry {rec.retries} in {format_ms(retry_in * 1000)}"
+        return text
+    took = format_ms(duration_ms(rec.started_at, rec.completed_at))
+    head += f" in {took}" if took else ""
+    if rec.status is RunStatus.FAILED and last is not None:
+        label = attempt_reason(last).label
+        attempts = f" (attempt {len(rec.attempts)})" if len(rec.attempts) > 1 else ""
+        return f"{head}: {label}{attempts}"
+    if rec.status is RunStatus.CANCELED and rec.error and rec.error != "canceled":
+        return f"{head}: {rec.error.removeprefix('canceled: ')}"
+    return head

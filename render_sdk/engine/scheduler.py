@@ -31,6 +31,7 @@ from render_sdk.engine._attempts import (
 from render_sdk.engine._ids import new_attempt_token
 from render_sdk.engine._limits import explain_memory_error
 from render_sdk.engine._logcapture import DEFAULT_LOG_LIMIT, AttemptLog
+from render_sdk.engine.reasons import console_line
 from render_sdk.engine.records import (
     AttemptRecord,
     Conflict,
@@ -150,18 +151,14 @@ class Scheduler:
         if not task.cancelled() and task.exception() is not None:
             runs_logger.error("engine task failed", exc_info=task.exception())
 
-    def log_state(self, rec: RunRecord) -> None:
+    def log_state(self, rec: RunRecord, retry_in: float | None = None) -> None:
         """Tell the state listeners, and write one line on ``render_sdk.engine.runs``: task,
-        run id, parent, status, duration."""
+        run id, parent, status, duration, and why (the inspector's reasons, engine/reasons.py).
+        """
         for listener in self.state_listeners:
             listener(rec)
-        if not runs_logger.isEnabledFor(logging.INFO):
-            return
-        duration = ""
-        if rec.status.terminal and rec.started_at and rec.completed_at:
-            duration = f" in {(rec.completed_at - rec.started_at).total_seconds() * 1000:.1f} ms"
-        parent = f" (subtask of {rec.parent_id})" if rec.parent_id else ""
-        runs_logger.info("%s %s%s %s%s", rec.task_name, rec.id, parent, rec.status.value, duration)
+        if runs_logger.isEnabledFor(logging.INFO):
+            runs_logger.info("%s", console_line(rec, retry_in))
 
     def lookup(self, run_id: str) -> ActiveRun | RunRecord | None:
         """The active run, or a recently finished record, from memory only."""
@@ -392,7 +389,7 @@ class Scheduler:
             rec.status = RunStatus.PENDING
             run.attempt = None
             await self.store.save_run(rec)
-            self.log_state(rec)
+            self.log_state(rec, retry_in=delay)
             if not run.canceling:
                 loop = asyncio.get_running_loop()
                 run.retry_timer = loop.call_later(delay, self._enqueue, run)
@@ -480,6 +477,7 @@ class Scheduler:
             changed = True
         if changed:
             self.store.save_run_nowait(rec)
+            self.log_state(rec)
         self.admit(run)
 
     async def stop(self) -> None:
