@@ -180,6 +180,34 @@ async def b1(engine: Engine, n: int, warmup: int) -> Result:
     )
 
 
+def _b1_blocking(engine: Engine, n: int, warmup: int) -> list[float]:
+    os.environ["RENDER_LOCAL_DEV_URL"] = engine.base_url
+    from render_sdk import Render
+
+    with Render() as render:
+        for _ in range(warmup):
+            render.workflows.run_task("noop", [])
+        samples: list[float] = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            render.workflows.run_task("noop", [])
+            samples.append(time.perf_counter() - t0)
+    return samples
+
+
+async def b1_blocking(engine: Engine, n: int, warmup: int) -> Result:
+    """B1 through the blocking client (``Render``, as a Flask or Django view would call it),
+    in a thread of its own while this event loop idles."""
+    samples = await asyncio.to_thread(_b1_blocking, engine, n, warmup)
+    return Result(
+        "B1",
+        "blocking",
+        latency_summary(samples),
+        note="sequential run_task('noop') through Render (blocking)",
+        samples_ms=[s * 1000 for s in samples],
+    )
+
+
 async def b1_rest(engine: Engine, n: int, warmup: int) -> Result:
     """Sequential ``get_task_run`` of a finished run: one plain REST round trip through the same
     client and server stack, without a run behind it (the HTTP floor under B1)."""

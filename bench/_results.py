@@ -7,6 +7,7 @@ from typing import Any
 
 SYSTEMS: dict[str, str] = {
     "fast": "engine, fast path",
+    "blocking": "fast path, blocking client",
     "nofsync": "fast path, --no-fsync",
     "process": "engine, process per run",
     "celery": "Celery + Redis",

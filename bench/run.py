@@ -57,7 +57,13 @@ class Sizes:
 
 
 DEFAULT = Sizes(
-    b1={"fast": (1000, 100), "nofsync": (1000, 100), "process": (30, 3), "celery": (1000, 100)},
+    b1={
+        "fast": (1000, 100),
+        "blocking": (1000, 100),
+        "nofsync": (1000, 100),
+        "process": (30, 3),
+        "celery": (1000, 100),
+    },
     b2={"fast": 2000, "nofsync": 2000, "process": 100, "celery": 2000},
     b3={"fast": (300, 30), "nofsync": (300, 30), "process": (10, 2), "celery": (300, 30)},
     b4={"fast": 10, "nofsync": 10, "process": 2, "celery": 10},
@@ -70,7 +76,13 @@ DEFAULT = Sizes(
     floor=500,
 )
 QUICK = Sizes(
-    b1={"fast": (200, 20), "nofsync": (200, 20), "process": (10, 2), "celery": (200, 20)},
+    b1={
+        "fast": (200, 20),
+        "blocking": (200, 20),
+        "nofsync": (200, 20),
+        "process": (10, 2),
+        "celery": (200, 20),
+    },
     b2={"fast": 2000, "nofsync": 2000, "process": 50, "celery": 2000},
     b3={"fast": (50, 5), "nofsync": (50, 5), "process": (5, 1), "celery": (50, 5)},
     b4={"fast": 3, "nofsync": 3, "process": 1, "celery": 3},
@@ -249,6 +261,11 @@ class Runner:
                 }
 
             subjects[variant] = engine_fns(engine)
+            if variant == "fast":
+                # The same engine through the blocking client: a system of its own in B1's rounds.
+                subjects["blocking"] = {
+                    "B1": lambda n, w, e=engine: bounded(_engine.b1_blocking(e, n, w))
+                }
         if "celery" in self.systems:
             self._say("- starting Redis and a Celery worker ...")
             celery = _celery.CeleryStack(self.workdir)

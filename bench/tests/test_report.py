@@ -167,3 +167,21 @@ def test_cpu_busy_and_settle(monkeypatch: pytest.MonkeyPatch) -> None:
     assert list(busy) == []  # waited while busy, stopped once quiet
     monkeypatch.setattr(_rounds, "cpu_busy", lambda: 1.0)
     assert _rounds.settle(threshold=0.15, timeout=0.05) >= 0.05  # gives up after the timeout
+
+
+def test_the_blocking_clients_b1_is_checked_against_the_async_one_and_celery() -> None:
+    def b1_line(blocking: float, celery: float = 2.5) -> str:
+        results = Results()
+        results.add(Result("B1", "fast", {"p50_ms": 2.0}))
+        results.add(Result("B1", "blocking", {"p50_ms": blocking}))
+        results.add(Result("B1", "celery", {"p50_ms": celery}))
+        table = render_table(results)
+        return next(line for line in table.splitlines() if "B1 no-op run_task, p50" in line)
+
+    assert "blocking client met (1.05x the async client's)" in b1_line(2.1)
+    assert "blocking client missed: 1.20x the async client's p50" in b1_line(2.4)
+    # within 10 % of the async client but not below Celery
+    assert "blocking client missed: 1.05x the async client's p50, 1.02x Celery's" in b1_line(
+        2.1, celery=2.05
+    )
+    assert "| 2.00 | 2.40 |" in b1_line(2.4)  # the fast path's and the blocking client's cells
