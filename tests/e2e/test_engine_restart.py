@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import httpx
 
@@ -40,12 +41,13 @@ def wait_status(base_url: str, run_ids: list[str], status: str, timeout: float =
     raise AssertionError(f"runs did not all reach {status}: {states}")
 
 
-def test_sigkill_with_runs_pending_and_running(fresh_engine: EngineProcess) -> None:
+def test_sigkill_with_runs_pending_and_running(fresh_engine: EngineProcess, tmp_path: Path) -> None:
     fresh_engine.extra_args = ["--max-concurrency", "2"]
     fresh_engine.start()
-    running = [start(fresh_engine.base_url, "sleep_for", [3.0]) for _ in range(2)]
+    gate = str(tmp_path / "gate")
+    running = [start(fresh_engine.base_url, "wait_for_file", [gate]) for _ in range(2)]
     wait_status(fresh_engine.base_url, running, "running")
-    # Both slots are taken: these stay pending until the sleepers finish.
+    # Both slots are taken until the gate opens: these stay pending.
     pending = [start(fresh_engine.base_url, "square", [i]) for i in range(20)]
     assert httpx.get(f"{fresh_engine.base_url}/v1/task-runs/{pending[-1]}").json()["status"] == (
         "pending"
@@ -53,12 +55,13 @@ def test_sigkill_with_runs_pending_and_running(fresh_engine: EngineProcess) -> N
     fresh_engine.kill()
 
     fresh_engine.start()
+    Path(gate).touch()
     done = wait_terminal(fresh_engine.base_url, running + pending)
     assert set(done) == set(running + pending), "a run accepted before the crash was lost"
     for run_id in running:
         body = done[run_id]
         assert body["status"] in SUCCESS, body
-        assert body["results"] == [3.0]
+        assert body["results"] == [gate]
         # The interrupted attempt is kept, and did not spend the retry budget.
         assert body["retries"] == 0
         assert len(body["attempts"]) >= 2

@@ -75,6 +75,17 @@ def sleep_for(seconds: float) -> float:
 
 
 @app.task(retry=Retry(max_retries=0, wait_duration_ms=0))
+def wait_for_file(path: str) -> str:
+    """Runs until ``path`` exists (a gate the test opens), at most two minutes."""
+    deadline = time.monotonic() + 120
+    while not os.path.exists(path):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{path} never appeared")
+        time.sleep(0.01)
+    return path
+
+
+@app.task(retry=Retry(max_retries=0, wait_duration_ms=0))
 async def sleepy_tree(children: int, seconds: float) -> list[float]:
     """A root whose subtasks sleep: cancel targets."""
     return list(await asyncio.gather(*(sleep_for(seconds) for _ in range(children))))
