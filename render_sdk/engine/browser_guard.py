@@ -74,39 +74,47 @@ class BrowserGuard:
             if allowed_hosts is None
             else frozenset(host_name(h) for h in allowed_hosts) | loopback_hosts()
         )
+        self._hosts: dict[bytes, bool] = {}
 
-    def _host_allowed(self, host: str) -> bool:
-        if self.allowed is None:
-            return True
-        name = host_name(host)
-        return name in self.allowed or is_local_name(name)
+    def _host_allowed(self, host: bytes) -> bool:
+        """Whether ``host`` (a Host header) is served; answers are kept for the next requests."""
+        known = self._hosts.get(host)
+        if known is None:
+            name = host_name(host.decode("latin-1"))
+            known = self.allowed is None or name in self.allowed or is_local_name(name)
+            if len(self._hosts) < 256:
+                self._hosts[host] = known
+        return known
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        safe = scope["method"] in _SAFE_METHODS
         host: bytes | None = None
         origin: bytes | None = None
         fetch_site: bytes | None = None
         for name, value in scope["headers"]:
             if name == b"host":
                 host = value
+                if safe:
+                    break
             elif name == b"origin":
                 origin = value
             elif name == b"sec-fetch-site":
                 fetch_site = value
-        host_text = host.decode("latin-1") if host is not None else ""
-        if host is not None and not self._host_allowed(host_text):
+        if host is not None and not self._host_allowed(host):
             await _refuse(
                 send,
-                f"this engine does not serve the host name {host_name(host_text)!r}: only this "
-                "machine's names (localhost, 127.0.0.1, ::1) and the names given with "
+                f"this engine does not serve the host name {host_name(host.decode('latin-1'))!r}: "
+                "only this machine's names (localhost, 127.0.0.1, ::1) and the names given with "
                 "--allowed-host",
             )
             return
-        if scope["method"] not in _SAFE_METHODS:
+        if not safe:
             if origin is not None:
                 scheme = scope.get("scheme", "http")
+                host_text = host.decode("latin-1") if host is not None else ""
                 if origin.decode("latin-1").lower() != f"{scheme}://{host_text}".lower():
                     await _refuse(
                         send,
