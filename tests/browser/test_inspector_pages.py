@@ -25,8 +25,16 @@ def test_a_run_started_by_the_client_appears_without_reload(page: Any, engine: L
     expect(row.locator(".status")).to_have_text("completed", timeout=WAIT_MS)
     assert page.evaluate("window.notReloaded") is True
     screenshot(page, "runs")
-    # Keyboard: j focuses the newest run, Enter opens it.
+    # Keyboard: j focuses the newest run; a live update keeps the focus on it; Enter opens it.
     page.keyboard.press("j")
+    link = page.locator(f'#run-rows a[href="/runs/{run.id}"]')
+    expect(link).to_be_focused()
+    with engine.client() as render:
+        newer = render.workflows.start_task("square", [13])
+    expect(page.locator("#run-rows tr", has=page.locator(f"text={newer.id}"))).to_be_visible(
+        timeout=WAIT_MS
+    )
+    expect(link).to_be_focused(timeout=WAIT_MS)
     page.keyboard.press("Enter")
     expect(page).to_have_url(engine.base_url + f"/runs/{run.id}", timeout=WAIT_MS)
     expect(page.locator("#logs")).to_contain_text("squaring 12", timeout=WAIT_MS)

@@ -107,6 +107,22 @@
     event.preventDefault();
   });
 
+  // A live swap replaces the focused link or button: give focus back to its replacement, so
+  // keyboard users keep their place.
+  let focused = null;
+  document.addEventListener("htmx:beforeSwap", () => {
+    const active = document.activeElement;
+    focused = active && active !== document.body ? active.getAttribute("href") : null;
+  });
+  document.addEventListener("htmx:afterSettle", () => {
+    if (!focused) return;
+    const again = Array.from(document.querySelectorAll("a[href]")).find(
+      (link) => link.getAttribute("href") === focused,
+    );
+    if (again) again.focus();
+    focused = null;
+  });
+
   listen();
   const pre = document.getElementById("logs");
   if (pre) tailLogs(pre);
