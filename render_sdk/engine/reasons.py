@@ -23,6 +23,7 @@ __all__ = [
     "format_ms",
     "reason_of",
     "run_summary",
+    "startup_phases",
 ]
 
 _CRASH = re.compile(r"^worker process ended without a callback \(([^)]*)\)")
@@ -147,3 +148,26 @@ def console_line(rec: RunRecord, retry_in: float | None = None) -> str:
     if rec.status is RunStatus.CANCELED and rec.error and rec.error != "canceled":
         return f"{head}: {rec.error.removeprefix('canceled: ')}"
     return head
+
+
+#: A worker's start-up timestamps, as kept with an attempt when the worker sends them (Render's
+#: SDK 1.5 sends these three through the callback API), and the phase each one ends.
+_STARTUP_MARKS = (
+    ("sdk_import_started_at", "process start"),
+    ("sdk_import_finished_at", "SDK import"),
+    ("sdk_started_at", "app start"),
+)
+
+
+def startup_phases(attempt: AttemptRecord) -> list[tuple[str, str]]:
+    """The attempt's cold-start breakdown, ``[(phase, "12.0 ms"), ...]``, from the start-up
+    timestamps its worker reported; empty when it reported none."""
+    phases: list[tuple[str, str]] = []
+    previous = attempt.started_at
+    for name, phase in _STARTUP_MARKS:
+        mark = getattr(attempt, name, None)
+        if not isinstance(mark, datetime):
+            continue
+        phases.append((phase, format_ms(duration_ms(previous, mark))))
+        previous = mark
+    return phases

@@ -31,7 +31,13 @@ from starlette.staticfiles import StaticFiles
 from render_sdk.engine import serialize
 from render_sdk.engine.auth import SESSION_COOKIE, session_token
 from render_sdk.engine.interface import EngineCoreAPI, RunFilter
-from render_sdk.engine.reasons import attempt_reason, duration_ms, format_ms, run_summary
+from render_sdk.engine.reasons import (
+    attempt_reason,
+    duration_ms,
+    format_ms,
+    run_summary,
+    startup_phases,
+)
 from render_sdk.engine.records import (
     Conflict,
     EngineError,
@@ -77,6 +83,7 @@ def _environment() -> jinja2.Environment:
     env.filters["pretty"] = _pretty
     env.globals["reason"] = attempt_reason
     env.globals["summary"] = run_summary
+    env.globals["startup"] = startup_phases
     env.globals["took"] = lambda a, b: format_ms(duration_ms(a, b))
     return env
 
