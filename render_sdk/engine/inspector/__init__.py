@@ -41,6 +41,7 @@ from render_sdk.engine.reasons import (
 from render_sdk.engine.records import (
     Conflict,
     EngineError,
+    InvalidRequest,
     NotFound,
     RunRecord,
     RunStatus,
@@ -431,7 +432,7 @@ async def _read_form(request: Request) -> dict[str, str]:
     async for chunk in request.stream():
         body += chunk
         if len(body) > FORM_LIMIT:
-            raise EngineError("the form is too large")
+            raise InvalidRequest(f"the form is larger than {FORM_LIMIT // 1024} KiB")
     return {k: v[0] for k, v in urllib.parse.parse_qs(body.decode("utf-8", "replace")).items()}
 
 

@@ -181,6 +181,8 @@ async def test_the_tasks_page_and_its_start_form(served: Served) -> None:
     ]:
         answer = await served.http.post("/tasks/start", data={"task": "square", "input": typed})
         assert answer.status_code == 400 and words in answer.text
+    huge = await served.http.post("/tasks/start", data={"task": "square", "input": "x" * 300_000})
+    assert huge.status_code == 400 and "larger than 256 KiB" in huge.text
     unknown = await served.http.post("/tasks/start", data={"task": "nope", "input": "[]"})
     assert unknown.status_code == 400 and "no registered task" in unknown.text
     assert served.core.runs == {}
