@@ -98,6 +98,7 @@ def test_the_start_form_checks_the_input(page: Any, engine: LocalEngine) -> None
     expect(problem).to_contain_text("argument", timeout=WAIT_MS)
     card = page.locator("section.task-card", has=page.locator("h2 .task", has_text="square"))
     expect(card.locator("textarea")).to_have_value("[1, 2]")
+    expect(card.locator("textarea")).to_be_focused()  # where the mistake is, scrolled to
     screenshot(page, "tasks-invalid-input")
     card.locator("textarea").fill('{"a": 5}')
     card.get_by_role("button").click()
