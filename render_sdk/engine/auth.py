@@ -79,8 +79,9 @@ class BearerAuth:
         cookie: bytes | None = None
         for name, value in scope["headers"]:
             if name == b"authorization":
-                header = value
-            elif name == b"cookie":
+                if header is None:  # only the first counts: a second one cannot fix a wrong one
+                    header = value
+            elif name == b"cookie" and cookie is None:
                 cookie = _cookie_token(value)
         if bearer_matches(header, self._key) or (
             cookie is not None and hmac.compare_digest(cookie, self._session)
