@@ -268,11 +268,13 @@ class Runs:
                 elif run.attempts and run.status.value in ("failed", "pending", "canceled"):
                     details = self.render.workflows.get_task_run(run.id)
                     last = details.attempts[-1]
-                    why = reason_of(last.status.value, last.error).label
+                    why = reason_of(last.status.value, last.error)
                     if run.status.value == "pending":
-                        detail = f"retrying: attempt {len(run.attempts)} {why}"
+                        detail = f"retrying: attempt {len(run.attempts)} {why.label}"
+                    elif run.status.value == "failed":
+                        detail = f"failed: {why.after_failed}"
                     else:
-                        detail = f"{run.status.value}: {why}"
+                        detail = f"canceled: {why.label}"
                 elif run.status.value == "completed":
                     detail = f"completed in {_took(run)}"
                 elif not known and run.parent_task_run_id:

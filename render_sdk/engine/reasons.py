@@ -36,6 +36,12 @@ class Reason:
     label: str
     detail: str | None = None
 
+    @property
+    def after_failed(self) -> str:
+        """The label to follow the word "failed": ``"ValueError: bad"``, ``"timed out after
+        2s"``."""
+        return self.label.removeprefix("failed: ")
+
 
 def attempt_reason(attempt: AttemptRecord) -> Reason:
     """Why ``attempt`` ended (or that it still runs), from its status and error.
@@ -107,7 +113,8 @@ def run_summary(run: RunRecord) -> str:
     status = run.status.value
     took = format_ms(duration_ms(run.started_at, run.completed_at))
     if run.status is RunStatus.FAILED and run.attempts:
-        return attempt_reason(run.attempts[-1]).label + (f" in {took}" if took else "")
+        why = attempt_reason(run.attempts[-1]).after_failed
+        return f"failed{f' in {took}' if took else ''}: {why}"
     if run.status is RunStatus.PENDING and run.attempts:
         return f"pending: retry {run.retries} queued after attempt {len(run.attempts)} failed"
     return status + (f" in {took}" if took and run.status.terminal else "")
@@ -142,7 +149,7 @@ def console_line(rec: RunRecord, retry_in: float | None = None) -> str:
     took = format_ms(duration_ms(rec.started_at, rec.completed_at))
     head += f" in {took}" if took else ""
     if rec.status is RunStatus.FAILED and last is not None:
-        label = attempt_reason(last).label
+        label = attempt_reason(last).after_failed
         attempts = f" (attempt {len(rec.attempts)})" if len(rec.attempts) > 1 else ""
         return f"{head}: {label}{attempts}"
     if rec.status is RunStatus.CANCELED and rec.error and rec.error != "canceled":

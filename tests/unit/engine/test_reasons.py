@@ -76,6 +76,8 @@ def test_console_lines_say_why() -> None:
     assert (
         console_line(ended) == "square trn-1 failed in 2.00 s: crashed (exit status 3) (attempt 2)"
     )
+    raised = run(failed, (failed, "Traceback\nValueError: bad"), completed_at=T0)
+    assert console_line(raised) == "square trn-1 failed in 0.0 ms: ValueError: bad"
     canceled = run(
         RunStatus.CANCELED,
         (RunStatus.CANCELED, "canceled"),

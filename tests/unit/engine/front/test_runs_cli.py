@@ -127,7 +127,7 @@ def test_tail_prints_new_runs_and_changes(engine: tuple[LocalEngine, FakeCore]) 
     assert [line.split(" ", 3)[3] for line in lines[1:]] == [
         "pending",
         "running (attempt 1)",
-        "failed: failed: ValueError: bad input",
+        "failed: ValueError: bad input",
     ]
     assert all(f"square {ids[0]}" in line for line in lines[1:])
 
