@@ -144,3 +144,64 @@ def test_with_an_api_key_the_pages_ask_for_it_once(page: Any) -> None:
         page.goto(f"{secured.base_url}/runs/{run.id}")
         expect(page.locator("#logs")).to_contain_text("squaring 3", timeout=WAIT_MS)
         assert key not in page.content()
+
+
+def test_a_page_of_another_site_can_neither_start_cancel_nor_read_runs(
+    page: Any, engine: LocalEngine
+) -> None:
+    with engine.client() as render:
+        victim = render.workflows.start_task("wait_forever")
+        before = len(render.workflows.list_task_runs(_params(limit=100)))
+    # A page of another origin, served to the browser by Playwright itself.
+    page.route(
+        "http://attacker.test/",
+        lambda route: route.fulfill(content_type="text/html", body="<h1>attacker</h1>"),
+    )
+    page.goto("http://attacker.test/")
+    base = engine.base_url
+    outcome = page.evaluate(
+        """async ([base, victim]) => {
+            const out = {};
+            const attempt = async (name, call) => {
+                try {
+                    const r = await call();
+                    out[name] = r.type === "opaque" ? "opaque" : r.status;
+                } catch (e) {
+                    out[name] = "blocked";
+                }
+            };
+            const body = JSON.stringify({task: "square", input: [6]});
+            await attempt("start", () => fetch(base + "/v1/task-runs", {
+                method: "POST", mode: "no-cors", headers: {"Content-Type": "text/plain"}, body,
+            }));
+            await attempt("read", () => fetch(base + "/v1/task-runs"));
+            await attempt("cancel", () => fetch(base + "/runs/" + victim + "/cancel",
+                {method: "POST", mode: "no-cors"}));
+            const form = document.createElement("form");
+            form.method = "post";
+            form.action = base + "/tasks/start";
+            for (const [name, value] of [["task", "square"], ["input", "[7]"]]) {
+                const field = document.createElement("input");
+                field.name = name; field.value = value; form.append(field);
+            }
+            document.body.append(form);
+            return out;
+        }""",
+        [base, victim.id],
+    )
+    assert outcome["read"] == "blocked", outcome  # no CORS: the answer stays unreadable
+    # A form posted from that site navigates to the engine's refusal.
+    with page.expect_navigation():
+        page.evaluate("document.forms[0].submit()")
+    assert "may not change anything on this engine" in page.content()
+    with engine.client() as render:
+        after = render.workflows.list_task_runs(_params(limit=100))
+        assert len(after) == before, "a cross-site request started a run"
+        assert render.workflows.get_task_run(victim.id).status.value == "running"
+        render.workflows.cancel_task_run(victim.id)
+
+
+def _params(**fields: Any) -> Any:
+    from render_sdk.client import ListTaskRunsParams
+
+    return ListTaskRunsParams(**fields)
