@@ -7,6 +7,7 @@ drops connections. Nothing here is mocked: the client meets real sockets.
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import threading
 import time
@@ -67,6 +68,9 @@ def runs_with_input(render: Render, marker: str) -> list[str]:
 
 # --- engine restarted in the middle ------------------------------------------------------------
 
+# Seconds the engine stays down before it is started again (its start-up comes on top).
+OUTAGE = 3.0
+
 
 @pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM"])
 @pytest.mark.usefixtures("cpu_hogs")
@@ -112,6 +116,7 @@ def test_run_task_survives_an_engine_restart(own_engine: EngineProcess, how: str
             own_engine.kill()
         else:
             assert own_engine.stop(signal.SIGTERM) == 0
+        pause.wait(OUTAGE)  # the engine stays down a while, then takes its own time to start
         own_engine.start()
         for thread in threads:
             thread.join(120)
@@ -131,6 +136,7 @@ async def test_async_run_task_and_events_survive_an_engine_restart(
         runs = [await render.workflows.start_task("sleep_for", [0.5 + i / 10]) for i in range(3)]
         events = render.workflows.task_run_events([run.id for run in runs])
         own_engine.kill()
+        await asyncio.sleep(OUTAGE)
         own_engine.start()
         seen = [details async for details in events]
     assert sorted(d.id for d in seen) == sorted(r.id for r in runs)
