@@ -93,14 +93,16 @@ def test_celery_stack_stops_what_it_started(tmp_path: Path) -> None:
 
 def test_engine_fast_path_b1_is_measured(tmp_path: Path) -> None:
     report = _run(tmp_path, "--only", "B1", "--systems", "fast")
-    results = {r["bench"]: r for r in report["results"]}
-    assert set(results) == {"B1", "B1rest"}
-    b1 = results["B1"]
-    assert b1["system"] == "fast" and b1["not_measured"] is None, b1
+    results = {(r["bench"], r["system"]): r for r in report["results"]}
+    assert set(results) == {("B1", "fast"), ("B1", "blocking"), ("B1rest", "fast")}
+    b1 = results["B1", "fast"]
+    assert b1["not_measured"] is None, b1
     assert b1["metrics"]["n"] == 200 and b1["metrics"]["p50_ms"] > 0
     assert b1["metrics"]["engine_cpu_ms_per_run"] > 0
     assert len(b1["rounds"]) == 2 and len(b1["samples_ms"]) == 200
-    assert results["B1rest"]["metrics"]["p50_ms"] > 0
+    assert results["B1rest", "fast"]["metrics"]["p50_ms"] > 0
+    blocking = results["B1", "blocking"]  # the blocking client, in the same rounds
+    assert blocking["not_measured"] is None and blocking["metrics"]["n"] == 200
     assert not list((tmp_path / "work").rglob("*.db")), "databases are removed after the run"
 
 
