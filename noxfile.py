@@ -1,6 +1,7 @@
 """Every developer and CI command of render_sdk.
 
-nox -t ci              lint, types, generate_check and tests: what CI runs
+nox -t ci              lint, types, generate_check, tests and interop: the README's test command
+nox -s reliability     the engine's long reliability runs (CI runs them after nox -t ci)
 nox -s demo            the main job: the local engine runs examples/, a client starts tasks
 nox -s tests           the test suite (pass pytest arguments after --)
 nox -s generate        rebuild generated/ from openapi.yaml
@@ -31,12 +32,24 @@ def install_project(session: nox.Session, extras: str = "engine,dev") -> None:
     session.install("-e", f".[{extras}]")
 
 
+# The engine's long reliability runs (crashes under load, worker faults, orphans, SSE load): a
+# session of their own, which CI (.ci/run) runs after the README's test command.
+RELIABILITY_LONG = "tests/reliability/e1"
+
+
 @nox.session(python=PYTHON, tags=["ci"])
 def tests(session: nox.Session) -> None:
     """Run the test suite: unit, end-to-end (real engine and workers) and cassette replays."""
     install_project(session)
-    args = session.posargs or ["-q", "-ra"]
+    args = session.posargs or ["-q", "-ra", "--ignore", RELIABILITY_LONG]
     session.run("pytest", *args, env={"VCR_RECORD_MODE": "none"})
+
+
+@nox.session(python=PYTHON)
+def reliability(session: nox.Session) -> None:
+    """The engine's long reliability runs (run by CI after the README's test command)."""
+    install_project(session)
+    session.run("pytest", "-q", "-ra", RELIABILITY_LONG, *session.posargs)
 
 
 def _python310() -> str | None:
