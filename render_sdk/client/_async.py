@@ -35,8 +35,8 @@ from render_sdk.client._base import (
     EventTracker,
     WorkflowsCore,
     _opt,
-    connection_lost,
     page_items,
+    server_reached,
 )
 from render_sdk.client._retry import Retries, poll_delay
 from render_sdk.client._waiter import RunWaiter
@@ -84,7 +84,7 @@ class AsyncWorkflows:
                 return await call()
             except Exception as exc:
                 error = self._core.translate(operation, exc)
-                delay = retries.delay(error, connection_lost=connection_lost(exc))
+                delay = retries.delay(error, reached=server_reached(exc))
             if delay is None:
                 raise retries.gave_up(error)
             await sleep(delay)
@@ -304,9 +304,9 @@ async def _stream(
             response = await http.send(request, stream=True)
         except Exception as exc:
             error = core.translate("task_run_events", exc)
-            lost = connection_lost(exc)
+            reached = server_reached(exc)
         else:
-            lost = False  # the server answered, but with no usable stream
+            reached = False  # an answer, but no usable stream: count it as a failed try
             try:
                 if not core.is_event_stream(response):
                     try:
@@ -339,7 +339,7 @@ async def _stream(
             retries.reached_server()
             await sleep(tracker.reconnect_delay(core.policy))
             continue
-        delay = retries.delay(error, connection_lost=lost)
+        delay = retries.delay(error, reached=reached)
         if delay is None:
             raise retries.gave_up(error)
         await sleep(delay)

@@ -69,10 +69,16 @@ async def araise_error_answers(response: httpx.Response) -> None:
 
 
 def connection_lost(exc: BaseException) -> bool:
-    """True when ``exc`` broke a connection that had been made: the server was reached."""
+    """True when ``exc`` broke a connection that had been made."""
     return isinstance(exc, httpx.TransportError) and not isinstance(
         exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
     )
+
+
+def server_reached(exc: BaseException) -> bool:
+    """True when the request that raised ``exc`` reached the server: it answered (with an
+    error), or a connection to it was made and then broke."""
+    return isinstance(exc, ErrorAnswer) or connection_lost(exc)
 
 
 class NotAnEventStream(RenderError):

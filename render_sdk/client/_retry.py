@@ -78,9 +78,10 @@ class Retries:
 
     Until the server has been reached, failures count against ``max_retries``. With
     ``reconnect=True`` (waits for a run, and starts that carry an idempotency key), once the
-    server has been reached (``reached=True``, :meth:`reached_server`, or a failure that shows a
-    connection was made and then lost) retryable failures are retried for up to
-    ``reconnect_patience`` seconds from the first of them, with a short backoff.
+    server has been reached (``reached=True``, :meth:`reached_server`, or a failure of a request
+    that reached it: an error answer, a connection made and then lost) retryable failures are
+    retried for up to ``reconnect_patience`` seconds from the first of them, with a short
+    backoff.
 
     >>> Retries(RetryPolicy(max_retries=0)).delay(ServerError("down")) is None
     True
@@ -111,15 +112,16 @@ class Retries:
         self._lost_at = None
         self._attempt = 0
 
-    def delay(self, error: RenderError, *, connection_lost: bool = False) -> float | None:
+    def delay(self, error: RenderError, *, reached: bool = False) -> float | None:
         """Seconds to wait before trying again after ``error``, or None to give up.
 
-        ``connection_lost``: a connection to the server was made and then broke (the server
-        was reached), as opposed to a connection that could not be made at all.
+        ``reached``: the failed request reached the server (it answered with an error, or a
+        connection to it was made and then broke), as opposed to a connection that could not be
+        made at all.
         """
         if not self.enabled or not self.policy.retryable(error):
             return None
-        if self._reconnect and (self._reached or connection_lost or self._lost_at is not None):
+        if self._reconnect and (self._reached or reached or self._lost_at is not None):
             return self._reconnect_delay(error)
         if self._attempt >= self.policy.max_retries:
             return None

@@ -33,8 +33,8 @@ from render_sdk.client._base import (
     EventTracker,
     WorkflowsCore,
     _opt,
-    connection_lost,
     page_items,
+    server_reached,
 )
 from render_sdk.client._retry import Retries, poll_delay
 from render_sdk.client.errors import RenderError, ServerError
@@ -75,7 +75,7 @@ class Workflows:
                 return call()
             except Exception as exc:
                 error = self._core.translate(operation, exc)
-                delay = retries.delay(error, connection_lost=connection_lost(exc))
+                delay = retries.delay(error, reached=server_reached(exc))
             if delay is None:
                 raise retries.gave_up(error)
             sleep(delay)
@@ -298,9 +298,9 @@ def _stream(
             response = http.send(request, stream=True)
         except Exception as exc:
             error = core.translate("task_run_events", exc)
-            lost = connection_lost(exc)
+            reached = server_reached(exc)
         else:
-            lost = False  # the server answered, but with no usable stream
+            reached = False  # an answer, but no usable stream: count it as a failed try
             try:
                 if not core.is_event_stream(response):
                     try:
@@ -333,7 +333,7 @@ def _stream(
             retries.reached_server()
             sleep(tracker.reconnect_delay(core.policy))
             continue
-        delay = retries.delay(error, connection_lost=lost)
+        delay = retries.delay(error, reached=reached)
         if delay is None:
             raise retries.gave_up(error)
         sleep(delay)

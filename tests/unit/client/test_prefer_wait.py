@@ -15,6 +15,7 @@ from .conftest import (
     ChunkStream,
     FakeAPI,
     details_payload,
+    error_response,
     run_payload,
     sse_event,
     sse_response,
@@ -196,3 +197,16 @@ def test_a_held_answer_naming_no_run_is_an_error(fake: FakeAPI, render: Render) 
     fake.on("POST", "/task-runs", waited({"status": "running"}))
     with pytest.raises(RenderError, match="answered with a body this client cannot read"):
         render.workflows.run_task("wf/square", [3])
+
+
+def test_an_engine_that_answered_then_went_away_is_waited_for(
+    fake: FakeAPI, instant_sleep: list[float]
+) -> None:
+    """A 503 from an engine shutting down means it was reached: the keyed start then rides out
+    refused connections (a restart) for the reconnect patience, not max_retries."""
+    refused = [httpx.ConnectError("connection refused")] * 5
+    fake.on("POST", "/task-runs", error_response(503), *refused, waited(details_payload()))
+    with Render(base_url=BASE, transport=httpx.MockTransport(fake), max_retries=1) as render:
+        assert render.workflows.run_task("wf/square", [3]).result == 9
+    assert len(fake.calls("POST", "/task-runs")) == 7
+    assert all(delay <= 1.0 for delay in instant_sleep)  # the reconnect backoff

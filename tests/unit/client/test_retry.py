@@ -192,7 +192,7 @@ def test_a_connection_lost_midway_switches_to_patience() -> None:
         RetryPolicy(max_retries=0, reconnect_patience=3.0), reconnect=True, clock=clock
     )
     lost = ServerError("lost the connection")
-    assert retries.delay(lost, connection_lost=True) is not None
+    assert retries.delay(lost, reached=True) is not None
     clock.now += 1.0
     # the engine is restarting: refused connections are waited out too
     assert retries.delay(ServerError("could not connect")) is not None
@@ -202,7 +202,7 @@ def test_a_connection_lost_midway_switches_to_patience() -> None:
 
 def test_a_plain_request_never_uses_the_patience() -> None:
     retries = Retries(RetryPolicy(max_retries=0, reconnect_patience=60.0), clock=FakeClock())
-    assert retries.delay(ServerError("lost"), connection_lost=True) is None
+    assert retries.delay(ServerError("lost"), reached=True) is None
 
 
 def test_patience_is_measured_from_each_loss() -> None:
