@@ -286,3 +286,16 @@ async def test_a_cold_start_breakdown_shows_when_the_worker_reported_one(served:
     attempt.sdk_started_at = attempt.started_at + timedelta(milliseconds=122)  # type: ignore[attr-defined]
     html = (await served.http.get(f"/runs/{run.id}")).text
     assert "Cold start: process start 12.0 ms, SDK import 80.0 ms, app start 30.0 ms" in html
+
+
+async def test_the_change_stream_ends_when_the_engine_closes(served: Served) -> None:
+    from render_sdk.engine.api import close_streams
+
+    async with served.http.stream("GET", "/ui/changes") as answer:
+        lines = answer.aiter_lines()
+        assert await anext(lines) == "retry: 2000"
+        assert served.engine._served is not None
+        close_streams(served.engine._served.app)
+        rest = [line async for line in lines]  # the stream ends instead of waiting for changes
+    assert all(not line.startswith("data:") for line in rest)
+    assert served.core.state_listeners == []
