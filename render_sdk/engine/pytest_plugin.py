@@ -16,6 +16,9 @@ Then::
         from render_sdk import Render
         assert Render().workflows.run_task("square", [3]).results == [9]
 
+Async tests (``async def test_...``) need pytest-asyncio, with ``asyncio_mode = "auto"`` in the
+same configuration (or ``@pytest.mark.asyncio`` on each); docs/local-engine.md shows both.
+
 Fixtures:
 
 - ``local_engine``: one engine (in-memory database) shared by the whole session, started on first
