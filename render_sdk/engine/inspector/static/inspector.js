@@ -29,13 +29,30 @@
     };
   }
 
+  // One re-fetch per part at most every 300 ms, and never a change left out: a change that
+  // comes while a re-fetch is scheduled is shown by it (it reads the state when it runs); one
+  // that comes after schedules the next. The part is looked up when the re-fetch runs, since a
+  // swap replaces it.
+  const scheduled = new Set();
+
+  function poke(selector, eventName) {
+    if (scheduled.has(selector)) return;
+    scheduled.add(selector);
+    setTimeout(() => {
+      scheduled.delete(selector);
+      const part = document.querySelector(selector);
+      if (!part || !window.htmx) return;
+      // Still fetching the previous state: wait for that swap, then fetch again.
+      if (part.classList.contains("htmx-request")) poke(selector, eventName);
+      else window.htmx.trigger(part, eventName);
+    }, 300);
+  }
+
   function refresh(change) {
-    if (!window.htmx) return;
-    const rows = document.querySelector("[data-live-runs]");
-    if (rows) window.htmx.trigger(rows, "runs-changed");
+    if (document.querySelector("[data-live-runs]")) poke("[data-live-runs]", "runs-changed");
     const run = document.getElementById("run-body");
     if (run && (change === null || change.roots.includes(run.dataset.root))) {
-      window.htmx.trigger(run, "run-changed");
+      poke("#run-body", "run-changed");
     }
   }
 
