@@ -10,13 +10,15 @@ import traceback
 USAGE = """\
 usage: render-workflows MODULE:APP
        render-workflows dev [options] MODULE:APP
+       render-workflows runs [list|show ID|logs ID|cancel ID|tail]
 
 Run the worker of the Workflows object APP found in MODULE (for example `main:app` for
 `app = Workflows()` in main.py). The current directory is put on the import path. This is the
 command Render runs, with RENDER_SDK_MODE and RENDER_SDK_SOCKET_PATH set.
 
 To run tasks on your machine, start the local engine instead: `render-workflows dev main:app`
-(see `render-workflows dev --help`).
+(see `render-workflows dev --help`). To see the runs of an engine in a terminal:
+`render-workflows runs` (see `render-workflows runs --help`).
 """
 
 
