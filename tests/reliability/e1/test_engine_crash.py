@@ -188,6 +188,7 @@ def _check(record: LoadRecord, details: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+@pytest.mark.timeout(600)  # ten engine kills and restarts: minutes on a loaded 2-core machine
 def test_sigkill_under_load_loses_nothing(tmp_path: Path) -> None:
     figures = _crash_under_load(
         tmp_path, seed=20261125, kills=10, max_roots=80, interval=0.03, drain=120
