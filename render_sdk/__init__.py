@@ -14,8 +14,9 @@ The client classes are imported lazily, so a worker that only defines tasks neve
 client library.
 """
 
-from __future__ import annotations
+from __future__ import annotations  # noqa: I001 (_startup must be imported first)
 
+from render_sdk import _startup  # noqa: F401 (it notes when the SDK's import began)
 from typing import TYPE_CHECKING, Any
 
 from render_sdk._version import __version__

@@ -42,6 +42,7 @@ class TaskRunStatus(str, enum.Enum):
 
     PENDING = "pending"
     RUNNING = "running"
+    PAUSED = "paused"  # Render's; not terminal. The local engine never produces it.
     COMPLETED = "completed"
     SUCCEEDED = "succeeded"
     FAILED = "failed"

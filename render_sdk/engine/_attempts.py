@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from render_sdk.engine._logcapture import AttemptLog
@@ -99,6 +100,7 @@ class Attempt:
         self.long_polls = 0
         self.worker: WorkerProcess | None = None  # the process it runs on, once known
         self.output_drained = False  # its callback said all its output was read already
+        self.startup: dict[str, datetime] | None = None  # the worker's start-up times, if sent
 
     def resolve(self, outcome: Outcome) -> bool:
         """Record how the attempt ended; False if another outcome came first."""

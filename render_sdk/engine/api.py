@@ -31,7 +31,7 @@ from render_sdk.engine._held import HEADERS_WITHIN, RunWatch, held_answer
 from render_sdk.engine.auth import BearerAuth
 from render_sdk.engine.browser_guard import BrowserGuard, loopback_hosts
 from render_sdk.engine.interface import EngineCoreAPI, RunFilter
-from render_sdk.engine.records import EngineError, InvalidRequest, NotFound
+from render_sdk.engine.records import Conflict, EngineError, InvalidRequest, NotFound
 from render_sdk.engine.sse import EventStream
 
 logger = logging.getLogger("render_sdk.engine.api")
@@ -193,7 +193,7 @@ def _require_json(request: Request) -> None:
     )
 
 
-def _parse_start_body(body: bytes) -> tuple[str, Any]:
+def _parse_start_body(body: bytes) -> tuple[str, Any, str | None]:
     if not body.strip():
         raise InvalidRequest('the request body is empty: send {"task": "<slug>", "input": [...]}')
     try:
@@ -226,7 +226,23 @@ def _parse_start_body(body: bytes) -> tuple[str, Any]:
             "'input' must be a JSON array (positional arguments) or a JSON object (named "
             f"arguments), not {_json_type(task_input)}"
         )
-    return task, task_input
+    key = payload.get("idempotencyKey")
+    if key is not None:
+        if not isinstance(key, str):
+            raise InvalidRequest(f"'idempotencyKey' must be a string, not {_json_type(key)}")
+        key = _check_idempotency_key(key, "'idempotencyKey'")
+    return task, task_input, key
+
+
+def _check_idempotency_key(key: str, where: str) -> str:
+    if not key.strip():
+        raise InvalidRequest(f"{where} must not be empty")
+    if len(key) > MAX_IDEMPOTENCY_KEY:
+        raise InvalidRequest(
+            f"{where} is {len(key)} characters long; an idempotency key has at most "
+            f"{MAX_IDEMPOTENCY_KEY}"
+        )
+    return key
 
 
 def prefer_wait(header: str | None) -> int | None:
@@ -341,19 +357,27 @@ class _Api:
     async def start_run(self, request: Request) -> Response:
         _require_json(request)
         body = await _read_body(request, self.max_body_bytes)
-        slug, task_input = _parse_start_body(body)
-        key = request.headers.get("idempotency-key")
-        if key is not None:
-            key = key.strip()
-            if not key or len(key) > MAX_IDEMPOTENCY_KEY:
+        slug, task_input, key = _parse_start_body(body)
+        header = request.headers.get("idempotency-key")
+        if header is not None:  # the header is an alias of the body's idempotencyKey
+            header = _check_idempotency_key(header.strip(), "the Idempotency-Key header")
+            if key is not None and key != header:
                 raise InvalidRequest(
-                    f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters"
+                    f"the Idempotency-Key header ({header!r}) and the body's idempotencyKey "
+                    f"({key!r}) differ; send one of them"
                 )
+            key = header
         task = await self.core.find_task(slug)
         if task is None:
             raise NotFound(f"task {slug!r} not found: no registered task has that name or id")
         wait = prefer_wait(request.headers.get("prefer"))
         run = await self.core.start_run(task, task_input, key)
+        if key is not None and (run.task_id != task.id or run.input != task_input):
+            raise Conflict(
+                f"idempotency key {key!r} was already used to start run {run.id} "
+                f"(task {run.task_name!r}) with a different task or input; a repeated start "
+                "must send the same task and input, or a new key"
+            )
         if wait is None:
             return json_response(serialize.task_run(run), status=202)
         headers = {"Preference-Applied": f"wait={wait}", "Location": f"/v1/task-runs/{run.id}"}

@@ -36,6 +36,7 @@ class CallbackRequest:
     path: str
     headers: dict[str, str]
     body: bytes
+    query: str = ""  # the raw query string, without "?"
 
 
 @dataclass
@@ -163,9 +164,9 @@ class _Connection(asyncio.Protocol):
         headers = {
             name.decode("latin-1").lower(): value.decode("latin-1") for name, value in self._headers
         }
-        target = self._url.decode("latin-1").split("?", 1)[0]
+        target, _, query = self._url.decode("latin-1").partition("?")
         method = self._parser.get_method().decode("ascii", "replace")
-        request = CallbackRequest(method, target, headers, bytes(self._body))
+        request = CallbackRequest(method, target, headers, bytes(self._body), query)
         self._enqueue((request, self._parser.should_keep_alive()))
 
     # --- answering --------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import base64
 import binascii
 import json
 import logging
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from render_sdk.engine._attempts import (
@@ -82,7 +83,7 @@ class CallbackAPI:
         route = (request.method, request.path)
         try:
             if route == ("GET", "/input"):
-                return await self._input(ctx)
+                return await self._input(ctx, request.query)
             if route == ("POST", "/callback"):
                 return await self._callback(ctx, request)
             if route == ("POST", "/run-subtask"):
@@ -137,7 +138,7 @@ class CallbackAPI:
         return attempt
 
     # --- endpoints ----------------------------------------------------------------------------
-    async def _input(self, ctx: SocketContext) -> CallbackResponse:
+    async def _input(self, ctx: SocketContext, query: str = "") -> CallbackResponse:
         if ctx.mode == "register":
             raise Reject(409, "/input: this worker was started in register mode")
         if ctx.mode == "run":
@@ -145,6 +146,7 @@ class CallbackAPI:
             if attempt is None or attempt.outcome.done():
                 raise Reject(409, "/input: the attempt for this worker has already ended")
             ctx.delivered = True
+            _note_startup(attempt, query)
             return CallbackResponse(200, self._input_body(attempt, with_id=False))
         loop = asyncio.get_running_loop()
         deadline = loop.time() + INPUT_HOLD_SECONDS
@@ -158,6 +160,7 @@ class CallbackAPI:
                         409, "/input: wrong call order: the current attempt has no callback yet"
                     )
                 ctx.delivered = True
+                _note_startup(attempt, query)
                 return CallbackResponse(200, self._input_body(attempt, with_id=True))
             remaining = deadline - loop.time()
             if remaining <= 0:
@@ -230,6 +233,10 @@ class CallbackAPI:
         key = body.get("idempotency_key")
         if key is not None and not isinstance(key, str):
             raise Reject(400, "/run-subtask: 'idempotency_key' must be a string")
+        # created_at (Render 1.x: the call's time, fixed across its retries) is accepted; the
+        # idempotency key alone already makes a retried call return the same run here.
+        if not isinstance(body.get("created_at", ""), str):
+            raise Reject(400, "/run-subtask: 'created_at' must be an RFC 3339 string")
         task = await self.core.find_task(name)
         if task is None:
             raise Reject(404, f"/run-subtask: unknown task {name!r}")
@@ -289,6 +296,44 @@ class CallbackAPI:
         parsed = self.core.parse_tasks(tasks)
         ctx.registered.set_result(parsed)
         return CallbackResponse(200, {})
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+STARTUP_PARAMS = ("sdk_import_started_at", "sdk_import_finished_at", "sdk_started_at")
+
+
+def parse_startup(query: str) -> dict[str, datetime]:
+    """The worker's start-up times in a ``GET /input`` query: integers of nanoseconds since the
+    Unix epoch, as Render 1.x's worker sends them (docs/protocol-extensions.md, section 5).
+    Values that are not such integers are left out (they are reports, never a reason to fail).
+
+    >>> parse_startup("sdk_started_at=1767225600000000000&x=1")
+    {'sdk_started_at': datetime.datetime(2026, 1, 1, 0, 0, tzinfo=datetime.timezone.utc)}
+    """
+    if not query:
+        return {}
+    from urllib.parse import parse_qsl
+
+    found: dict[str, datetime] = {}
+    for name, raw in parse_qsl(query, keep_blank_values=False):
+        if name not in STARTUP_PARAMS or not raw.isdigit() or len(raw) > 25:
+            continue
+        nanos = int(raw)
+        try:
+            found[name] = _EPOCH + timedelta(microseconds=nanos // 1000)
+        except (OverflowError, OSError, ValueError):
+            continue
+    return found
+
+
+def _note_startup(attempt: Attempt, query: str) -> None:
+    startup = parse_startup(query)
+    if not startup:
+        return
+    attempt.startup = startup
+    recorded = attempt.run.record.attempts
+    if recorded and recorded[-1].number == attempt.number:
+        recorded[-1].startup = startup
 
 
 def _result_body(record: RunRecord) -> dict[str, Any]:

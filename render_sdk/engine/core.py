@@ -319,6 +319,8 @@ class EngineCore:
         task = self._tasks.get(task.name, task)
         validate_input(task, value)
         rec = self._new_run(task, value, parent.record if parent else None)
+        if parent is not None and parent.attempt is not None:
+            rec.parent_attempt = parent.attempt.number - 1
         run = ActiveRun(rec, task)
         # A run that can start at once is written already running with its first attempt:
         # one commit instead of two before the worker's result can be committed.

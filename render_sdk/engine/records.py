@@ -63,6 +63,9 @@ class AttemptRecord:
     completed_at: datetime | None = None
     error: str | None = None
     results: list[Any] | None = None
+    # The worker's start-up times it reported on GET /input (Render 1.x query parameters):
+    # sdk_import_started_at, sdk_import_finished_at, sdk_started_at. None when it sent none.
+    startup: dict[str, datetime] | None = None
 
     def copy(self) -> AttemptRecord:
         """A shallow copy (cheaper than ``dataclasses.replace``, which is taken per run)."""
@@ -90,6 +93,8 @@ class RunRecord:
     # Sequence number of this run's terminal event (monotonic across the engine's life, kept in
     # the store); None until the run is terminal. It is the SSE event id.
     event_seq: int | None = None
+    # The 0-based attempt of the parent run that started this subtask; None for a root run.
+    parent_attempt: int | None = None
 
     def copy(self) -> RunRecord:
         """A copy that later changes to this record or its attempts do not touch."""

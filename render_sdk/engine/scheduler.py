@@ -365,6 +365,8 @@ class Scheduler:
         rec = run.record
         current = rec.attempts[-1]
         current.completed_at = utcnow()
+        if attempt.startup:
+            current.startup = attempt.startup
         self.running.discard(attempt)
         self.pump()
         if isinstance(outcome, Completed):

@@ -44,13 +44,32 @@ def timestamp(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _attempt(attempt: AttemptRecord, details: bool) -> dict[str, Any]:
+STARTUP_FIELDS = {
+    "sdk_import_started_at": "sdkImportStartedAt",
+    "sdk_import_finished_at": "sdkImportFinishedAt",
+    "sdk_started_at": "sdkStartedAt",
+}
+
+
+def _attempt(run: RunRecord, index: int, attempt: AttemptRecord, details: bool) -> dict[str, Any]:
+    # enqueuedAt: when the attempt joined the queue: the run's creation for the first attempt,
+    # the end of the previous attempt for a retry (its backoff wait is time spent queued).
+    enqueued = run.created_at if index == 0 else run.attempts[index - 1].completed_at
     out: dict[str, Any] = {
+        "attempt": attempt.number - 1,
+        "taskRunId": run.id,
         "status": attempt.status.value,
         "startedAt": timestamp(attempt.started_at),
     }
+    if enqueued is not None:
+        out["enqueuedAt"] = timestamp(enqueued)
     if attempt.completed_at is not None:
         out["completedAt"] = timestamp(attempt.completed_at)
+    if attempt.startup:
+        for name, field in STARTUP_FIELDS.items():
+            value = attempt.startup.get(name)
+            if value is not None:
+                out[field] = timestamp(value)
     if details:
         if attempt.error is not None:
             out["error"] = attempt.error
@@ -72,8 +91,10 @@ def task_run(run: RunRecord, *, details: bool = False) -> dict[str, Any]:
         "parentTaskRunId": run.parent_id,
         "rootTaskRunId": run.root_id,
         "retries": run.retries,
-        "attempts": [_attempt(a, details) for a in run.attempts],
+        "attempts": [_attempt(run, i, a, details) for i, a in enumerate(run.attempts)],
     }
+    if run.parent_attempt is not None:
+        out["parentTaskAttempt"] = run.parent_attempt
     if run.started_at is not None:
         out["startedAt"] = timestamp(run.started_at)
     if run.completed_at is not None:

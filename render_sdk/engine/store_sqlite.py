@@ -56,7 +56,8 @@ CREATE TABLE IF NOT EXISTS runs (
     error TEXT,
     event_seq INTEGER,
     attempts TEXT NOT NULL DEFAULT '[]',
-    logs_truncated INTEGER NOT NULL DEFAULT 0
+    logs_truncated INTEGER NOT NULL DEFAULT 0,
+    parent_attempt INTEGER
 );
 CREATE INDEX IF NOT EXISTS runs_task ON runs (task_id, pos);
 CREATE INDEX IF NOT EXISTS runs_root ON runs (root_id, pos);
@@ -76,9 +77,9 @@ CREATE TABLE IF NOT EXISTS idempotency (
 
 _RUN_COLUMNS = (
     "id, task_id, task_name, status, input, parent_id, root_id, created_at, retries, "
-    "started_at, completed_at, results, error, event_seq, attempts"
+    "started_at, completed_at, results, error, event_seq, attempts, parent_attempt"
 )
-_NCOLS = 15
+_NCOLS = 16
 
 
 def _ts(value: datetime | None) -> str | None:
@@ -109,6 +110,7 @@ def _run_row(run: RunRecord) -> tuple[Any, ...]:
         run.root_id,
         _ts(run.created_at),
         *_state_values(run),
+        run.parent_attempt,
     )
 
 
@@ -127,7 +129,17 @@ def _state_values(run: RunRecord) -> tuple[Any, ...]:
 
 
 def _attempt_item(a: AttemptRecord) -> list[Any]:
-    return [a.number, a.status.value, _ts(a.started_at), _ts(a.completed_at), a.error, a.results]
+    item: list[Any] = [
+        a.number,
+        a.status.value,
+        _ts(a.started_at),
+        _ts(a.completed_at),
+        a.error,
+        a.results,
+    ]
+    if a.startup:
+        item.append({name: _ts(value) for name, value in a.startup.items()})
+    return item
 
 
 def _run_from_row(row: sqlite3.Row | tuple[Any, ...]) -> RunRecord:
@@ -149,6 +161,7 @@ def _run_from_row(row: sqlite3.Row | tuple[Any, ...]) -> RunRecord:
         error=row[12],
         event_seq=row[13],
         attempts=[_attempt_from_item(item) for item in json.loads(row[14])],
+        parent_attempt=row[15],
     )
 
 
@@ -162,6 +175,9 @@ def _attempt_from_item(item: list[Any]) -> AttemptRecord:
         completed_at=_dt(item[3]),
         error=item[4],
         results=item[5],
+        startup={k: v for k, v in ((k, _dt(t)) for k, t in item[6].items()) if v is not None}
+        if len(item) > 6 and isinstance(item[6], dict)
+        else None,
     )
 
 
@@ -232,6 +248,9 @@ class SQLiteStore:
         conn.execute("PRAGMA foreign_keys=OFF")
         conn.execute("PRAGMA busy_timeout=5000")
         conn.executescript(_SCHEMA)
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+        if "parent_attempt" not in columns:  # a database written before the column existed
+            conn.execute("ALTER TABLE runs ADD COLUMN parent_attempt INTEGER")
         return conn
 
     def _lock(self) -> None:

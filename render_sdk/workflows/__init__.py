@@ -21,6 +21,7 @@ cold start. See docs/tasks.md.
 
 from __future__ import annotations
 
+from render_sdk import _startup
 from render_sdk.workflows._app import TaskDecorator, Workflows
 from render_sdk.workflows._errors import (
     CallbackAPIError,
@@ -72,3 +73,5 @@ for _name in __all__:
         except (AttributeError, TypeError):
             pass
 del _name, _obj
+
+_startup.mark_import_finished()

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from render_sdk._startup import input_query, mark_sdk_started
 from render_sdk.workflows._codec import decode_input, encode_output
 from render_sdk.workflows._context import AttemptFrame, current_frame
 from render_sdk.workflows._errors import CallbackAPIError, WorkerConfigError
@@ -92,6 +93,7 @@ def run_worker(app: Workflows, environ: Mapping[str, str] | None = None) -> int:
     """Run the worker for ``app`` as the environment says; return the exit status."""
     global _worker_ran
     _worker_ran = True
+    mark_sdk_started()
     try:
         config = WorkerConfig.from_environ(os.environ if environ is None else environ)
     except WorkerConfigError as exc:
@@ -129,7 +131,7 @@ def register(app: Workflows, client: CallbackClient) -> None:
 
 def run_once(app: Workflows, client: CallbackClient, pool: DaemonPool) -> None:
     """Execute the one run the platform assigns, and post its callback."""
-    body = client.call("GET", "/input").json()
+    body = client.call("GET", "/input" + input_query()).json()
     frame = AttemptFrame(client, pool)
     outcome = execute(app, body, frame)
     _flush_output()
@@ -153,7 +155,9 @@ def serve(app: Workflows, client: CallbackClient, pool: DaemonPool) -> None:
     answer: Response | None = None
     while True:
         if answer is None:
-            answer = client.call("GET", "/input", timeout=None, accept=(200, 204, 410))
+            answer = client.call(
+                "GET", "/input" + input_query(), timeout=None, accept=(200, 204, 410)
+            )
         if answer.status == 410:
             return
         if answer.status == 204:

@@ -66,7 +66,15 @@ def test_servers_end_in_v1(spec: dict[str, Any]) -> None:
 
 def test_task_run_status_values(spec: dict[str, Any]) -> None:
     values = spec["components"]["schemas"]["TaskRunStatus"]["enum"]
-    assert values == ["pending", "running", "completed", "succeeded", "failed", "canceled"]
+    assert values == [
+        "pending",
+        "running",
+        "paused",
+        "completed",
+        "succeeded",
+        "failed",
+        "canceled",
+    ]
 
 
 def test_event_stream_ids_are_exploded(spec: dict[str, Any]) -> None:

@@ -38,6 +38,7 @@ class Recorded:
     path: str
     headers: dict[str, str]
     body: Any
+    query: str = ""
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -219,10 +220,10 @@ class FakePlatform:
     async def _answer(
         self, request: h11.Request, body: bytes
     ) -> tuple[int, list[tuple[str, str]], Any] | None:
-        path = request.target.decode()
+        path, _, query = request.target.decode().partition("?")
         headers = {k.decode().lower(): v.decode() for k, v in request.headers}
         parsed: Any = json.loads(body) if body else None
-        self.requests.append(Recorded(request.method.decode(), path, headers, parsed))
+        self.requests.append(Recorded(request.method.decode(), path, headers, parsed, query))
         pending = self.faults.get(path)
         if pending:
             fault = pending.pop(0)

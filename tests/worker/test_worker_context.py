@@ -88,3 +88,21 @@ def test_registration_leaves_the_context_out(platform: FakePlatform) -> None:
     assert by_name["ctx_square"]["parameters"] == [
         {"name": "a", "has_default": False, "type": "int"}
     ]
+
+
+def test_the_first_input_request_reports_start_up_times(platform: FakePlatform) -> None:
+    platform.add_run("square", [2], attempt_id="a1")
+    platform.add_run("square", [3], attempt_id="a2")
+    platform.inputs.append((410, {}))
+    platform.next_input = False
+    done = run_worker(platform, "serve")
+    assert done.returncode == 0, done.stderr
+    first, *later = platform.calls("/input")
+    params = dict(item.split("=") for item in first.query.split("&"))
+    assert set(params) == {"sdk_import_started_at", "sdk_import_finished_at", "sdk_started_at"}
+    started, finished, sdk = (
+        int(params[k])
+        for k in ("sdk_import_started_at", "sdk_import_finished_at", "sdk_started_at")
+    )
+    assert 0 < started <= finished <= sdk
+    assert later and all(call.query == "" for call in later)  # only the first attempt paid

@@ -6,6 +6,8 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import UNSET, Unset
+
 T = TypeVar("T", bound="Error")
 
 
@@ -15,12 +17,18 @@ class Error:
     """ A stable identifier of the kind of error. """
     message: str
     """ A human-readable description. """
+    code: str | Unset = UNSET
+    """ A machine-readable code that Render sends on some errors (clients expose it as
+    `ClientError.code`); the local engine sends none.
+     """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         id = self.id
 
         message = self.message
+
+        code = self.code
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -30,6 +38,8 @@ class Error:
                 "message": message,
             }
         )
+        if code is not UNSET:
+            field_dict["code"] = code
 
         return field_dict
 
@@ -40,9 +50,12 @@ class Error:
 
         message = d.pop("message")
 
+        code = d.pop("code", UNSET)
+
         error = cls(
             id=id,
             message=message,
+            code=code,
         )
 
         error.additional_properties = d

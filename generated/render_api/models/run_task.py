@@ -21,6 +21,10 @@ class RunTask:
     """ `workflow-slug/task-name`, optionally with `:version` appended. """
     input_: list[Any] | TaskDataType1 | Unset = UNSET
     """ Task arguments, positional (an array) or named (an object). """
+    idempotency_key: str | Unset = UNSET
+    """ Makes the start safe to repeat: the same key with the same task and input answers
+    the run the first request started (see `POST /task-runs`).
+     """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -35,6 +39,8 @@ class RunTask:
         else:
             input_ = self.input_.to_dict()
 
+        idempotency_key = self.idempotency_key
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -44,6 +50,8 @@ class RunTask:
         )
         if input_ is not UNSET:
             field_dict["input"] = input_
+        if idempotency_key is not UNSET:
+            field_dict["idempotencyKey"] = idempotency_key
 
         return field_dict
 
@@ -73,9 +81,12 @@ class RunTask:
 
         input_ = _parse_input_(d.pop("input", UNSET))
 
+        idempotency_key = d.pop("idempotencyKey", UNSET)
+
         run_task = cls(
             task=task,
             input_=input_,
+            idempotency_key=idempotency_key,
         )
 
         run_task.additional_properties = d

@@ -28,6 +28,7 @@ class TaskRun:
     """ `completed` is what Render serves for success today and `succeeded` its announced
     replacement; clients treat both as success. Terminal: completed, succeeded, failed,
     canceled.
+    `paused` is a Render status that the local engine never produces; clients accept it.
      """
     parent_task_run_id: str
     """ The parent run's id; an empty string for a root run. """
@@ -36,6 +37,10 @@ class TaskRun:
     retries: int
     """ How many retries the run has used. """
     attempts: list[TaskAttempt]
+    parent_task_attempt: int | Unset = UNSET
+    """ The attempt (from 0) of the parent run that started this subtask; absent for a root
+    run.
+     """
     started_at: datetime.datetime | Unset = UNSET
     completed_at: datetime.datetime | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -58,6 +63,8 @@ class TaskRun:
             attempts_item = attempts_item_data.to_dict()
             attempts.append(attempts_item)
 
+        parent_task_attempt = self.parent_task_attempt
+
         started_at: str | Unset = UNSET
         if not isinstance(self.started_at, Unset):
             started_at = self.started_at.isoformat()
@@ -79,6 +86,8 @@ class TaskRun:
                 "attempts": attempts,
             }
         )
+        if parent_task_attempt is not UNSET:
+            field_dict["parentTaskAttempt"] = parent_task_attempt
         if started_at is not UNSET:
             field_dict["startedAt"] = started_at
         if completed_at is not UNSET:
@@ -110,6 +119,8 @@ class TaskRun:
 
             attempts.append(attempts_item)
 
+        parent_task_attempt = d.pop("parentTaskAttempt", UNSET)
+
         _started_at = d.pop("startedAt", UNSET)
         started_at: datetime.datetime | Unset
         if isinstance(_started_at, Unset):
@@ -132,6 +143,7 @@ class TaskRun:
             root_task_run_id=root_task_run_id,
             retries=retries,
             attempts=attempts,
+            parent_task_attempt=parent_task_attempt,
             started_at=started_at,
             completed_at=completed_at,
         )

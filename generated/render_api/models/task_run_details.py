@@ -27,6 +27,7 @@ class TaskRunDetails:
     """ `completed` is what Render serves for success today and `succeeded` its announced
     replacement; clients treat both as success. Terminal: completed, succeeded, failed,
     canceled.
+    `paused` is a Render status that the local engine never produces; clients accept it.
      """
     parent_task_run_id: str
     root_task_run_id: str
@@ -36,6 +37,8 @@ class TaskRunDetails:
     """ The task's output; `results[0]` is its return value. """
     input_: list[Any] | TaskDataType1
     """ Task arguments, positional (an array) or named (an object). """
+    parent_task_attempt: int | Unset = UNSET
+    """ The attempt (from 0) of the parent run that started this subtask. """
     started_at: datetime.datetime | Unset = UNSET
     completed_at: datetime.datetime | Unset = UNSET
     error: str | Unset = UNSET
@@ -69,6 +72,8 @@ class TaskRunDetails:
         else:
             input_ = self.input_.to_dict()
 
+        parent_task_attempt = self.parent_task_attempt
+
         started_at: str | Unset = UNSET
         if not isinstance(self.started_at, Unset):
             started_at = self.started_at.isoformat()
@@ -94,6 +99,8 @@ class TaskRunDetails:
                 "input": input_,
             }
         )
+        if parent_task_attempt is not UNSET:
+            field_dict["parentTaskAttempt"] = parent_task_attempt
         if started_at is not UNSET:
             field_dict["startedAt"] = started_at
         if completed_at is not UNSET:
@@ -147,6 +154,8 @@ class TaskRunDetails:
 
         input_ = _parse_input_(d.pop("input"))
 
+        parent_task_attempt = d.pop("parentTaskAttempt", UNSET)
+
         _started_at = d.pop("startedAt", UNSET)
         started_at: datetime.datetime | Unset
         if isinstance(_started_at, Unset):
@@ -173,6 +182,7 @@ class TaskRunDetails:
             attempts=attempts,
             results=results,
             input_=input_,
+            parent_task_attempt=parent_task_attempt,
             started_at=started_at,
             completed_at=completed_at,
             error=error,

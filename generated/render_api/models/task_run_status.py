@@ -1,11 +1,14 @@
 from typing import Literal, cast
 
-TaskRunStatus = Literal["canceled", "completed", "failed", "pending", "running", "succeeded"]
+TaskRunStatus = Literal[
+    "canceled", "completed", "failed", "paused", "pending", "running", "succeeded"
+]
 
 TASK_RUN_STATUS_VALUES: set[TaskRunStatus] = {
     "canceled",
     "completed",
     "failed",
+    "paused",
     "pending",
     "running",
     "succeeded",

@@ -122,8 +122,15 @@ def sync_detailed(
     """Start a run of a task
 
      Queues one run of the task named by `task` with `input` as its arguments and answers
-    `202` with the new run. With an `Idempotency-Key` header, a second request carrying the
-    same key answers `202` with the run the first one created instead of starting another.
+    `202` with the new run.
+
+    With `idempotencyKey` in the body (as Render accepts it), a later request carrying the
+    same key and the same task and input answers `202` with the run the first one started
+    instead of starting another. The same key with a different task or input is a `409`
+    whose message names the key (Render ignores the repeated input instead; failing is
+    the safer answer for a local engine). The local engine keeps keys as long as its
+    database (at least 24 hours, as Render does). The `Idempotency-Key` header is an alias;
+    a header and a body key that differ are a `400`, as is a key over 255 characters.
 
     With `Prefer: wait=<seconds>` (RFC 7240), the local engine holds the answer until the run
     is terminal or the seconds have passed, whichever comes first, and answers `202` with the
@@ -167,8 +174,15 @@ def sync(
     """Start a run of a task
 
      Queues one run of the task named by `task` with `input` as its arguments and answers
-    `202` with the new run. With an `Idempotency-Key` header, a second request carrying the
-    same key answers `202` with the run the first one created instead of starting another.
+    `202` with the new run.
+
+    With `idempotencyKey` in the body (as Render accepts it), a later request carrying the
+    same key and the same task and input answers `202` with the run the first one started
+    instead of starting another. The same key with a different task or input is a `409`
+    whose message names the key (Render ignores the repeated input instead; failing is
+    the safer answer for a local engine). The local engine keeps keys as long as its
+    database (at least 24 hours, as Render does). The `Idempotency-Key` header is an alias;
+    a header and a body key that differ are a `400`, as is a key over 255 characters.
 
     With `Prefer: wait=<seconds>` (RFC 7240), the local engine holds the answer until the run
     is terminal or the seconds have passed, whichever comes first, and answers `202` with the
@@ -207,8 +221,15 @@ async def asyncio_detailed(
     """Start a run of a task
 
      Queues one run of the task named by `task` with `input` as its arguments and answers
-    `202` with the new run. With an `Idempotency-Key` header, a second request carrying the
-    same key answers `202` with the run the first one created instead of starting another.
+    `202` with the new run.
+
+    With `idempotencyKey` in the body (as Render accepts it), a later request carrying the
+    same key and the same task and input answers `202` with the run the first one started
+    instead of starting another. The same key with a different task or input is a `409`
+    whose message names the key (Render ignores the repeated input instead; failing is
+    the safer answer for a local engine). The local engine keeps keys as long as its
+    database (at least 24 hours, as Render does). The `Idempotency-Key` header is an alias;
+    a header and a body key that differ are a `400`, as is a key over 255 characters.
 
     With `Prefer: wait=<seconds>` (RFC 7240), the local engine holds the answer until the run
     is terminal or the seconds have passed, whichever comes first, and answers `202` with the
@@ -250,8 +271,15 @@ async def asyncio(
     """Start a run of a task
 
      Queues one run of the task named by `task` with `input` as its arguments and answers
-    `202` with the new run. With an `Idempotency-Key` header, a second request carrying the
-    same key answers `202` with the run the first one created instead of starting another.
+    `202` with the new run.
+
+    With `idempotencyKey` in the body (as Render accepts it), a later request carrying the
+    same key and the same task and input answers `202` with the run the first one started
+    instead of starting another. The same key with a different task or input is a `409`
+    whose message names the key (Render ignores the repeated input instead; failing is
+    the safer answer for a local engine). The local engine keeps keys as long as its
+    database (at least 24 hours, as Render does). The `Idempotency-Key` header is an alias;
+    a header and a body key that differ are a `400`, as is a key over 255 characters.
 
     With `Prefer: wait=<seconds>` (RFC 7240), the local engine holds the answer until the run
     is terminal or the seconds have passed, whichever comes first, and answers `202` with the

@@ -149,7 +149,10 @@ async def test_get_run_details(served: Served) -> None:
         "retries": 0,
         "attempts": [
             {
+                "attempt": 0,
+                "taskRunId": run["id"],
                 "status": "completed",
+                "enqueuedAt": "2026-01-02T03:04:05.678901Z",
                 "startedAt": "2026-01-02T03:04:05.678901Z",
                 "completedAt": "2026-01-02T03:04:05.678901Z",
                 "results": [9],
