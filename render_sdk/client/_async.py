@@ -124,16 +124,15 @@ class AsyncWorkflows:
         """POST a new run (with ``prefer``, a ``Prefer`` header). Sent again only with an
         idempotency key, since a retry without one could start a second run; with a key, a
         start whose connection broke is sent again for up to the reconnect patience."""
-        body = _convert.run_task_body(task_slug, input_data, operation)
-        key = UNSET if idempotency_key is None else idempotency_key
+        # The key travels in the body's idempotencyKey, as Render takes it (the local engine
+        # also takes it as the Idempotency-Key header, which Render does not).
+        body = _convert.run_task_body(task_slug, input_data, operation, idempotency_key)
         retries = self._core.retries(
             enabled=idempotency_key is not None, reconnect=idempotency_key is not None
         )
         return await self._send(
             operation,
-            lambda: create_task_run.asyncio_detailed(
-                client=self._api, body=body, idempotency_key=key, prefer=prefer
-            ),
+            lambda: create_task_run.asyncio_detailed(client=self._api, body=body, prefer=prefer),
             retries,
         )
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from render_api import models as api
-from render_api.types import Unset
+from render_api.types import UNSET, Unset
 
 from render_sdk.client.errors import InputError
 from render_sdk.client.types import (
@@ -39,18 +39,21 @@ def _opt_time(value: datetime | Unset) -> datetime | None:
 
 
 def _attempt(item: api.TaskAttempt | api.TaskAttemptDetails) -> TaskAttempt:
+    error = results = None
     if isinstance(item, api.TaskAttemptDetails):
-        return TaskAttempt(
-            status=_STATUS[item.status],
-            started_at=item.started_at,
-            completed_at=_opt_time(item.completed_at),
-            error=_opt(item.error),
-            results=_opt(item.results),
-        )
+        error, results = _opt(item.error), _opt(item.results)
     return TaskAttempt(
         status=_STATUS[item.status],
         started_at=item.started_at,
         completed_at=_opt_time(item.completed_at),
+        error=error,
+        results=results,
+        attempt=_opt(item.attempt),
+        task_run_id=_opt(item.task_run_id),
+        enqueued_at=_opt_time(item.enqueued_at),
+        sdk_import_started_at=_opt_time(item.sdk_import_started_at),
+        sdk_import_finished_at=_opt_time(item.sdk_import_finished_at),
+        sdk_started_at=_opt_time(item.sdk_started_at),
     )
 
 
@@ -71,6 +74,7 @@ def task_run(
         attempts=[_attempt(a) for a in model.attempts],
         started_at=_opt_time(model.started_at),
         completed_at=_opt_time(model.completed_at),
+        parent_task_attempt=_opt(model.parent_task_attempt),
     )
 
 
@@ -155,9 +159,12 @@ def check_input(input_data: Any, operation: str) -> None:
 
 
 def run_task_body(
-    task_slug: str, input_data: TaskData | None, operation: str = "start_task"
+    task_slug: str,
+    input_data: TaskData | None,
+    operation: str = "start_task",
+    idempotency_key: str | None = None,
 ) -> api.RunTask:
-    """The generated ``RunTask`` body for a slug and its arguments.
+    """The generated ``RunTask`` body for a slug, its arguments and an idempotency key.
 
     A list or tuple is positional, a dict named, None means no arguments (``[]``). Raises
     :class:`InputError` when the input cannot be sent as JSON.
@@ -166,16 +173,22 @@ def run_task_body(
         raise ValueError(
             f"task_slug must be a non-empty string like 'my-workflow/my-task', got {task_slug!r}"
         )
+    key: str | Unset = UNSET
+    if idempotency_key is not None:
+        if not isinstance(idempotency_key, str) or not idempotency_key.strip():
+            raise ValueError(f"idempotency_key must be a non-empty string, got {idempotency_key!r}")
+        key = idempotency_key
     if input_data is None:
-        return api.RunTask(task=task_slug, input_=[])
+        return api.RunTask(task=task_slug, input_=[], idempotency_key=key)
     if isinstance(input_data, (list, tuple, dict)):
         check_input(input_data, operation)
     if isinstance(input_data, list):
-        return api.RunTask(task=task_slug, input_=input_data)
+        return api.RunTask(task=task_slug, input_=input_data, idempotency_key=key)
     if isinstance(input_data, tuple):
-        return api.RunTask(task=task_slug, input_=list(input_data))
+        return api.RunTask(task=task_slug, input_=list(input_data), idempotency_key=key)
     if isinstance(input_data, dict):
-        return api.RunTask(task=task_slug, input_=api.TaskDataType1.from_dict(input_data))
+        named = api.TaskDataType1.from_dict(input_data)
+        return api.RunTask(task=task_slug, input_=named, idempotency_key=key)
     raise TypeError(
         "input_data must be a list or tuple (positional arguments), a dict (named arguments) "
         f"or None, got {type(input_data).__name__}"

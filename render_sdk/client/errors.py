@@ -63,6 +63,7 @@ class RenderError(Exception):
         server_message: str | None = None,
         error_id: str | None = None,
         retry_after: float | None = None,
+        code: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -70,6 +71,8 @@ class RenderError(Exception):
         self.status_code = status_code
         self.server_message = server_message
         self.error_id = error_id
+        # The machine-readable code Render puts on some errors (its Error.code); None if absent.
+        self.code = code
         # Seconds the server asked to wait before trying again (Retry-After), if it did.
         self.retry_after = retry_after
 
@@ -171,21 +174,22 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     return max(0.0, (when - current).total_seconds())
 
 
-def _server_error_body(body: bytes) -> tuple[str | None, str | None]:
-    """The ``(message, id)`` of an ``{"id", "message"}`` body; the raw text if it is not one."""
+def _server_error_body(body: bytes) -> tuple[str | None, str | None, str | None]:
+    """The ``(message, id, code)`` of an ``{"id", "message", "code"?}`` body; the raw text as
+    the message if it is not one."""
     text = body.decode("utf-8", errors="replace").strip()
     try:
         data = json.loads(text) if text else None
     except ValueError:
-        return (text[:500] or None), None
+        return (text[:500] or None), None, None
     if isinstance(data, dict):
-        message = data.get("message")
-        error_id = data.get("id")
+        message, error_id, code = (data.get(k) for k in ("message", "id", "code"))
         return (
             message if isinstance(message, str) else None,
             error_id if isinstance(error_id, str) else None,
+            code if isinstance(code, str) else None,
         )
-    return (text[:500] or None), None
+    return (text[:500] or None), None, None
 
 
 def error_from_response(
@@ -196,7 +200,7 @@ def error_from_response(
     >>> error_from_response("get_task_run", 404, b'{"id":"not_found","message":"no"}', {})
     ClientError('get_task_run failed with HTTP 404: no (error id not_found)')
     """
-    server_message, error_id = _server_error_body(body)
+    server_message, error_id, code = _server_error_body(body)
     text = f"{operation} failed with HTTP {status_code}"
     if server_message:
         text += f": {server_message}"
@@ -220,4 +224,5 @@ def error_from_response(
         server_message=server_message,
         error_id=error_id,
         retry_after=retry_after,
+        code=code,
     )

@@ -77,8 +77,12 @@ _SUCCESS = frozenset({TaskRunStatus.COMPLETED, TaskRunStatus.SUCCEEDED})
 class TaskAttempt:
     """One attempt of a run. ``error`` and ``results`` are filled in run details only.
 
-    for attempt in details.attempts:
-        print(attempt.status, attempt.started_at, attempt.error)
+    ``attempt`` is its number from 0, ``enqueued_at`` when it joined the queue. The
+    ``sdk_*`` times are the worker's start-up as it reported it (the local engine shows them;
+    None elsewhere, and for an attempt whose process was already running).
+
+        for attempt in details.attempts:
+            print(attempt.attempt, attempt.status, attempt.started_at, attempt.error)
     """
 
     status: TaskRunStatus
@@ -86,6 +90,12 @@ class TaskAttempt:
     completed_at: datetime | None = None
     error: str | None = None
     results: list[Any] | None = None
+    attempt: int | None = None
+    task_run_id: str | None = None
+    enqueued_at: datetime | None = None
+    sdk_import_started_at: datetime | None = None
+    sdk_import_finished_at: datetime | None = None
+    sdk_started_at: datetime | None = None
 
 
 @attrs.frozen(kw_only=True, unsafe_hash=False)
@@ -105,6 +115,8 @@ class TaskRun:
     attempts: list[TaskAttempt] = attrs.field(factory=list)
     started_at: datetime | None = None
     completed_at: datetime | None = None
+    # The attempt (from 0) of the parent run that started this subtask; None for a root run.
+    parent_task_attempt: int | None = None
 
     @property
     def is_terminal(self) -> bool:

@@ -35,7 +35,7 @@ def test_start_task_body(fake: FakeAPI, render: Render, input_data: Any, sent: A
     fake.on("POST", "/task-runs", httpx.Response(202, json=run_payload()))
     run = render.workflows.start_task("wf/square", input_data)
     assert json.loads(fake.requests[0].content) == {"task": "wf/square", "input": sent}
-    assert "idempotency-key" not in fake.requests[0].headers
+    assert "idempotency-key" not in fake.requests[0].headers  # and no idempotencyKey above
     assert type(run) is TaskRun
     assert run.id == "trn-1" and run.status is TaskRunStatus.PENDING
     assert run.parent_task_run_id == "" and run.root_task_run_id == "trn-1"
@@ -185,7 +185,7 @@ async def test_async_operations(fake: FakeAPI, render_async: RenderAsync) -> Non
     assert isinstance(run, AwaitableTaskRun) and isinstance(run, TaskRun)
     assert run.id == "trn-9" and run.status is TaskRunStatus.PENDING
     assert "AwaitableTaskRun(id='trn-9'" in repr(run) and "workflows" not in repr(run)
-    assert fake.requests[0].headers["idempotency-key"] == "k"
+    assert json.loads(fake.requests[0].content)["idempotencyKey"] == "k"
     assert (await render_async.workflows.get_task_run("trn-9")).result == 9
     page = await render_async.workflows.list_task_runs(ListTaskRunsParams(limit=1))
     assert [r.id for r in page] == ["trn-9"] and page.next_cursor == "c"

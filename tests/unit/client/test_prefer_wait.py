@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -130,7 +131,10 @@ def test_a_held_answer_lost_mid_body_is_sent_again_with_its_key(
     assert details.id == "trn-7" and details.result == 9
     posts = fake.calls("POST", "/task-runs")
     assert len(posts) == 2
-    assert posts[0].headers["idempotency-key"] == posts[1].headers["idempotency-key"]
+    assert (
+        json.loads(posts[0].content)["idempotencyKey"]
+        == json.loads(posts[1].content)["idempotencyKey"]
+    )
 
 
 async def test_a_held_answer_lost_mid_body_is_sent_again_with_its_key_async(
@@ -141,7 +145,17 @@ async def test_a_held_answer_lost_mid_body_is_sent_again_with_its_key_async(
     assert details.id == "trn-7"
     posts = fake.calls("POST", "/task-runs")
     assert len(posts) == 2
-    assert posts[0].headers["idempotency-key"] == posts[1].headers["idempotency-key"]
+    assert (
+        json.loads(posts[0].content)["idempotencyKey"]
+        == json.loads(posts[1].content)["idempotencyKey"]
+    )
+
+
+def sent_key(request: httpx.Request) -> str | None:
+    """The idempotency key a start sent (in its body, as Render takes it)."""
+    key = json.loads(request.content).get("idempotencyKey")
+    assert "idempotency-key" not in request.headers
+    return key if isinstance(key, str) else None
 
 
 def lost_answer() -> httpx.Response:
@@ -160,7 +174,7 @@ def test_against_the_local_engine_a_lost_start_is_sent_again_with_its_own_key(
     fake.on("POST", "/task-runs", waited(details_payload()))
     assert render.workflows.run_task("wf/square", [3]).result == 9
     posts = fake.calls("POST", "/task-runs")
-    keys = {p.headers.get("idempotency-key") for p in posts}
+    keys = {json.loads(p.content).get("idempotencyKey") for p in posts}
     assert len(posts) == 3 and len(keys) == 1
     (key,) = keys
     assert key is not None and key.startswith("run-task-")
@@ -173,13 +187,16 @@ async def test_against_the_local_engine_a_lost_start_is_sent_again_async(
     assert (await render_async.workflows.run_task("wf/square", [3])).result == 9
     posts = fake.calls("POST", "/task-runs")
     assert len(posts) == 2
-    assert posts[0].headers["idempotency-key"] == posts[1].headers["idempotency-key"]
+    assert (
+        json.loads(posts[0].content)["idempotencyKey"]
+        == json.loads(posts[1].content)["idempotencyKey"]
+    )
 
 
 def test_a_callers_key_is_kept(fake: FakeAPI, render: Render) -> None:
     fake.on("POST", "/task-runs", waited(details_payload()))
     render.workflows.run_task("wf/square", [3], idempotency_key="mine")
-    assert fake.requests[0].headers["idempotency-key"] == "mine"
+    assert json.loads(fake.requests[0].content)["idempotencyKey"] == "mine"
 
 
 def test_against_a_remote_api_a_lost_start_is_an_error_and_not_retried(fake: FakeAPI) -> None:
@@ -190,7 +207,7 @@ def test_against_a_remote_api_a_lost_start_is_an_error_and_not_retried(fake: Fak
             render.workflows.run_task("wf/square", [3])
     posts = fake.calls("POST", "/task-runs")
     assert len(posts) == 1
-    assert "idempotency-key" not in posts[0].headers
+    assert "idempotencyKey" not in json.loads(posts[0].content)
 
 
 def test_a_held_answer_naming_no_run_is_an_error(fake: FakeAPI, render: Render) -> None:

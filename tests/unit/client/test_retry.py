@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
@@ -132,7 +134,7 @@ def test_start_task_with_key_is_retried_with_the_same_key(fake: FakeAPI, render:
     )
     run = render.workflows.start_task("wf/square", [3], idempotency_key="key-1")
     assert run.id == "trn-7"
-    assert [r.headers["idempotency-key"] for r in fake.requests] == ["key-1"] * 3
+    assert [json.loads(r.content)["idempotencyKey"] for r in fake.requests] == ["key-1"] * 3
 
 
 async def test_async_retries_the_same_way(
