@@ -182,25 +182,34 @@ def demo(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON, tags=["ci"])
 def interop(session: nox.Session) -> None:
-    """Render's published render_sdk 0.6.0 (in a separate virtualenv) against this engine.
+    """Render's published SDKs, each in a virtualenv of its own, against this engine:
+    render_sdk 0.6.0, and render 1.5.0 (with render-sdk 1.5.0, its compatibility name).
 
-    (a) its worker runs under `render-workflows dev -- render-workflows main:app`;
-    (b) its Render client drives this engine.
+    (a) their workers run under `render-workflows dev -- render-workflows main:app`;
+    (b) their Render and RenderAsync clients drive this engine;
+    (c) the 1.5.0-style workflow also runs under this SDK's own worker (tests/e2e).
     """
     install_project(session)
     session.install("uv")
-    venv06 = Path(session.create_tmp()).resolve() / "render_sdk_0_6_0"
-    python06 = venv06 / "bin" / "python"
-    if not python06.exists():
-        session.run("uv", "venv", "-q", "--python", PYTHON, str(venv06))
-    session.run("uv", "pip", "install", "-q", "--python", str(python06), "render_sdk==0.6.0")
+    tmp = Path(session.create_tmp()).resolve()
+    pythons = {}
+    for env_name, folder, packages in (
+        ("RENDER06_PYTHON", "render_sdk_0_6_0", ["render_sdk==0.6.0"]),
+        ("RENDER15_PYTHON", "render_1_5_0", ["render==1.5.0", "render-sdk==1.5.0"]),
+    ):
+        python = tmp / folder / "bin" / "python"
+        if not python.exists():
+            session.run("uv", "venv", "-q", "--python", PYTHON, str(tmp / folder))
+        session.run("uv", "pip", "install", "-q", "--python", str(python), *packages)
+        pythons[env_name] = str(python)
     session.run(
         "pytest",
         "-q",
         "-ra",
         "tests/interop",
+        "tests/e2e/test_context_style.py",
         *session.posargs,
-        env={"RENDER06_PYTHON": str(python06)},
+        env=pythons,
     )
 
 

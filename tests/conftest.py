@@ -9,9 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
-# The interop tests need Render's published SDK in a separate virtualenv; `nox -s interop` makes
-# it and sets RENDER06_PYTHON. Without it, the folder is not collected (it is not skipped: it is
-# run by its own CI session).
+# The interop tests need Render's published SDKs in virtualenvs of their own; `nox -s interop`
+# makes them and sets RENDER06_PYTHON and RENDER15_PYTHON. Without them, the folder is not
+# collected (it is not skipped: it is run by its own CI session).
 collect_ignore = [] if os.environ.get("RENDER06_PYTHON") else ["interop"]
 
 

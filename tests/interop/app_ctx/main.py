@@ -75,3 +75,9 @@ async def catches(ctx: TaskContext, message: str) -> dict[str, str]:
 @app.task
 async def retried_child(ctx: TaskContext, counter: str) -> int:
     return await ctx.run(flaky, counter, 1)
+
+
+@app.task
+async def sleepy(ctx: TaskContext, seconds: float) -> float:
+    await asyncio.sleep(seconds)
+    return seconds
