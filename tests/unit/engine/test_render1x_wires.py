@@ -4,6 +4,7 @@ REST attempt fields."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,6 +35,9 @@ async def test_input_carries_the_run_ids_and_keeps_the_start_up_times(
         assert body["task_run_id"] == parent.id
         assert body["root_task_run_id"] == parent.id
         assert "parent_task_run_id" not in body  # a root run has no parent
+        start = {"task_name": "long_sleep", "input": b64([60]), "created_at": 5}
+        answer = await http.post("/run-subtask", json=start)
+        assert answer.status_code == 400 and "'created_at'" in answer.json()["error"]
         start = {"task_name": "long_sleep", "input": b64([60]), "created_at": "2026-01-01T00:00Z"}
         child_id = (await http.post("/run-subtask", json=start)).json()["task_run_id"]
         answer = await http.post("/callback", json={"complete": {"output": b64([1])}})
@@ -66,6 +70,7 @@ async def test_input_carries_the_run_ids_and_keeps_the_start_up_times(
 
 
 async def test_a_subtask_input_names_its_parent(make_engine: MakeEngine) -> None:
+    # Started as a 0.6.0 worker starts subtasks: no idempotency_key, no created_at.
     core = await make_engine()
     attempt = await running_attempt(core, "long_sleep", [60])
     assert attempt.worker is not None
@@ -78,8 +83,6 @@ async def test_a_subtask_input_names_its_parent(make_engine: MakeEngine) -> None
         if child_attempt is not None and child_attempt.worker is not None:
             if child_attempt.worker.ctx.delivered:
                 break
-        import asyncio
-
         await asyncio.sleep(0.005)
     assert child_attempt is not None and child_attempt.worker is not None
     async with raw_client(child_attempt.worker.socket_path) as http:
