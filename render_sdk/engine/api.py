@@ -359,14 +359,8 @@ class _Api:
         body = await _read_body(request, self.max_body_bytes)
         slug, task_input, key = _parse_start_body(body)
         header = request.headers.get("idempotency-key")
-        if header is not None:  # the header is an alias of the body's idempotencyKey
-            header = _check_idempotency_key(header.strip(), "the Idempotency-Key header")
-            if key is not None and key != header:
-                raise InvalidRequest(
-                    f"the Idempotency-Key header ({header!r}) and the body's idempotencyKey "
-                    f"({key!r}) differ; send one of them"
-                )
-            key = header
+        if header is not None and key is None:  # an alias; the body's idempotencyKey wins
+            key = _check_idempotency_key(header.strip(), "the Idempotency-Key header")
         task = await self.core.find_task(slug)
         if task is None:
             raise NotFound(f"task {slug!r} not found: no registered task has that name or id")

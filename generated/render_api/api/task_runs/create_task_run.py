@@ -129,8 +129,8 @@ def sync_detailed(
     instead of starting another. The same key with a different task or input is a `409`
     whose message names the key (Render ignores the repeated input instead; failing is
     the safer answer for a local engine). The local engine keeps keys as long as its
-    database (at least 24 hours, as Render does). The `Idempotency-Key` header is an alias;
-    a header and a body key that differ are a `400`, as is a key over 255 characters.
+    database (at least 24 hours, as Render does). The `Idempotency-Key` header is an alias,
+    used when the body has no `idempotencyKey`. A key over 255 characters is a `400`.
 
     With `Prefer: wait=<seconds>` (RFC 7240), the local engine holds the answer until the run
     is terminal or the seconds have passed, whichever comes first, and answers `202` with the
@@ -181,8 +181,8 @@ def sync(
     instead of starting another. The same key with a different task or input is a `409`
     whose message names the key (Render ignores the repeated input instead; failing is
     the safer answer for a local engine). The local engine keeps keys as long as its
-    database (at least 24 hours, as Render does). The `Idempotency-Key` header is an alias;
-    a header and a body key that differ are a `400`, as is a key over 255 characters.
+    database (at least 24 hours, as Render does). The `Idempotency-Key` header is an alias,
+    used when the body has no `idempotencyKey`. A key over 255 characters is a `400`.
 
     With `Prefer: wait=<seconds>` (RFC 7240), the local engine holds the answer until the run
     is terminal or the seconds have passed, whichever comes first, and answers `202` with the
@@ -228,8 +228,8 @@ async def asyncio_detailed(
     instead of starting another. The same key with a different task or input is a `409`
     whose message names the key (Render ignores the repeated input instead; failing is
     the safer answer for a local engine). The local engine keeps keys as long as its
-    database (at least 24 hours, as Render does). The `Idempotency-Key` header is an alias;
-    a header and a body key that differ are a `400`, as is a key over 255 characters.
+    database (at least 24 hours, as Render does). The `Idempotency-Key` header is an alias,
+    used when the body has no `idempotencyKey`. A key over 255 characters is a `400`.
 
     With `Prefer: wait=<seconds>` (RFC 7240), the local engine holds the answer until the run
     is terminal or the seconds have passed, whichever comes first, and answers `202` with the
@@ -278,8 +278,8 @@ async def asyncio(
     instead of starting another. The same key with a different task or input is a `409`
     whose message names the key (Render ignores the repeated input instead; failing is
     the safer answer for a local engine). The local engine keeps keys as long as its
-    database (at least 24 hours, as Render does). The `Idempotency-Key` header is an alias;
-    a header and a body key that differ are a `400`, as is a key over 255 characters.
+    database (at least 24 hours, as Render does). The `Idempotency-Key` header is an alias,
+    used when the body has no `idempotencyKey`. A key over 255 characters is a `400`.
 
     With `Prefer: wait=<seconds>` (RFC 7240), the local engine holds the answer until the run
     is terminal or the seconds have passed, whichever comes first, and answers `202` with the
