@@ -1,6 +1,8 @@
 """An example workflow: run it locally with ``render-workflows dev main:app`` from this folder.
 
 On Render, the same file runs unchanged with the start command ``render-workflows main:app``.
+``square`` and ``sum_squares`` are in the context style of Render's SDK 1.x (a ``TaskContext``
+first, subtasks through ``ctx.run``); the other tasks are in the 0.6.0 style. One app holds both.
 """
 
 from __future__ import annotations
@@ -8,21 +10,21 @@ from __future__ import annotations
 import asyncio
 import random
 
-from render_sdk import Retry, Workflows
+from render_sdk import Retry, TaskContext, Workflows
 
 app = Workflows(default_retry=Retry(max_retries=2, wait_duration_ms=200))
 
 
 @app.task
-def square(a: int) -> int:
+def square(ctx: TaskContext, a: int) -> int:
     """Return a squared."""
     return a * a
 
 
 @app.task
-async def sum_squares(n: int) -> int:
+async def sum_squares(ctx: TaskContext, n: int) -> int:
     """Square 0..n-1 in parallel subtasks and add the results up."""
-    squares = await asyncio.gather(*(square(i) for i in range(n)))
+    squares = await asyncio.gather(*(ctx.run(square, i) for i in range(n)))
     return sum(squares)
 
 
