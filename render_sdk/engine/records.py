@@ -67,6 +67,18 @@ class AttemptRecord:
     # sdk_import_started_at, sdk_import_finished_at, sdk_started_at. None when it sent none.
     startup: dict[str, datetime] | None = None
 
+    @property
+    def sdk_import_started_at(self) -> datetime | None:
+        return self.startup.get("sdk_import_started_at") if self.startup else None
+
+    @property
+    def sdk_import_finished_at(self) -> datetime | None:
+        return self.startup.get("sdk_import_finished_at") if self.startup else None
+
+    @property
+    def sdk_started_at(self) -> datetime | None:
+        return self.startup.get("sdk_started_at") if self.startup else None
+
     def copy(self) -> AttemptRecord:
         """A shallow copy (cheaper than ``dataclasses.replace``, which is taken per run)."""
         clone = object.__new__(AttemptRecord)

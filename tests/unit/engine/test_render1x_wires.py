@@ -11,6 +11,7 @@ from pathlib import Path
 
 from render_sdk.engine import serialize
 from render_sdk.engine.callbacks import parse_startup
+from render_sdk.engine.reasons import startup_phases
 from render_sdk.engine.records import RunStatus
 
 from .conftest import MakeEngine, wait_end
@@ -53,6 +54,8 @@ async def test_input_carries_the_run_ids_and_keeps_the_start_up_times(
         "sdk_import_finished_at": datetime(2026, 1, 1, 0, 0, 0, 123457, tzinfo=timezone.utc),
         "sdk_started_at": datetime(2026, 1, 1, 0, 0, 0, 123458, tzinfo=timezone.utc),
     }
+    assert first.sdk_started_at == first.startup["sdk_started_at"]
+    assert startup_phases(first)[1][0] == "SDK import"  # the inspector's breakdown reads them
     shown = serialize.task_run(done, details=True)["attempts"][0]
     assert shown["attempt"] == 0 and shown["taskRunId"] == parent.id
     assert shown["enqueuedAt"] == serialize.timestamp(done.created_at)

@@ -281,9 +281,11 @@ async def test_a_cold_start_breakdown_shows_when_the_worker_reported_one(served:
     served.core.finish(run.id)
     attempt = served.core.runs[run.id].attempts[0]
     assert "Cold start" not in (await served.http.get(f"/runs/{run.id}")).text
-    attempt.sdk_import_started_at = attempt.started_at + timedelta(milliseconds=12)  # type: ignore[attr-defined]
-    attempt.sdk_import_finished_at = attempt.started_at + timedelta(milliseconds=92)  # type: ignore[attr-defined]
-    attempt.sdk_started_at = attempt.started_at + timedelta(milliseconds=122)  # type: ignore[attr-defined]
+    attempt.startup = {  # as GET /input's query leaves them on the attempt
+        "sdk_import_started_at": attempt.started_at + timedelta(milliseconds=12),
+        "sdk_import_finished_at": attempt.started_at + timedelta(milliseconds=92),
+        "sdk_started_at": attempt.started_at + timedelta(milliseconds=122),
+    }
     html = (await served.http.get(f"/runs/{run.id}")).text
     assert "Cold start: process start 12.0 ms, SDK import 80.0 ms, app start 30.0 ms" in html
 
