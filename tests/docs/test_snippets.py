@@ -96,13 +96,15 @@ def test_directives_are_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         "<!-- snippet: skip it -->\n```python\nx = 2\n```\n\n"
         "<!-- snippet: not run: needs Render's hosted API -->\n\nSome text.\n\n"
         "```python\nx = 3\n```\n\n"
-        "<!-- snippet: namespace plain -->\n```py\n# main.py\nx = 4\n```\n"
+        "<!-- snippet: namespace plain -->\n```py\n# main.py\nx = 4\n```\n\n"
+        "<!-- snippet: not run: a shell command -->\n```sh\necho 5\n```\n"
     )
     doc = parse(page)
     assert doc.problems == [
         "page.md:1: 'not run' needs a reason or a name",
         "page.md:6: unknown directive 'skip it'",
         "page.md:11: 'not run: needs Render's hosted API' is not right before a code block",
+        "page.md:25: a directive on a sh block",
     ]
     blocks = {b.line: b for b in doc.blocks}
     assert blocks[15].not_run is None and blocks[15].namespace == ""
