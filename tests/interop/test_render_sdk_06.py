@@ -54,8 +54,19 @@ def test_06_client_against_this_engine(engine06: EngineProcess, python06: Path) 
     )
     assert done.returncode == 0, done.stderr[-3000:]
     out = json.loads(done.stdout.strip().splitlines()[-1])
-    assert out["run_task"]["results"] == [25]
-    assert out["run_task"]["status"] in ("completed", "succeeded")
-    assert out["get_task_run"]["id"] == out["start_task"]["id"]
-    assert out["async_start_await"]["results"] == [49]
-    assert out["start_task"]["id"] in out["list_task_runs"]
+    sync, aio = out["sync"], out["async"]
+    assert sync["run_task"]["results"] == [25]
+    assert sync["run_task"]["status"] in ("completed", "succeeded")
+    assert sync["get_task_run"]["id"] == sync["start_task"]["id"]
+    assert sync["start_task"]["id"] in sync["list_task_runs"]
+    assert sync["canceled"] == "canceled"
+    assert sync["failure"]["type"] == "TaskRunError"
+    assert "sync failure" in sync["failure"]["message"]
+    assert sync["not_found"]["type"] == "ClientError"
+    assert [e["id"] for e in sync["events"]] == [sync["start_task"]["id"]]
+    assert aio["run_task"]["results"] == [30]
+    assert aio["start_await"]["results"] == [49]
+    assert aio["get_task_run"]["id"] == aio["start_await"]["id"]
+    assert aio["start_await"]["id"] in aio["list_task_runs"]
+    assert aio["failure"]["type"] == "TaskRunError" and "async failure" in aio["failure"]["message"]
+    assert [e["id"] for e in aio["events"]] == [aio["start_await"]["id"]]

@@ -23,5 +23,11 @@ def fail(message: str) -> None:
     raise ValueError(message)
 
 
+@app.task
+async def sleepy(seconds: float) -> float:
+    await asyncio.sleep(seconds)
+    return seconds
+
+
 if __name__ == "__main__":
     app.start()
