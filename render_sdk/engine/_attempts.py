@@ -16,52 +16,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from render_sdk.engine._logcapture import AttemptLog
 from render_sdk.engine._signal import Signal
+from render_sdk.engine.lifecycle import Outcome, Reason
 from render_sdk.engine.records import RunRecord, TaskRecord
 
 if TYPE_CHECKING:
     from render_sdk.engine.workers import WorkerProcess
-
-
-@dataclass(frozen=True)
-class Completed:
-    """The worker reported success; ``results`` is the output array."""
-
-    results: list[Any]
-
-
-@dataclass(frozen=True)
-class Errored:
-    """The worker reported that the task raised."""
-
-    details: str
-    stack_trace: str | None = None
-
-
-@dataclass(frozen=True)
-class Crashed:
-    """The process ended (or could not start) without a callback."""
-
-    message: str
-
-
-@dataclass(frozen=True)
-class TimedOut:
-    """The attempt ran past the task's ``timeout_seconds`` and was stopped."""
-
-    seconds: float
-
-
-@dataclass(frozen=True)
-class Canceled:
-    """The run (or an ancestor) was canceled."""
-
-
-@dataclass(frozen=True)
-class Interrupted:
-    """The engine is stopping; the attempt stays ``running`` on disk and runs again at start."""
-
-
-Outcome = Completed | Errored | Crashed | TimedOut | Canceled | Interrupted
 
 
 class ActiveRun:
@@ -80,7 +39,7 @@ class ActiveRun:
         self.retry_timer: asyncio.TimerHandle | None = None
         self.queued = False
         self.canceling = False
-        self.cancel_reason: str | None = None
+        self.cancel_reason: Reason | None = None  # set on the runs below a canceled one
 
 
 class Attempt:

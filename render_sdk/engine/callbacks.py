@@ -15,14 +15,9 @@ import logging
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from render_sdk.engine._attempts import (
-    ActiveRun,
-    Attempt,
-    Completed,
-    Errored,
-    SocketContext,
-)
+from render_sdk.engine._attempts import ActiveRun, Attempt, SocketContext
 from render_sdk.engine.callback_server import CallbackRequest, CallbackResponse, error_response
+from render_sdk.engine.lifecycle import Completed, Errored
 from render_sdk.engine.records import EngineError, RunRecord, RunStatus
 from render_sdk.engine.scheduler import encode_payload
 

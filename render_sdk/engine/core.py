@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from render_sdk.engine import lifecycle
 from render_sdk.engine._attempts import ActiveRun
 from render_sdk.engine._cursor import decode_cursor, encode_cursor
 from render_sdk.engine._ids import new_run_id
@@ -28,7 +29,6 @@ from render_sdk.engine._validation import parse_task, validate_input
 from render_sdk.engine.callbacks import CallbackAPI
 from render_sdk.engine.interface import EngineConfig, RunFilter
 from render_sdk.engine.records import (
-    AttemptRecord,
     EngineError,
     InvalidRequest,
     JSONInput,
@@ -187,9 +187,7 @@ class EngineCore:
             task = self._tasks.get(rec.task_name)
             run = ActiveRun(rec, task or self._tasks_by_id.get(rec.task_id) or _placeholder(rec))
             if task is None:
-                await self.scheduler.fail_unrunnable(
-                    run, f"task {rec.task_name!r} is no longer registered by the worker"
-                )
+                await self.scheduler.fail_unrunnable(run, lifecycle.task_gone(rec.task_name))
                 continue
             await self.scheduler.recover(run)
         _log.info("engine started: %d task(s), concurrency %d", len(self._tasks), self.limit)
@@ -332,10 +330,8 @@ class EngineCore:
             self.scheduler.admit(run)
             self.scheduler.log_state(rec)
             return snapshot(rec)
-        started = AttemptRecord(number=1, status=RunStatus.RUNNING, started_at=rec.created_at)
-        running = dataclasses.replace(
-            rec, status=RunStatus.RUNNING, started_at=rec.created_at, attempts=[started]
-        )
+        started = lifecycle.new_attempt(rec, rec.created_at)
+        running = lifecycle.started_copy(rec, started, rec.created_at)
         # The worker gets the run as soon as its insert is applied; the insert's commit runs
         # meanwhile, and the run is reported (the 202) only once it is committed. Anything the
         # attempt writes later is committed after it.
@@ -357,7 +353,7 @@ class EngineCore:
                 await committed
             return await self.get_run(result.run_id)
         created = snapshot(rec)  # as accepted: pending, as the client is told
-        rec.status, rec.started_at, rec.attempts = RunStatus.RUNNING, rec.created_at, [started]
+        lifecycle.start(rec, started, rec.created_at)
         self.scheduler.log_state(created)
         self.scheduler.admit_started(run, attempt, started)
         if committed is not None:
@@ -365,7 +361,7 @@ class EngineCore:
                 await committed
             except Exception:
                 # Started but not stored: stop it rather than let it run unrecorded.
-                run.cancel_reason = "canceled: the engine could not store this run"
+                run.cancel_reason = lifecycle.NOT_STORED
                 with contextlib.suppress(EngineError):
                     await self.scheduler.cancel(rec.id, None)
                 raise

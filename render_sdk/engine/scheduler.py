@@ -11,34 +11,29 @@ from __future__ import annotations
 import asyncio
 import base64
 import collections
-import dataclasses
 import logging
 from collections.abc import Callable, Coroutine
 from datetime import datetime, timezone
 from typing import Any
 
-from render_sdk.engine._attempts import (
-    ActiveRun,
-    Attempt,
+from render_sdk.engine import lifecycle
+from render_sdk.engine._attempts import ActiveRun, Attempt
+from render_sdk.engine._ids import new_attempt_token
+from render_sdk.engine._logcapture import DEFAULT_LOG_LIMIT, AttemptLog
+from render_sdk.engine.lifecycle import (
+    INTERRUPTED_ERROR,
     Canceled,
     Completed,
     Crashed,
     Errored,
     Interrupted,
     Outcome,
+    Reason,
+    RunEvent,
     TimedOut,
 )
-from render_sdk.engine._ids import new_attempt_token
-from render_sdk.engine._limits import explain_memory_error
-from render_sdk.engine._logcapture import DEFAULT_LOG_LIMIT, AttemptLog
 from render_sdk.engine.reasons import console_line
-from render_sdk.engine.records import (
-    AttemptRecord,
-    Conflict,
-    NotFound,
-    RunRecord,
-    RunStatus,
-)
+from render_sdk.engine.records import AttemptRecord, Conflict, NotFound, RunRecord
 from render_sdk.engine.store import Store
 from render_sdk.engine.workers import ServePool, WorkerLauncher, WorkerProcess, WorkerStartError
 
@@ -49,10 +44,7 @@ _MARKER_WAIT = 0.25  # how long a finished attempt waits for its end-of-attempt 
 # is written once, with its outcome (one write per run fewer for short tasks).
 RECORD_START_AFTER = 0.05
 _RUN_MODE_EXIT_GRACE = 10.0  # a run-mode worker gets this long to exit after its callback
-INTERRUPTED_ERROR = (
-    "interrupted: the engine stopped while this attempt was running; "
-    "the run was queued again (this does not count as a retry)"
-)
+__all__ = ["INTERRUPTED_ERROR", "RECORD_START_AFTER", "Scheduler", "utcnow"]
 
 
 def utcnow() -> datetime:
@@ -60,43 +52,11 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def retry_delay(wait_duration_ms: int, factor: float, retries_so_far: int) -> float:
-    """Seconds to wait before the next retry: the first waits ``wait_duration_ms``, each later
-    one ``factor`` times the previous.
-
-    >>> retry_delay(100, 2.0, 0), retry_delay(100, 2.0, 2)
-    (0.1, 0.4)
-    """
-    return wait_duration_ms * (factor**retries_so_far) / 1000.0
-
-
-def describe_outcome(outcome: Outcome) -> str:
-    """The error text of a failed attempt."""
-    if isinstance(outcome, Errored):
-        return outcome.details
-    if isinstance(outcome, Crashed):
-        return outcome.message
-    if isinstance(outcome, TimedOut):
-        return f"timed out after {outcome.seconds:g}s"
-    if isinstance(outcome, Canceled):
-        return "canceled"
-    return INTERRUPTED_ERROR
-
-
 def encode_payload(value: Any) -> str:
     """Base64 of UTF-8 JSON, as the callback API carries task data."""
     import json
 
     return base64.b64encode(json.dumps(value, separators=(",", ":")).encode()).decode()
-
-
-def _apply_start(rec: RunRecord, started: AttemptRecord, now: datetime) -> None:
-    """Show ``started`` as the running attempt of ``rec``."""
-    if not any(a is started for a in rec.attempts):
-        rec.attempts.append(started)
-    rec.status = RunStatus.RUNNING
-    if rec.started_at is None:
-        rec.started_at = now
 
 
 class Scheduler:
@@ -262,7 +222,7 @@ class Scheduler:
         start_saved: asyncio.Future[None] | None = None
         start_timer: asyncio.TimerHandle | None = None
         if published is None:
-            started = AttemptRecord(number=attempt.number, status=RunStatus.RUNNING, started_at=now)
+            started = lifecycle.new_attempt(rec, now)
             # An attempt's start is written only once it has run for RECORD_START_AFTER; a
             # shorter attempt is written once, with its outcome (a crash before then leaves
             # the run pending on disk: it runs again). The run is reported running only once
@@ -300,7 +260,7 @@ class Scheduler:
                 if start_saved is not None:
                     await start_saved  # the start is on disk and in the record
                 else:
-                    _apply_start(rec, started, now)  # written with the outcome
+                    lifecycle.start(rec, started, now)  # written with the outcome
             if timer is not None:
                 timer.cancel()
             if worker is not None:
@@ -324,15 +284,8 @@ class Scheduler:
 
     async def _save_start(self, rec: RunRecord, started: AttemptRecord, now: datetime) -> None:
         """Write the start of a still running attempt, then show it in the record."""
-        await self.store.save_run(
-            dataclasses.replace(
-                rec,
-                status=RunStatus.RUNNING,
-                started_at=rec.started_at or now,
-                attempts=[*rec.attempts, started],
-            )
-        )
-        _apply_start(rec, started, now)
+        await self.store.save_run(lifecycle.started_copy(rec, started, now))
+        lifecycle.start(rec, started, now)
         self.log_state(rec)
 
     async def _dispose_worker(
@@ -363,60 +316,45 @@ class Scheduler:
 
     async def _settle(self, run: ActiveRun, attempt: Attempt, outcome: Outcome) -> None:
         rec = run.record
-        current = rec.attempts[-1]
-        current.completed_at = utcnow()
         if attempt.startup:
-            current.startup = attempt.startup
+            rec.attempts[-1].startup = attempt.startup
         self.running.discard(attempt)
         self.pump()
-        if isinstance(outcome, Completed):
-            current.status = RunStatus.COMPLETED
-            current.results = outcome.results
-            await self._terminal(run, RunStatus.COMPLETED, results=outcome.results)
+        canceling = None
+        if run.canceling:
+            canceling = run.cancel_reason or lifecycle.CANCELED_BY_REQUEST
+        settled = lifecycle.settle(
+            rec,
+            outcome,
+            utcnow(),
+            retry=run.task.retry,
+            plan=run.task.plan,
+            cancel_reason=canceling,
+            may_retry=not self._stopping,
+        )
+        if settled.event is not RunEvent.RETRY:
+            await self._terminal(run, settled.event, settled.reason, settled.results)
             return
-        if isinstance(outcome, Canceled) or run.canceling:
-            current.status = RunStatus.CANCELED
-            current.error = "canceled"
-            await self._terminal(run, RunStatus.CANCELED, error=self._cancel_text(run))
-            return
-        error = describe_outcome(outcome)
-        if isinstance(outcome, Errored):
-            error = explain_memory_error(error, run.task.plan)
-        current.status = RunStatus.FAILED
-        current.error = error
-        policy = run.task.retry
-        if policy is not None and rec.retries < policy.max_retries and not self._stopping:
-            delay = retry_delay(policy.wait_duration_ms, policy.factor, rec.retries)
-            rec.retries += 1
-            rec.status = RunStatus.PENDING
-            run.attempt = None
-            await self.store.save_run(rec)
-            self.log_state(rec, retry_in=delay)
-            if not run.canceling:
-                loop = asyncio.get_running_loop()
-                run.retry_timer = loop.call_later(delay, self._enqueue, run)
-            return
-        await self._terminal(run, RunStatus.FAILED, error=error)
-
-    def _cancel_text(self, run: ActiveRun) -> str:
-        return run.cancel_reason or "canceled"
+        lifecycle.retry_wait(rec, settled.reason)
+        run.attempt = None
+        await self.store.save_run(rec)
+        self.log_state(rec, retry_in=settled.retry_after)
+        if not run.canceling:
+            loop = asyncio.get_running_loop()
+            run.retry_timer = loop.call_later(settled.retry_after or 0.0, self._enqueue, run)
 
     async def _terminal(
         self,
         run: ActiveRun,
-        status: RunStatus,
+        event: RunEvent,
+        reason: Reason,
         results: list[Any] | None = None,
-        error: str | None = None,
     ) -> None:
         rec = run.record
         if run.done.is_set() or rec.status.terminal:
-            return
-        rec.status = status
-        rec.completed_at = utcnow()
-        rec.results = results
-        rec.error = error
+            return  # it ended another way first (a cancel racing an outcome)
         self._event_seq += 1
-        rec.event_seq = self._event_seq
+        lifecycle.finish(rec, event, reason, utcnow(), self._event_seq, results)
         run.attempt = None
         committed = self.store.save_run(rec)
         run.settled.set()
@@ -450,7 +388,7 @@ class Scheduler:
         for node in reversed(tree):
             node.canceling = True
             if node is not run:
-                node.cancel_reason = f"canceled: ancestor run {run_id} was canceled"
+                node.cancel_reason = lifecycle.ancestor_canceled(run_id)
             if node.attempt is not None:
                 node.attempt.resolve(Canceled())
                 continue
@@ -458,28 +396,16 @@ class Scheduler:
             if node.retry_timer is not None:
                 node.retry_timer.cancel()
                 node.retry_timer = None
-            self._background(
-                self._terminal(node, RunStatus.CANCELED, error=self._cancel_text(node))
-            )
+            reason = node.cancel_reason or lifecycle.CANCELED_BY_REQUEST
+            self._background(self._terminal(node, RunEvent.CANCEL, reason))
         await asyncio.gather(*(node.done.wait() for node in tree))
 
     # --- recovery and stop --------------------------------------------------------------------
     async def recover(self, run: ActiveRun) -> None:
         """Queue a run found unfinished in the store at start."""
-        rec = run.record
-        changed = False
-        for attempt in rec.attempts:
-            if attempt.status is RunStatus.RUNNING:
-                attempt.status = RunStatus.FAILED
-                attempt.error = INTERRUPTED_ERROR
-                attempt.completed_at = utcnow()
-                changed = True
-        if rec.status is RunStatus.RUNNING:
-            rec.status = RunStatus.PENDING
-            changed = True
-        if changed:
-            self.store.save_run_nowait(rec)
-            self.log_state(rec)
+        if lifecycle.interrupt(run.record, utcnow()):
+            self.store.save_run_nowait(run.record)
+            self.log_state(run.record)
         self.admit(run)
 
     async def stop(self) -> None:
@@ -497,7 +423,8 @@ class Scheduler:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    async def fail_unrunnable(self, run: ActiveRun, error: str) -> None:
-        """End a recovered run whose task is gone."""
+    async def fail_unrunnable(self, run: ActiveRun, reason: Reason) -> None:
+        """End a recovered run whose task is gone (its running attempt, if any, interrupted)."""
+        lifecycle.interrupt(run.record, utcnow())
         self.active[run.record.id] = run
-        await self._terminal(run, RunStatus.FAILED, error=error)
+        await self._terminal(run, RunEvent.FAIL, reason)

@@ -24,10 +24,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from render_sdk.engine._attempts import Attempt, Crashed, SocketContext
+from render_sdk.engine._attempts import Attempt, SocketContext
 from render_sdk.engine._limits import apply_memory_limit
 from render_sdk.engine._logcapture import ProcessOutput
 from render_sdk.engine.callback_server import CallbackRequest, CallbackResponse, CallbackServer
+from render_sdk.engine.lifecycle import Crashed
 
 _log = logging.getLogger("render_sdk.engine.workers")
 _counter = itertools.count(1)

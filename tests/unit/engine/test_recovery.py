@@ -11,8 +11,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from render_sdk.engine._ids import task_id_for
+from render_sdk.engine.lifecycle import INTERRUPTED_ERROR
 from render_sdk.engine.records import AttemptRecord, RunRecord, RunStatus
-from render_sdk.engine.scheduler import INTERRUPTED_ERROR
 from render_sdk.engine.store_sqlite import SQLiteStore
 
 from .conftest import REPO, MakeEngine, run_to_end, wait_end

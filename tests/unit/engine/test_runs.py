@@ -253,15 +253,18 @@ async def test_a_longer_attempt_is_written_as_running_while_it_runs(
 ) -> None:
     core = await make_engine(serve=True, max_concurrency=1)
     run_id = await _queued_behind_a_blocker(core, "long_sleep", [60])
-    for _ in range(400):  # RECORD_START_AFTER (0.05 s), then the commit
-        stored = await core.store.get_run(run_id)
-        if stored is not None and stored.status is RunStatus.RUNNING:
+    # The engine reports a run as running only once that is committed, so wait on what it
+    # reports: the store's read is then sure to see the start too (a read of the store alone
+    # can see the start applied before its commit, while the engine still says pending).
+    for _ in range(3000):  # RECORD_START_AFTER (0.05 s), then the commit: 30 s at most
+        if (await core.get_run(run_id)).status is RunStatus.RUNNING:
             break
         await asyncio.sleep(0.01)
     else:
-        raise AssertionError("the running attempt was never written")
+        raise AssertionError("the engine never reported the attempt as running")
+    stored = await core.store.get_run(run_id)
+    assert stored is not None and stored.status is RunStatus.RUNNING
     assert [a.status for a in stored.attempts] == [RunStatus.RUNNING]
-    assert (await core.get_run(run_id)).status is RunStatus.RUNNING
     await core.cancel_run(run_id)
     done = await wait_end(core, run_id)
     assert [a.status for a in done.attempts] == [RunStatus.CANCELED]
