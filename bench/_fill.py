@@ -1,6 +1,6 @@
 """Fill an engine database with many finished runs, fast, for the scale benchmark (B5).
 
-It writes through the engine's own store (``SQLiteStore.insert_run`` / ``save_run_nowait``, group
+It writes through the engine's own store (``SQLiteStore.insert_run`` / ``save_run``, group
 committed) before the engine starts, so no run executes and the rows look exactly like the ones
 the engine writes itself: completed no-op runs, one attempt each.
 """
@@ -48,7 +48,7 @@ async def _fill(db_path: str, count: int, task_name: str, batch: int) -> None:
                     attempts=[AttemptRecord(1, RunStatus.COMPLETED, at, done, results=[None])],
                 )
                 pending.append(store.insert_run(run, None))
-                store.save_run_nowait(run)
+                pending.append(store.save_run(run))
             await asyncio.gather(*pending)
         await store.save_run(run)  # a last write: everything queued before it is committed
     finally:

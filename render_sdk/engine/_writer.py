@@ -80,17 +80,6 @@ class SQLiteWriter:
         self._queue.put(_Op(fn, future, True))
         return future
 
-    def write_early(self, fn: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
-        """Queue a write; the future resolves once it is applied, before its commit.
-
-        For answers whose use can only become durable through later writes: those are
-        committed after this one, so they never outlive it.
-        """
-        assert self._loop is not None
-        future: asyncio.Future[T] = self._loop.create_future()
-        self._queue.put(_Op(fn, future, True, early=True))
-        return future
-
     def write_staged(
         self, fn: Callable[[sqlite3.Connection], T]
     ) -> tuple[asyncio.Future[T], asyncio.Future[None]]:

@@ -27,19 +27,20 @@ from render_sdk.engine._ids import new_run_id
 from render_sdk.engine._logcapture import DEFAULT_LOG_LIMIT
 from render_sdk.engine._validation import parse_task, validate_input
 from render_sdk.engine.callbacks import CallbackAPI
-from render_sdk.engine.interface import EngineConfig, RunFilter
+from render_sdk.engine.fastlane import FastLane
+from render_sdk.engine.interface import EngineConfig
 from render_sdk.engine.records import (
-    EngineError,
     InvalidRequest,
     JSONInput,
     LogRecord,
     NotFound,
+    RunFilter,
     RunRecord,
     RunStatus,
     TaskRecord,
 )
 from render_sdk.engine.scheduler import Scheduler, utcnow
-from render_sdk.engine.store import InsertResult
+from render_sdk.engine.store import InsertResult, Store
 from render_sdk.engine.store_sqlite import SQLiteStore
 from render_sdk.engine.workers import (
     AppLoadError,
@@ -47,7 +48,6 @@ from render_sdk.engine.workers import (
     WorkerLauncher,
     WorkerProcess,
     WorkerStartError,
-    consume,
     describe_exit,
 )
 
@@ -89,6 +89,7 @@ class EngineCore:
         self,
         config: EngineConfig,
         *,
+        store: Store | None = None,
         serve_command: list[str] | None = None,
         log_limit: int = DEFAULT_LOG_LIMIT,
     ) -> None:
@@ -100,7 +101,7 @@ class EngineCore:
         self.limit = config.max_concurrency or default_concurrency()
         if self.limit < 1:
             raise ValueError(f"max_concurrency must be at least 1, got {self.limit}")
-        self.store = SQLiteStore(config.db_path, durable=config.durable)
+        self.store: Store = store or SQLiteStore(config.db_path, durable=config.durable)
         self._serve_command = serve_command
         self._log_limit = log_limit
         self._tasks: dict[str, TaskRecord] = {}
@@ -108,6 +109,7 @@ class EngineCore:
         self._registering: asyncio.Future[None] | None = None
         self._callbacks = CallbackAPI(self)
         self._scheduler: Scheduler | None = None
+        self._fast_lane: FastLane | None = None
         self.pool: ServePool | None = None
         self._cursor_key = b""
         self.socket_dir: Path | None = None
@@ -122,6 +124,13 @@ class EngineCore:
         if self._scheduler is None:
             raise RuntimeError("the engine is not started (await EngineCore.start() first)")
         return self._scheduler
+
+    @property
+    def fast_lane(self) -> FastLane:
+        """How new runs get in (RuntimeError before :meth:`start`)."""
+        if self._fast_lane is None:
+            raise RuntimeError("the engine is not started (await EngineCore.start() first)")
+        return self._fast_lane
 
     def _worker_command(self) -> list[str]:
         if self.config.start_command is not None:
@@ -171,6 +180,7 @@ class EngineCore:
                 pool=self.pool,
                 log_limit=self._log_limit,
             )
+            self._fast_lane = FastLane(self._scheduler, self.store)
             # Register first: an app that cannot load is then reported once, not once per
             # pre-started worker.
             await self._register()
@@ -183,13 +193,17 @@ class EngineCore:
         self._started = True
 
     async def _recover(self) -> None:
+        writes: list[Awaitable[None]] = []
         for rec in await self.store.load_unfinished():
             task = self._tasks.get(rec.task_name)
             run = ActiveRun(rec, task or self._tasks_by_id.get(rec.task_id) or _placeholder(rec))
             if task is None:
                 await self.scheduler.fail_unrunnable(run, lifecycle.task_gone(rec.task_name))
                 continue
-            await self.scheduler.recover(run)
+            saved = self.scheduler.recover(run)
+            if saved is not None:
+                writes.append(saved)
+        await asyncio.gather(*writes)
         _log.info("engine started: %d task(s), concurrency %d", len(self._tasks), self.limit)
 
     async def stop(self) -> None:
@@ -311,60 +325,16 @@ class EngineCore:
         parent: ActiveRun | None,
         scope: tuple[str, str] | None,
     ) -> RunRecord:
-        # A subtask's id goes to its parent's worker only: it may be answered once the insert
-        # is applied; anything the parent does with it is committed after the insert.
-        early = parent is not None
         task = self._tasks.get(task.name, task)
         validate_input(task, value)
         rec = self._new_run(task, value, parent.record if parent else None)
         if parent is not None and parent.attempt is not None:
             rec.parent_attempt = parent.attempt.number - 1
-        run = ActiveRun(rec, task)
-        # A run that can start at once is written already running with its first attempt:
-        # one commit instead of two before the worker's result can be committed.
-        attempt = self.scheduler.reserve(run)
-        if attempt is None:
-            result = await self.store.insert_run(rec, scope, early=early)
-            if not result.created:
-                return await self.get_run(result.run_id)
-            self.scheduler.admit(run)
-            self.scheduler.log_state(rec)
-            return snapshot(rec)
-        started = lifecycle.new_attempt(rec, rec.created_at)
-        running = lifecycle.started_copy(rec, started, rec.created_at)
-        # The worker gets the run as soon as its insert is applied; the insert's commit runs
-        # meanwhile, and the run is reported (the 202) only once it is committed. Anything the
-        # attempt writes later is committed after it.
-        if early:
-            applied: Awaitable[InsertResult] = self.store.insert_run(running, scope, early=True)
-            committed: Awaitable[None] | None = None
-        else:
-            applied, committed = self.store.insert_run_staged(running, scope)
-        try:
-            result = await applied
-        except BaseException:
-            self.scheduler.unreserve(attempt)
-            if committed is not None:
-                asyncio.ensure_future(committed).add_done_callback(consume)  # the same error
-            raise
-        if not result.created:
-            self.scheduler.unreserve(attempt)
-            if committed is not None:
-                await committed
-            return await self.get_run(result.run_id)
-        created = snapshot(rec)  # as accepted: pending, as the client is told
-        lifecycle.start(rec, started, rec.created_at)
-        self.scheduler.log_state(created)
-        self.scheduler.admit_started(run, attempt, started)
-        if committed is not None:
-            try:
-                await committed
-            except Exception:
-                # Started but not stored: stop it rather than let it run unrecorded.
-                run.cancel_reason = lifecycle.NOT_STORED
-                with contextlib.suppress(EngineError):
-                    await self.scheduler.cancel(rec.id, None)
-                raise
+        created = await self.fast_lane.create(
+            ActiveRun(rec, task), scope, subtask=parent is not None
+        )
+        if isinstance(created, InsertResult):  # the idempotency key was taken
+            return await self.get_run(created.run_id)
         return created
 
     async def start_run(

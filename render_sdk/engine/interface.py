@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Protocol
 
 from render_sdk.engine.records import JSONInput, LogRecord, RunRecord, TaskRecord
+from render_sdk.engine.records import RunFilter as RunFilter  # the front's listings take it
 
 
 @dataclass
@@ -34,15 +35,6 @@ class EngineConfig:
     worker_max_runs: int = 10_000  # retire a reused worker process after this many attempts
     worker_max_rss_mb: int = 512  # ... or when its resident memory grows past this
     socket_dir: Path | None = None  # private (0700) folder for callback sockets; None: a temp dir
-
-
-@dataclass(frozen=True)
-class RunFilter:
-    task_id: str | None = None
-    root_run_id: str | None = None
-    owner_id: str | None = None  # accepted and ignored locally: one owner
-    workflow_id: str | None = None
-    workflow_version_id: str | None = None
 
 
 class EngineCoreAPI(Protocol):

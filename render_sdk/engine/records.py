@@ -117,6 +117,17 @@ class RunRecord:
 
 
 @dataclass(frozen=True)
+class RunFilter:
+    """Which runs a listing returns (every set field must match)."""
+
+    task_id: str | None = None
+    root_run_id: str | None = None
+    owner_id: str | None = None  # accepted and ignored locally: one owner
+    workflow_id: str | None = None
+    workflow_version_id: str | None = None
+
+
+@dataclass(frozen=True)
 class LogRecord:
     run_id: str
     attempt: int

@@ -12,7 +12,7 @@ import asyncio
 import base64
 import collections
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime, timezone
 from typing import Any
 
@@ -170,9 +170,9 @@ class Scheduler:
             run.record.id,
             number,
             run.record.task_name,
-            self.store.append_logs_nowait,
+            self.store.append_logs,
             self.next_log_seq,
-            self.store.mark_logs_truncated_nowait,
+            self.store.mark_logs_truncated,
             token=token,
             limit=self.log_limit,
         )
@@ -401,12 +401,15 @@ class Scheduler:
         await asyncio.gather(*(node.done.wait() for node in tree))
 
     # --- recovery and stop --------------------------------------------------------------------
-    async def recover(self, run: ActiveRun) -> None:
-        """Queue a run found unfinished in the store at start."""
+    def recover(self, run: ActiveRun) -> Awaitable[None] | None:
+        """Queue a run found unfinished in the store at start; return the write of its
+        interrupted attempt, if it had one."""
+        saved = None
         if lifecycle.interrupt(run.record, utcnow()):
-            self.store.save_run_nowait(run.record)
+            saved = self.store.save_run(run.record)
             self.log_state(run.record)
         self.admit(run)
+        return saved
 
     async def stop(self) -> None:
         """Stop starting attempts, kill the running ones (they stay ``running`` on disk)."""

@@ -1,20 +1,24 @@
 """The engine's storage interface.
 
-:class:`Store` is everything the core asks of durable storage. :class:`SQLiteStore
-<render_sdk.engine.store_sqlite.SQLiteStore>` implements it; a PostgreSQL store can follow
-without touching the scheduler. Writes return awaitables that resolve once the write is
-committed (group commit batches many of them into one transaction); ``*_nowait`` writes are
-queued in order and committed with the next batch.
+:class:`Store` is everything the core asks of storage, in terms any database can serve: insert a
+run (once per idempotency key), save a run's new state, list runs newest first with a cursor,
+read logs, load the runs left unfinished. :class:`~render_sdk.engine.store_sqlite.SQLiteStore`
+and :class:`~render_sdk.engine.store_memory.MemoryStore` implement it and pass the same
+conformance tests (tests/unit/engine/test_store_conformance.py).
+
+Writes are ordered when they are called: each takes a snapshot of its records at once, and a
+write called after another is never durable before it. The awaitable a write returns resolves
+once the write is durable; how a store gets there (SQLite batches many writes into one commit)
+is its own business.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
-from render_sdk.engine.interface import RunFilter
-from render_sdk.engine.records import LogRecord, RunRecord, TaskRecord
+from render_sdk.engine.records import LogRecord, RunFilter, RunRecord, TaskRecord
 
 
 @dataclass(frozen=True)
@@ -38,15 +42,16 @@ class InsertResult:
 class Store(Protocol):
     """Durable storage of tasks, runs, attempts, logs and idempotency keys.
 
-    store = SQLiteStore(":memory:", durable=False)
+    store = MemoryStore()
     counters = await store.open()
+    await store.insert_run(run, None)
     """
 
     async def open(self) -> StoreCounters:
         """Open (and create) the storage; return its high-water marks."""
 
     async def close(self) -> None:
-        """Commit everything queued and close."""
+        """Make every write called so far durable, then close."""
 
     async def save_tasks(self, tasks: Sequence[TaskRecord]) -> None:
         """Insert or update registered tasks (a known task keeps its ``created_at``)."""
@@ -54,32 +59,21 @@ class Store(Protocol):
     async def load_tasks(self) -> list[TaskRecord]:
         """Every task ever registered, oldest first."""
 
-    async def insert_run(
-        self, run: RunRecord, idempotency: tuple[str, str] | None, *, early: bool = False
-    ) -> InsertResult:
-        """Insert ``run`` unless ``idempotency`` (scope, key) is taken. Resolves once committed;
-        with ``early``, once applied (for answers to workers of this engine, whose effects can
-        only become durable through later writes)."""
-
-    def insert_run_staged(
+    def insert_run(
         self, run: RunRecord, idempotency: tuple[str, str] | None
-    ) -> tuple[Awaitable[InsertResult], Awaitable[None]]:
-        """The same insert, staged: the first result resolves once it is applied (with what
-        :meth:`insert_run` returns), the second once it is committed. Work may start on an
-        applied insert as long as nothing reports the run before the commit."""
+    ) -> Awaitable[InsertResult]:
+        """Insert ``run`` unless ``idempotency`` (scope, key) is taken; resolves once durable.
+        The same run id twice is an error of the caller (the store raises)."""
 
     def save_run(self, run: RunRecord) -> Awaitable[None]:
-        """Queue a write of the run's row with its attempts (a snapshot taken now); the result
-        resolves once committed. Writes are committed in the order they were queued."""
+        """Write the run's state with its attempts as they are now; resolves once durable."""
 
-    def save_run_nowait(self, run: RunRecord) -> None:
-        """Queue the same write without waiting for the commit."""
+    def append_logs(self, lines: Sequence[LogRecord]) -> None:
+        """Add output lines (their ``seq`` already assigned); durable with the next write that
+        is waited for. Nobody waits for logs: a failure is logged by the store."""
 
-    def append_logs_nowait(self, lines: Sequence[LogRecord]) -> None:
-        """Queue output lines (their ``seq`` already assigned)."""
-
-    def mark_logs_truncated_nowait(self, run_id: str) -> None:
-        """Queue the flag saying the run's output capture was cut short."""
+    def mark_logs_truncated(self, run_id: str) -> None:
+        """Flag that the run's output capture was cut short (durable as :meth:`append_logs`)."""
 
     async def get_run(self, run_id: str) -> RunRecord | None:
         """The stored run with its attempts, None if unknown."""
@@ -87,8 +81,8 @@ class Store(Protocol):
     async def list_runs(
         self, filter: RunFilter, limit: int, before: int | None
     ) -> list[tuple[RunRecord, int]]:
-        """Newest first: runs with position below ``before`` (all if None), each with its
-        position."""
+        """Newest first, at most ``limit``: runs whose position is below ``before`` (all if
+        None), each with its position (the cursor of the next page)."""
 
     async def get_logs(
         self, run_id: str, after: int | None, limit: int
@@ -96,4 +90,18 @@ class Store(Protocol):
         """Up to ``limit`` lines of the run after seq ``after``, and the truncated flag."""
 
     async def load_unfinished(self) -> list[RunRecord]:
-        """Runs that are pending or running, oldest first, with all their attempts."""
+        """Runs that are pending or running, oldest first, with all their attempts: the work
+        this engine takes up at start."""
+
+
+@runtime_checkable
+class StagedInserts(Protocol):
+    """A store whose writes are visible to its engine before they are durable may offer this;
+    the fast lane (render_sdk/engine/fastlane.py) then starts a run while its insert commits."""
+
+    def insert_run_staged(
+        self, run: RunRecord, idempotency: tuple[str, str] | None
+    ) -> tuple[Awaitable[InsertResult], Awaitable[None]]:
+        """:meth:`Store.insert_run`, staged: the first result resolves once the insert is
+        applied (what later reads and writes of this store see), the second once it is durable.
+        Work may start on an applied insert as long as nothing reports the run before then."""

@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from render_sdk.engine._writer import SQLiteWriter
-from render_sdk.engine.interface import RunFilter
 from render_sdk.engine.records import (
     AttemptRecord,
     LogRecord,
     ParameterRecord,
     RetryOptions,
+    RunFilter,
     RunRecord,
     RunStatus,
     TaskRecord,
@@ -315,13 +315,10 @@ class SQLiteStore:
         return await self._writer.read(op)
 
     # --- runs -------------------------------------------------------------------------------
-    async def insert_run(
-        self, run: RunRecord, idempotency: tuple[str, str] | None, *, early: bool = False
-    ) -> InsertResult:
-        op = self._insert_op(run, idempotency)
-        if early:
-            return await self._writer.write_early(op)
-        return await self._writer.write(op)
+    def insert_run(
+        self, run: RunRecord, idempotency: tuple[str, str] | None
+    ) -> asyncio.Future[InsertResult]:
+        return self._writer.write(self._insert_op(run, idempotency))
 
     def insert_run_staged(
         self, run: RunRecord, idempotency: tuple[str, str] | None
@@ -366,10 +363,7 @@ class SQLiteStore:
     def save_run(self, run: RunRecord) -> asyncio.Future[None]:
         return self._writer.write(self._save_op(run))
 
-    def save_run_nowait(self, run: RunRecord) -> None:
-        self._writer.write_nowait(self._save_op(run))
-
-    def append_logs_nowait(self, lines: Sequence[LogRecord]) -> None:
+    def append_logs(self, lines: Sequence[LogRecord]) -> None:
         rows = [(x.seq, x.run_id, x.attempt, x.stream, _ts(x.timestamp), x.message) for x in lines]
 
         def op(conn: sqlite3.Connection) -> None:
@@ -381,7 +375,7 @@ class SQLiteStore:
 
         self._writer.write_nowait(op)
 
-    def mark_logs_truncated_nowait(self, run_id: str) -> None:
+    def mark_logs_truncated(self, run_id: str) -> None:
         self._writer.write_nowait(
             lambda conn: conn.execute("UPDATE runs SET logs_truncated = 1 WHERE id = ?", (run_id,))
         )

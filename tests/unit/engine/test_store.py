@@ -1,4 +1,5 @@
-"""The SQLite store: group commit, durability settings, keyset pagination, cursors."""
+"""The SQLite store's own behaviour: group commit, durability settings, indexes, file lock,
+staged inserts, cursors. What every store does is in test_store_conformance.py."""
 
 from __future__ import annotations
 
@@ -11,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from render_sdk.engine._cursor import decode_cursor, encode_cursor
-from render_sdk.engine.interface import RunFilter
-from render_sdk.engine.records import InvalidRequest, RunRecord, RunStatus
+from render_sdk.engine.records import InvalidRequest, RunFilter, RunRecord, RunStatus
 from render_sdk.engine.store_sqlite import SQLiteStore, StoreInUse
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -67,18 +67,6 @@ async def test_durability_settings(tmp_path: Path, durable: bool, level: int) ->
     sync = await store._writer.read(lambda c: c.execute("PRAGMA synchronous").fetchone()[0])
     assert (mode, sync) == ("wal", level)
     assert path.exists()
-    await store.close()
-
-
-async def test_idempotency_scopes(tmp_path: Path) -> None:
-    store = SQLiteStore(":memory:", durable=False)
-    await store.open()
-    first = await store.insert_run(run(1), ("rest", "k"))
-    again = await store.insert_run(run(2), ("rest", "k"))
-    other_scope = await store.insert_run(run(3), ("subtask:trn-x", "k"))
-    assert first.created and not again.created and again.run_id == "trn-000001"
-    assert other_scope.created
-    assert await store.get_run("trn-000002") is None
     await store.close()
 
 

@@ -1,0 +1,260 @@
+"""What every store of the engine does (render_sdk/engine/store.py), one suite over every store."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from render_sdk.engine.records import (
+    AttemptRecord,
+    LogRecord,
+    ParameterRecord,
+    RetryOptions,
+    RunFilter,
+    RunRecord,
+    RunStatus,
+    TaskRecord,
+)
+from render_sdk.engine.store import Store, StoreCounters
+from render_sdk.engine.store_memory import MemoryStore
+from render_sdk.engine.store_sqlite import SQLiteStore
+
+T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+@dataclass
+class Stores:
+    """A store under test (open), its counters, and how to get a closed store back with the
+    same data (not open yet)."""
+
+    store: Store
+    reopen: Callable[[], Store]
+    counters: StoreCounters | None = None
+
+
+def _sqlite_file(tmp_path: Path) -> Stores:
+    path = str(tmp_path / "conformance.db")
+    return Stores(SQLiteStore(path, durable=False), lambda: SQLiteStore(path, durable=False))
+
+
+def _memory(tmp_path: Path) -> Stores:
+    store = MemoryStore()
+    return Stores(store, lambda: store)
+
+
+# A PostgreSQL store joins this list with a fixture of its own.
+STORES = {"sqlite": _sqlite_file, "memory": _memory}
+
+
+@pytest.fixture(params=sorted(STORES))
+async def stores(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Stores]:
+    made = STORES[request.param](tmp_path)
+    made.counters = await made.store.open()
+    yield made
+    await made.store.close()
+
+
+def run(n: int, task: str = "tsk-a", root: str | None = None) -> RunRecord:
+    run_id = f"trn-{n:06d}"
+    return RunRecord(
+        id=run_id,
+        task_id=task,
+        task_name=task.removeprefix("tsk-"),
+        status=RunStatus.PENDING,
+        input=[n, {"k": "v"}],
+        parent_id="" if root is None else root,
+        root_id=run_id if root is None else root,
+        created_at=T0 + timedelta(seconds=n),
+    )
+
+
+def finished(n: int, seq: int) -> RunRecord:
+    rec = run(n)
+    at = rec.created_at
+    rec.status = RunStatus.COMPLETED
+    rec.started_at, rec.completed_at = at, at + timedelta(seconds=1)
+    rec.results = [{"x": n}]
+    rec.event_seq = seq
+    rec.attempts = [
+        AttemptRecord(1, RunStatus.FAILED, at, at, error="boom"),
+        AttemptRecord(2, RunStatus.COMPLETED, at, at + timedelta(seconds=1), results=[{"x": n}]),
+    ]
+    rec.retries = 1
+    return rec
+
+
+async def test_a_run_reads_back_as_written(stores: Stores) -> None:
+    store = stores.store
+    assert (await store.insert_run(run(1), None)).created
+    assert await store.get_run("trn-000001") == run(1)
+    done = finished(1, seq=4)
+    await store.save_run(done)
+    assert await store.get_run("trn-000001") == done
+    assert await store.get_run("trn-nope") is None
+
+
+async def test_a_write_takes_its_snapshot_when_called(stores: Stores) -> None:
+    store = stores.store
+    rec = run(1)
+    inserted = store.insert_run(rec, None)
+    rec.status = RunStatus.RUNNING  # changed after the call: not part of the insert
+    await inserted
+    stored = await store.get_run(rec.id)
+    assert stored is not None and stored.status is RunStatus.PENDING
+    rec.attempts.append(AttemptRecord(1, RunStatus.RUNNING, T0))
+    saved = store.save_run(rec)
+    rec.attempts[0].status = RunStatus.COMPLETED
+    await saved
+    stored = await store.get_run(rec.id)
+    assert stored is not None and [a.status for a in stored.attempts] == [RunStatus.RUNNING]
+    stored.status = RunStatus.FAILED  # and a read is a copy
+    again = await store.get_run(rec.id)
+    assert again is not None and again.status is RunStatus.RUNNING
+
+
+async def test_later_writes_of_a_run_win(stores: Stores) -> None:
+    store = stores.store
+    rec = run(1)
+    writes = [store.insert_run(rec, None)]
+    for status in (RunStatus.RUNNING, RunStatus.PENDING, RunStatus.FAILED):
+        rec.status = status
+        writes.append(store.save_run(rec))
+    for write in writes:
+        await write
+    stored = await store.get_run(rec.id)
+    assert stored is not None and stored.status is RunStatus.FAILED
+
+
+async def test_idempotency_keys_are_scoped(stores: Stores) -> None:
+    store = stores.store
+    first = await store.insert_run(run(1), ("rest", "k"))
+    again = await store.insert_run(run(2), ("rest", "k"))
+    other_scope = await store.insert_run(run(3), ("subtask:trn-x", "k"))
+    assert first.created and first.run_id == "trn-000001"
+    assert not again.created and again.run_id == "trn-000001"
+    assert other_scope.created
+    assert await store.get_run("trn-000002") is None
+
+
+async def test_the_same_run_id_twice_is_refused(stores: Stores) -> None:
+    store = stores.store
+    await store.insert_run(run(1), None)
+    with pytest.raises(Exception):  # noqa: B017 - each store raises its own error
+        await store.insert_run(run(1), None)
+    assert (await store.insert_run(run(2), None)).created  # and the store goes on
+
+
+async def test_listing_is_newest_first_in_pages_and_filtered(stores: Stores) -> None:
+    store = stores.store
+    rows = [run(i, task="tsk-a" if i % 2 else "tsk-b") for i in range(1, 31)]
+    rows += [run(100 + i, root="trn-000001") for i in range(3)]
+    for rec in rows:
+        await store.insert_run(rec, None)
+    page = await store.list_runs(RunFilter(), 5, None)
+    assert [r.id for r, _ in page] == [r.id for r in reversed(rows)][:5]
+    seen: list[str] = []
+    before = None
+    while True:
+        page = await store.list_runs(RunFilter(task_id="tsk-a"), 4, before)
+        if not page:
+            break
+        assert len(page) <= 4
+        seen.extend(r.id for r, _ in page)
+        before = page[-1][1]
+    assert seen == [r.id for r in reversed(rows) if r.task_id == "tsk-a"]
+    by_root = await store.list_runs(RunFilter(root_run_id="trn-000001"), 100, None)
+    assert [r.id for r, _ in by_root] == ["trn-000102", "trn-000101", "trn-000100", "trn-000001"]
+    both = await store.list_runs(RunFilter(task_id="tsk-b", root_run_id="trn-000001"), 10, None)
+    assert both == []
+    positions = [p for _, p in await store.list_runs(RunFilter(), 100, None)]
+    assert positions == sorted(positions, reverse=True) and len(set(positions)) == len(rows)
+
+
+async def test_a_listing_shows_the_latest_state(stores: Stores) -> None:
+    store = stores.store
+    await store.insert_run(run(1), None)
+    await store.save_run(finished(1, seq=1))
+    ((listed, _),) = await store.list_runs(RunFilter(), 10, None)
+    assert listed == finished(1, seq=1)
+
+
+async def test_logs_in_order_after_a_cursor_and_the_truncated_flag(stores: Stores) -> None:
+    store = stores.store
+    await store.insert_run(run(1), None)
+    await store.insert_run(run(2), None)
+    lines = [
+        LogRecord("trn-000001", 1, "stdout" if i % 2 else "stderr", T0, f"line {i}", seq=10 + i)
+        for i in range(6)
+    ]
+    other = LogRecord("trn-000002", 1, "stdout", T0, "elsewhere", seq=20)
+    store.append_logs(lines[:3])
+    store.append_logs([other])
+    store.append_logs(lines[3:])
+    await store.save_run(run(1))  # a write waited for: the logs before it are durable too
+    got, truncated = await store.get_logs("trn-000001", None, 100)
+    assert got == lines and not truncated
+    got, _ = await store.get_logs("trn-000001", 12, 2)
+    assert [line.seq for line in got] == [13, 14]
+    store.mark_logs_truncated("trn-000001")
+    await store.save_run(run(1))
+    got, truncated = await store.get_logs("trn-000001", 15, 10)
+    assert got == [] and truncated
+    assert await store.get_logs("trn-000002", None, 10) == ([other], False)
+    assert await store.get_logs("trn-nope", None, 10) == ([], False)
+
+
+async def test_unfinished_runs_oldest_first(stores: Stores) -> None:
+    store = stores.store
+    running = run(2)
+    running.status = RunStatus.RUNNING
+    running.attempts = [AttemptRecord(1, RunStatus.RUNNING, T0)]
+    for rec in (run(1), running, finished(3, seq=1), run(4)):
+        await store.insert_run(rec, None)
+    unfinished = await store.load_unfinished()
+    assert [r.id for r in unfinished] == ["trn-000001", "trn-000002", "trn-000004"]
+    assert unfinished[1] == running
+
+
+async def test_tasks_keep_their_first_registration_time(stores: Stores) -> None:
+    store = stores.store
+    square = TaskRecord(
+        id="tsk-1",
+        name="square",
+        created_at=T0,
+        retry=RetryOptions(2, 100, 1.5),
+        timeout_seconds=30.0,
+        plan="starter",
+        parameters=(ParameterRecord("x", False, "int"), ParameterRecord("y", True, None, "2")),
+        workflow_id="wf",
+        workflow_version_id="wfv",
+    )
+    other = TaskRecord(id="tsk-2", name="other", created_at=T0 + timedelta(seconds=1))
+    await store.save_tasks([square, other])
+    changed = TaskRecord(id="tsk-1", name="square", created_at=T0 + timedelta(days=1))
+    await store.save_tasks([changed])
+    loaded = await store.load_tasks()
+    assert [t.id for t in loaded] == ["tsk-1", "tsk-2"]
+    assert loaded[0] == TaskRecord(id="tsk-1", name="square", created_at=T0)
+    assert loaded[1] == other
+
+
+async def test_counters_and_data_survive_a_reopen(stores: Stores) -> None:
+    store = stores.store
+    assert stores.counters is not None
+    assert (stores.counters.event_seq, stores.counters.log_seq) == (0, 0)
+    await store.insert_run(run(1), ("rest", "key"))
+    await store.save_run(finished(1, seq=41))
+    store.append_logs([LogRecord("trn-000001", 1, "stdout", T0, "hi", seq=77)])
+    await store.save_tasks([TaskRecord(id="tsk-1", name="square", created_at=T0)])
+    await store.close()
+    store = stores.store = stores.reopen()  # closed again by the fixture
+    counters = await store.open()
+    assert (counters.event_seq, counters.log_seq) == (41, 77)
+    assert counters.cursor_key == stores.counters.cursor_key
+    assert await store.get_run("trn-000001") == finished(1, seq=41)
+    assert not (await store.insert_run(run(2), ("rest", "key"))).created
+    assert [t.name for t in await store.load_tasks()] == ["square"]
