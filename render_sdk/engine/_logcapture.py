@@ -16,11 +16,12 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 
+from render_sdk._callback_protocol import END_OF_ATTEMPT
 from render_sdk.engine._signal import Signal
 from render_sdk.engine.records import LogRecord
 
 DEFAULT_LOG_LIMIT = 1024 * 1024
-MARKER = "\x1erender-sdk:end-of-attempt "
+MARKER = END_OF_ATTEMPT + " "
 logs_logger = logging.getLogger("render_sdk.engine.logs")
 _TAIL_LINES = 20
 _TAIL_CHARS = 4000

@@ -1,4 +1,4 @@
-"""The local engine's REST API (contract.md section 1) as a Starlette application.
+"""The local engine's REST API (openapi.yaml) as a Starlette application.
 
     from render_sdk.engine.api import create_app
     app = create_app(core, api_key=None)   # serve with uvicorn

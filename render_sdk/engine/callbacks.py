@@ -1,4 +1,4 @@
-"""The meaning of each callback API request (the platform's side of contract section 2).
+"""The meaning of each callback API request, the platform's side (docs/protocol-extensions.md).
 
 :class:`CallbackAPI` answers requests arriving on any worker socket, given what that socket knows
 (:class:`~render_sdk.engine._attempts.SocketContext`). Anything wrong in a request is answered with
@@ -8,18 +8,16 @@ a 4xx JSON ``{"error": ...}`` and logged; the engine keeps serving.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import json
 import logging
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
+from render_sdk import _callback_protocol as protocol
 from render_sdk.engine._attempts import ActiveRun, Attempt, SocketContext
 from render_sdk.engine.callback_server import CallbackRequest, CallbackResponse, error_response
 from render_sdk.engine.lifecycle import Completed, Errored
 from render_sdk.engine.records import EngineError, RunRecord, RunStatus
-from render_sdk.engine.scheduler import encode_payload
 
 if TYPE_CHECKING:
     from render_sdk.engine.core import EngineCore
@@ -27,10 +25,11 @@ if TYPE_CHECKING:
 _log = logging.getLogger("render_sdk.engine.callbacks")
 INPUT_HOLD_SECONDS = 25.0  # a serve worker's GET /input is held this long, then answered 204
 MAX_WAIT_MS = 60_000
-# Serve mode: a callback carrying this header is answered with the worker's next input, as a
-# GET /input would be, and the answer carries it too (docs/protocol-extensions.md).
-NEXT_INPUT_HEADER = "render-next-input"
-OUTPUT_HEADER = "render-output"
+# Request headers arrive lower-cased.
+ATTEMPT_HEADER = protocol.ATTEMPT_HEADER.lower()
+NEXT_INPUT_HEADER = protocol.NEXT_INPUT_HEADER.lower()
+OUTPUT_HEADER = protocol.OUTPUT_HEADER.lower()
+LONG_POLL_HEADER = protocol.LONG_POLL_HEADER.lower()
 
 
 class Reject(Exception):
@@ -55,11 +54,9 @@ def _json_body(request: CallbackRequest) -> dict[str, Any]:
 def _decode_payload(value: Any, field: str, path: str) -> Any:
     if not isinstance(value, str):
         raise Reject(400, f"{path}: {field!r} must be a string (base64 of UTF-8 JSON)")
-    if value == "":
-        return None
     try:
-        return json.loads(base64.b64decode(value, validate=True).decode("utf-8"))
-    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        return protocol.decode(value)
+    except ValueError as exc:
         raise Reject(400, f"{path}: {field!r} is not base64 of UTF-8 JSON ({exc})") from None
 
 
@@ -77,24 +74,17 @@ class CallbackAPI:
         """Answer ``request`` arriving on the socket described by ``ctx``."""
         route = (request.method, request.path)
         try:
-            if route == ("GET", "/input"):
+            if route == ("GET", protocol.INPUT):
                 return await self._input(ctx, request.query)
-            if route == ("POST", "/callback"):
+            if route == ("POST", protocol.CALLBACK):
                 return await self._callback(ctx, request)
-            if route == ("POST", "/run-subtask"):
+            if route == ("POST", protocol.RUN_SUBTASK):
                 return await self._run_subtask(ctx, request)
-            if route == ("POST", "/get-subtask-result"):
+            if route == ("POST", protocol.GET_SUBTASK_RESULT):
                 return await self._subtask_result(ctx, request)
-            if route == ("POST", "/register-tasks"):
+            if route == ("POST", protocol.REGISTER_TASKS):
                 return self._register(ctx, request)
-            known = {
-                "/input",
-                "/callback",
-                "/run-subtask",
-                "/get-subtask-result",
-                "/register-tasks",
-            }
-            if request.path in known:
+            if request.path in protocol.PATHS:
                 raise Reject(405, f"method {request.method} is not allowed on {request.path}")
             raise Reject(404, f"unknown callback endpoint {request.method} {request.path}")
         except Reject as exc:
@@ -118,7 +108,7 @@ class CallbackAPI:
                 409, f"{request.path}: wrong call order: no attempt was handed out (GET /input)"
             )
         if ctx.mode == "serve":
-            sent = request.headers.get("render-attempt-id")
+            sent = request.headers.get(ATTEMPT_HEADER)
             if sent != attempt.token:
                 raise Reject(
                     409,
@@ -169,7 +159,7 @@ class CallbackAPI:
         record = attempt.run.record
         body: dict[str, Any] = {
             "task_name": record.task_name,
-            "input": encode_payload(value) if value else "",
+            "input": protocol.encode(value, allow_nan=True) if value else "",
             # The run's ids as Render 1.x sends them (a root run has no parent); they feed
             # TaskContext.metadata (docs/protocol-extensions.md, section 5).
             "task_run_id": record.id,
@@ -253,7 +243,7 @@ class CallbackAPI:
         if not isinstance(wait_ms, int) or isinstance(wait_ms, bool) or wait_ms < 0:
             raise Reject(400, "/get-subtask-result: 'wait_ms' must be a non-negative integer")
         wait_ms = min(wait_ms, MAX_WAIT_MS)
-        headers = [("render-long-poll", "1")] if long_poll else []
+        headers = [(LONG_POLL_HEADER, "1")] if long_poll else []
         found = await self.core.lookup_run(run_id)
         if found is None:
             raise Reject(404, f"/get-subtask-result: unknown subtask id {run_id!r}")
@@ -337,7 +327,7 @@ def _result_body(record: RunRecord) -> dict[str, Any]:
     if record.status is RunStatus.COMPLETED:
         return {
             "still_running": False,
-            "complete": {"output": encode_payload(record.results or [])},
+            "complete": {"output": protocol.encode(record.results or [], allow_nan=True)},
         }
     if record.status is RunStatus.CANCELED:
         details = f"subtask {record.id} was canceled"

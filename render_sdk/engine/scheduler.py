@@ -9,7 +9,6 @@ written through the store; a terminal change is committed before anyone hears of
 from __future__ import annotations
 
 import asyncio
-import base64
 import collections
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
@@ -50,13 +49,6 @@ __all__ = ["INTERRUPTED_ERROR", "RECORD_START_AFTER", "Scheduler", "utcnow"]
 def utcnow() -> datetime:
     """The current time, timezone-aware UTC."""
     return datetime.now(timezone.utc)
-
-
-def encode_payload(value: Any) -> str:
-    """Base64 of UTF-8 JSON, as the callback API carries task data."""
-    import json
-
-    return base64.b64encode(json.dumps(value, separators=(",", ":")).encode()).decode()
 
 
 class Scheduler:

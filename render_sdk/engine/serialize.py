@@ -1,4 +1,4 @@
-"""Turn the core's records into the REST API's camelCase JSON (contract.md section 1).
+"""Turn the core's records into the REST API's camelCase JSON (openapi.yaml).
 
 Optional fields are left out rather than sent as ``null``. Timestamps are RFC 3339 in UTC with a
 ``Z`` suffix and microsecond precision.

@@ -1,6 +1,6 @@
 """The ``GET /v1/task-runs/events`` stream: one Server-Sent Event per requested run when it ends.
 
-Framing (contract.md, "Server-Sent Events"): ``retry: <ms>`` first, ``: ping`` comments while idle,
+Framing (openapi.yaml, `/task-runs/events`): ``retry: <ms>`` first, ``: ping`` comments while idle,
 then for each run, once it is terminal::
 
     id: <event_seq>

@@ -1,35 +1,15 @@
-"""Task data on the callback API: base64 of UTF-8 JSON."""
+"""Task data on the callback API: base64 of UTF-8 JSON (render_sdk/_callback_protocol.py), as
+task arguments and results."""
 
 from __future__ import annotations
 
-import base64
-import json
 from typing import Any
 
+from render_sdk._callback_protocol import decode, encode
 from render_sdk.workflows._errors import ResultNotJSONError, TaskArgumentsError
 
+__all__ = ["decode", "decode_input", "decode_output", "encode", "encode_input", "encode_output"]
 Args = tuple[tuple[Any, ...], dict[str, Any]]
-
-
-def encode(value: Any) -> str:
-    """Encode ``value`` as base64 of its JSON (raises TypeError/ValueError when JSON cannot).
-
-    >>> encode([1])
-    'WzFd'
-    """
-    text = json.dumps(value, allow_nan=False, separators=(",", ":"), ensure_ascii=False)
-    return base64.b64encode(text.encode("utf-8")).decode("ascii")
-
-
-def decode(data: str) -> Any:
-    """Decode base64 JSON; an empty string decodes to None.
-
-    >>> decode("WzFd")
-    [1]
-    """
-    if not data:
-        return None
-    return json.loads(base64.b64decode(data, validate=True).decode("utf-8"))
 
 
 def encode_input(task_name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:

@@ -11,15 +11,16 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
+from render_sdk import _callback_protocol as protocol
 from render_sdk.workflows._codec import decode_output
 from render_sdk.workflows._context import AttemptFrame
 from render_sdk.workflows._errors import CallbackAPIError, SubtaskError
-from render_sdk.workflows._transport import LONG_POLL_HEADER
 
 LONG_POLL_MS = 25_000
 FIRST_POLL_DELAY = 0.005
 MAX_POLL_DELAY = 1.0
 _LONG_POLL_SOCKET_TIMEOUT = LONG_POLL_MS / 1000 + 30
+_LONG_POLL = protocol.LONG_POLL_HEADER.lower()  # answers' headers are lower-cased
 
 
 def rfc3339_now() -> str:
@@ -39,7 +40,7 @@ def start_subtask(frame: AttemptFrame, task_name: str, encoded_input: str) -> st
         "created_at": rfc3339_now(),
     }
     body = frame.client.call(
-        "POST", "/run-subtask", payload, attempt_id=frame.attempt_id, abort=frame.finished
+        "POST", protocol.RUN_SUBTASK, payload, attempt_id=frame.attempt_id, abort=frame.finished
     ).json()
     run_id = body.get("task_run_id") if isinstance(body, dict) else None
     if not isinstance(run_id, str) or not run_id:
@@ -55,7 +56,7 @@ def wait_subtask(frame: AttemptFrame, task_name: str, run_id: str) -> Any:
             raise CallbackAPIError(f"stopped waiting for subtask {run_id}: the attempt is over")
         response = frame.client.call(
             "POST",
-            "/get-subtask-result",
+            protocol.GET_SUBTASK_RESULT,
             {"task_run_id": run_id, "wait_ms": LONG_POLL_MS},
             attempt_id=frame.attempt_id,
             timeout=_LONG_POLL_SOCKET_TIMEOUT,
@@ -65,7 +66,7 @@ def wait_subtask(frame: AttemptFrame, task_name: str, run_id: str) -> Any:
         if not isinstance(body, dict):
             raise CallbackAPIError(f"/get-subtask-result answered {body!r}")
         if body.get("still_running"):
-            if response.headers.get(LONG_POLL_HEADER) == "1":
+            if response.headers.get(_LONG_POLL) == "1":
                 delay = FIRST_POLL_DELAY
                 continue
             frame.finished.wait(delay)

@@ -20,12 +20,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from render_sdk._callback_protocol import ATTEMPT_HEADER
 from render_sdk._useragent import USER_AGENT
 from render_sdk.workflows._errors import CallbackAPIError
 
-ATTEMPT_HEADER = "Render-Attempt-Id"
-LONG_POLL_HEADER = "render-long-poll"
-NEXT_INPUT_HEADER = "Render-Next-Input"
 DEFAULT_RETRY_SECONDS = 180.0
 DEFAULT_TIMEOUT = 60.0
 _FIRST_BACKOFF = 0.05

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from render_sdk import _callback_protocol as protocol
+from render_sdk._callback_protocol import END_OF_ATTEMPT, NEXT_INPUT_HEADER, OUTPUT_HEADER
 from render_sdk._startup import input_query, mark_sdk_started
 from render_sdk.workflows._codec import decode_input, encode_output
 from render_sdk.workflows._context import AttemptFrame, current_frame
@@ -23,7 +25,6 @@ from render_sdk.workflows._pool import DaemonPool
 from render_sdk.workflows._task import error_details
 from render_sdk.workflows._transport import (
     DEFAULT_RETRY_SECONDS,
-    NEXT_INPUT_HEADER,
     CallbackClient,
     Response,
 )
@@ -34,8 +35,6 @@ if TYPE_CHECKING:
 MODES = ("register", "run", "serve")
 RETRY_ENV = "RENDER_SDK_SOCKET_RETRY_SECONDS"
 ENGINE_PID_ENV = "RENDER_SDK_ENGINE_PID"
-END_OF_ATTEMPT = "\x1erender-sdk:end-of-attempt"
-OUTPUT_HEADER = "Render-Output"  # "drained": the attempt's output has all been read already
 
 
 @dataclass(frozen=True)
@@ -126,16 +125,16 @@ def _engine_pid() -> int | None:
 def register(app: Workflows, client: CallbackClient) -> None:
     """Post every task of ``app`` to ``/register-tasks``."""
     tasks = [task.to_wire() for task in app.tasks.values()]
-    client.call("POST", "/register-tasks", {"tasks": tasks})
+    client.call("POST", protocol.REGISTER_TASKS, {"tasks": tasks})
 
 
 def run_once(app: Workflows, client: CallbackClient, pool: DaemonPool) -> None:
     """Execute the one run the platform assigns, and post its callback."""
-    body = client.call("GET", "/input" + input_query()).json()
+    body = client.call("GET", protocol.INPUT + input_query()).json()
     frame = AttemptFrame(client, pool)
     outcome = execute(app, body, frame)
     _flush_output()
-    answer = client.call("POST", "/callback", outcome, accept=(200, 409))
+    answer = client.call("POST", protocol.CALLBACK, outcome, accept=(200, 409))
     if answer.status == 409:
         # The platform already ended this attempt (a timeout, a cancel, or an earlier try of
         # this very callback whose answer was lost): there is nothing left to deliver.
@@ -156,7 +155,7 @@ def serve(app: Workflows, client: CallbackClient, pool: DaemonPool) -> None:
     while True:
         if answer is None:
             answer = client.call(
-                "GET", "/input" + input_query(), timeout=None, accept=(200, 204, 410)
+                "GET", protocol.INPUT + input_query(), timeout=None, accept=(200, 204, 410)
             )
         if answer.status == 410:
             return
@@ -178,7 +177,7 @@ def serve(app: Workflows, client: CallbackClient, pool: DaemonPool) -> None:
         # 409: the engine moved on from this attempt (e.g. it timed out); nothing to deliver.
         answer = client.call(
             "POST",
-            "/callback",
+            protocol.CALLBACK,
             outcome,
             attempt_id=attempt_id,
             timeout=None,
