@@ -11,16 +11,13 @@ import asyncio
 import json
 import logging
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from render_sdk import _callback_protocol as protocol
 from render_sdk.engine._attempts import ActiveRun, Attempt, SocketContext
 from render_sdk.engine.callback_server import CallbackRequest, CallbackResponse, error_response
 from render_sdk.engine.lifecycle import Completed, Errored
-from render_sdk.engine.records import EngineError, RunRecord, RunStatus
-
-if TYPE_CHECKING:
-    from render_sdk.engine.core import EngineCore
+from render_sdk.engine.records import EngineError, JSONInput, RunRecord, RunStatus, TaskRecord
 
 _log = logging.getLogger("render_sdk.engine.callbacks")
 INPUT_HOLD_SECONDS = 25.0  # a serve worker's GET /input is held this long, then answered 204
@@ -60,15 +57,40 @@ def _decode_payload(value: Any, field: str, path: str) -> Any:
         raise Reject(400, f"{path}: {field!r} is not base64 of UTF-8 JSON ({exc})") from None
 
 
+class CallbackHost(Protocol):
+    """What the callback API needs from the engine (EngineCore implements it)."""
+
+    async def find_task(self, ref: str) -> TaskRecord | None:
+        """A registered task by name, path or id (None if unknown)."""
+
+    async def start_subtask(
+        self, parent: ActiveRun, task: TaskRecord, input: JSONInput, key: str | None
+    ) -> RunRecord:
+        """Start ``task`` as a subtask of ``parent`` (``key``: idempotency key per parent)."""
+
+    async def lookup_run(self, run_id: str) -> ActiveRun | RunRecord | None:
+        """The active run or the stored record, None if unknown."""
+
+    def parse_tasks(self, raw: list[Any]) -> list[TaskRecord]:
+        """The tasks a worker registers, as records (InvalidRequest if malformed)."""
+
+    def wait_for(self, attempt: Attempt, subtask: ActiveRun | None) -> None:
+        """``attempt`` now waits for ``subtask`` (holding no slot until it settles); None:
+        it waits for nothing."""
+
+    async def hold_for(self, attempt: Attempt, subtask: ActiveRun, seconds: float) -> None:
+        """Hold ``attempt`` (holding no slot) until ``subtask`` settles or ``seconds`` pass."""
+
+
 class CallbackAPI:
     """Answers callback API requests for one engine.
 
-    api = CallbackAPI(core)
+    api = CallbackAPI(engine_core)
     response = await api.handle(ctx, request)
     """
 
-    def __init__(self, core: EngineCore) -> None:
-        self.core = core
+    def __init__(self, host: CallbackHost) -> None:
+        self.host = host
 
     async def handle(self, ctx: SocketContext, request: CallbackRequest) -> CallbackResponse:
         """Answer ``request`` arriving on the socket described by ``ctx``."""
@@ -207,7 +229,7 @@ class CallbackAPI:
 
     async def _run_subtask(self, ctx: SocketContext, request: CallbackRequest) -> CallbackResponse:
         attempt = self._attempt(ctx, request)
-        attempt.awaiting = None
+        self.host.wait_for(attempt, None)
         body = _json_body(request)
         name = body.get("task_name")
         if not isinstance(name, str) or not name:
@@ -222,12 +244,12 @@ class CallbackAPI:
         # idempotency key alone already makes a retried call return the same run here.
         if not isinstance(body.get("created_at", ""), str):
             raise Reject(400, "/run-subtask: 'created_at' must be an RFC 3339 string")
-        task = await self.core.find_task(name)
+        task = await self.host.find_task(name)
         if task is None:
             raise Reject(404, f"/run-subtask: unknown task {name!r}")
         if attempt.run.canceling or attempt.outcome.done():
             raise Reject(409, f"/run-subtask: run {attempt.run.record.id} is no longer running")
-        child = await self.core.start_subtask(attempt.run, task, value, key)
+        child = await self.host.start_subtask(attempt.run, task, value, key)
         return CallbackResponse(200, {"task_run_id": child.id})
 
     async def _subtask_result(
@@ -244,7 +266,7 @@ class CallbackAPI:
             raise Reject(400, "/get-subtask-result: 'wait_ms' must be a non-negative integer")
         wait_ms = min(wait_ms, MAX_WAIT_MS)
         headers = [(LONG_POLL_HEADER, "1")] if long_poll else []
-        found = await self.core.lookup_run(run_id)
+        found = await self.host.lookup_run(run_id)
         if found is None:
             raise Reject(404, f"/get-subtask-result: unknown subtask id {run_id!r}")
         parent_id = (found.record if isinstance(found, ActiveRun) else found).parent_id
@@ -253,20 +275,12 @@ class CallbackAPI:
                 404, f"/get-subtask-result: {run_id!r} is not a subtask of {attempt.run.record.id}"
             )
         if isinstance(found, ActiveRun) and not found.settled.is_set() and wait_ms > 0:
-            attempt.long_polls += 1
-            self.core.scheduler.pump()
-            try:
-                await asyncio.wait_for(found.settled.wait(), wait_ms / 1000)
-            except asyncio.TimeoutError:
-                pass
-            finally:
-                attempt.long_polls -= 1
+            await self.host.hold_for(attempt, found, wait_ms / 1000)
         record = found.record if isinstance(found, ActiveRun) else found
         if isinstance(found, ActiveRun) and not found.settled.is_set():
-            attempt.awaiting = found
-            self.core.scheduler.pump()
+            self.host.wait_for(attempt, found)
             return CallbackResponse(200, {"still_running": True}, headers)
-        attempt.awaiting = None
+        self.host.wait_for(attempt, None)
         return CallbackResponse(200, _result_body(record), headers)
 
     def _register(self, ctx: SocketContext, request: CallbackRequest) -> CallbackResponse:
@@ -278,7 +292,7 @@ class CallbackAPI:
         tasks = body.get("tasks")
         if not isinstance(tasks, list):
             raise Reject(400, "/register-tasks: 'tasks' must be a list")
-        parsed = self.core.parse_tasks(tasks)
+        parsed = self.host.parse_tasks(tasks)
         ctx.registered.set_result(parsed)
         return CallbackResponse(200, {})
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from render_sdk.engine import lifecycle
-from render_sdk.engine._attempts import ActiveRun
+from render_sdk.engine._attempts import ActiveRun, Attempt
 from render_sdk.engine._cursor import decode_cursor, encode_cursor
 from render_sdk.engine._ids import new_run_id
 from render_sdk.engine._logcapture import DEFAULT_LOG_LIMIT
@@ -350,6 +350,14 @@ class EngineCore:
         """Start ``task`` as a subtask of ``parent``; ``key`` is unique per parent run."""
         scope = (f"subtask:{parent.record.id}", key) if key is not None else None
         return await self._create(task, input, parent, scope)
+
+    def wait_for(self, attempt: Attempt, subtask: ActiveRun | None) -> None:
+        """The callback API's: ``attempt`` waits for ``subtask`` (None: for nothing)."""
+        self.scheduler.wait_for(attempt, subtask)
+
+    async def hold_for(self, attempt: Attempt, subtask: ActiveRun, seconds: float) -> None:
+        """The callback API's: hold ``attempt`` until ``subtask`` settles or ``seconds`` pass."""
+        await self.scheduler.hold_for(attempt, subtask, seconds)
 
     async def lookup_run(self, run_id: str) -> ActiveRun | RunRecord | None:
         """The active run (memory) or the stored record, None if unknown."""

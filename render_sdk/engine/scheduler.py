@@ -173,6 +173,26 @@ class Scheduler:
         self.running.add(attempt)
         return attempt
 
+    # --- attempts waiting for subtasks ------------------------------------------------------
+    def wait_for(self, attempt: Attempt, subtask: ActiveRun | None) -> None:
+        """``attempt`` waits for ``subtask`` (None: for nothing): while it is not settled, the
+        attempt holds no slot."""
+        attempt.awaiting = subtask
+        if subtask is not None:
+            self.pump()
+
+    async def hold_for(self, attempt: Attempt, subtask: ActiveRun, seconds: float) -> None:
+        """Hold ``attempt``, which holds no slot meanwhile, until ``subtask`` settles or
+        ``seconds`` pass."""
+        attempt.long_polls += 1
+        self.pump()
+        try:
+            await asyncio.wait_for(subtask.settled.wait(), seconds)
+        except asyncio.TimeoutError:
+            pass
+        finally:
+            attempt.long_polls -= 1
+
     # --- the fast lane: a new run that can start at once ----------------------------------------
     def reserve(self, run: ActiveRun) -> Attempt | None:
         """The first attempt of a new run if it can start at once (nothing queued, a free slot,
