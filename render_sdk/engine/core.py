@@ -42,19 +42,12 @@ from render_sdk.engine.records import (
 from render_sdk.engine.scheduler import Scheduler, utcnow
 from render_sdk.engine.store import InsertResult, Store
 from render_sdk.engine.store_sqlite import SQLiteStore
-from render_sdk.engine.workers import (
-    AppLoadError,
-    ServePool,
-    WorkerLauncher,
-    WorkerProcess,
-    WorkerStartError,
-    describe_exit,
-)
+from render_sdk.engine.worker_backend import ProcessWorkers, WorkerBackend
+from render_sdk.engine.workers import AppLoadError, ServePool, WorkerStartError
 
 __all__ = ["AppLoadError", "EngineCore", "WorkerStartError", "default_concurrency"]
 
 _log = logging.getLogger("render_sdk.engine")
-REGISTER_TIMEOUT = 120.0
 
 
 def default_concurrency(cpu_count: int | None = None) -> int:
@@ -90,6 +83,7 @@ class EngineCore:
         config: EngineConfig,
         *,
         store: Store | None = None,
+        workers: WorkerBackend | None = None,
         serve_command: list[str] | None = None,
         log_limit: int = DEFAULT_LOG_LIMIT,
     ) -> None:
@@ -110,12 +104,11 @@ class EngineCore:
         self._callbacks = CallbackAPI(self)
         self._scheduler: Scheduler | None = None
         self._fast_lane: FastLane | None = None
-        self.pool: ServePool | None = None
+        self._workers = workers
         self._cursor_key = b""
         self.socket_dir: Path | None = None
         self._own_socket_dir = False
         self._started = False
-        self._closing_workers: set[WorkerProcess] = set()
 
     # --- life cycle -----------------------------------------------------------------------------
     @property
@@ -131,6 +124,18 @@ class EngineCore:
         if self._fast_lane is None:
             raise RuntimeError("the engine is not started (await EngineCore.start() first)")
         return self._fast_lane
+
+    @property
+    def workers(self) -> WorkerBackend:
+        """Where attempts run (RuntimeError before :meth:`start`)."""
+        if self._workers is None:
+            raise RuntimeError("the engine is not started (await EngineCore.start() first)")
+        return self._workers
+
+    @property
+    def pool(self) -> ServePool | None:
+        """The pool of reused worker processes, if attempts run on one."""
+        return self._workers.pool if isinstance(self._workers, ProcessWorkers) else None
 
     def _worker_command(self) -> list[str]:
         if self.config.start_command is not None:
@@ -156,17 +161,15 @@ class EngineCore:
             self._cursor_key = counters.cursor_key
             for task in await self.store.load_tasks():
                 self._tasks_by_id[task.id] = task
-            self.socket_dir = self._make_socket_dir()
-            launcher = WorkerLauncher(
-                self._worker_command(),
-                Path(self.config.cwd),
-                dict(self.config.env),
-                self.socket_dir,
-                self._callbacks.handle,
-            )
-            if self.config.app_target is not None:
-                self.pool = ServePool(
-                    launcher,
+            if self._workers is None:
+                self.socket_dir = self._make_socket_dir()
+                self._workers = ProcessWorkers(
+                    self._worker_command(),
+                    Path(self.config.cwd),
+                    dict(self.config.env),
+                    self.socket_dir,
+                    self._callbacks.handle,
+                    serve=self.config.app_target is not None,
                     prestart=min(self.limit, 8),
                     max_runs=self.config.worker_max_runs,
                     max_rss_mb=self.config.worker_max_rss_mb,
@@ -176,16 +179,14 @@ class EngineCore:
                 limit=self.limit,
                 event_seq=counters.event_seq,
                 log_seq=counters.log_seq,
-                launcher=launcher,
-                pool=self.pool,
+                workers=self._workers,
                 log_limit=self._log_limit,
             )
             self._fast_lane = FastLane(self._scheduler, self.store)
             # Register first: an app that cannot load is then reported once, not once per
             # pre-started worker.
             await self._register()
-            if self.pool is not None:
-                await self.pool.start()
+            await self._workers.open()
             await self._recover()
         except BaseException:
             await self._shutdown()
@@ -213,11 +214,8 @@ class EngineCore:
     async def _shutdown(self) -> None:
         if self._scheduler is not None:
             await self._scheduler.stop()
-        if self.pool is not None:
-            await self.pool.close()
-        for worker in list(self._closing_workers):
-            worker.kill()
-            await worker.close()
+        if self._workers is not None:
+            await self._workers.close()
         await self.store.close()
         if self.socket_dir is not None and self._own_socket_dir:
             shutil.rmtree(self.socket_dir, ignore_errors=True)
@@ -231,34 +229,7 @@ class EngineCore:
 
     async def _register(self) -> None:
         """Run the worker once in register mode and store the tasks it reports."""
-        worker = await self.scheduler.launcher.launch("register")
-        registered = worker.ctx.registered
-        assert registered is not None
-        waiters: set[asyncio.Future[Any]] = {registered, worker.exited}
-        done, _ = await asyncio.wait(
-            waiters,
-            timeout=REGISTER_TIMEOUT,
-            return_when=asyncio.FIRST_COMPLETED,
-        )
-        if not registered.done():
-            worker.kill()
-            code = await worker.wait_exit()
-            tail = "\n".join(worker.output.stderr_tail)
-            told = _worker_error(list(worker.output.stderr_tail)) if code == 2 else None
-            if told is not None:
-                raise AppLoadError(told)
-            if not done:
-                reason = f"did not register its tasks within {REGISTER_TIMEOUT:g}s"
-            else:
-                reason = f"ended ({describe_exit(code or 0)}) without registering its tasks"
-            raise WorkerStartError(
-                f"worker {self._worker_command()!r} {reason}"
-                + (f"; last lines of stderr:\n{tail}" if tail else "")
-            )
-        self._closing_workers.add(worker)
-        closing = asyncio.ensure_future(worker.close(grace=10.0))
-        closing.add_done_callback(lambda _: self._closing_workers.discard(worker))
-        tasks = registered.result()
+        tasks = await self.workers.register()
         merged: list[TaskRecord] = []
         for task in tasks:
             known = self._tasks_by_id.get(task.id)
@@ -270,8 +241,8 @@ class EngineCore:
         self._tasks = {t.name: t for t in merged}
         for task in merged:
             self._tasks_by_id[task.id] = task
-        if changed and self._started and self.pool is not None:
-            self.pool.recycle()
+        if changed and self._started:
+            self.workers.recycle()
 
     def list_tasks(self) -> list[TaskRecord]:
         """Registered tasks, oldest first."""
@@ -473,13 +444,3 @@ class EngineCore:
 
 def _placeholder(rec: RunRecord) -> TaskRecord:
     return TaskRecord(id=rec.task_id, name=rec.task_name, created_at=rec.created_at)
-
-
-def _worker_error(stderr: list[str]) -> str | None:
-    """The error a worker printed before exiting with status 2 (``render-workflows: error:
-    ...`` and the lines after it), or None if it printed none."""
-    prefix = "render-workflows: error: "
-    for index in range(len(stderr) - 1, -1, -1):
-        if stderr[index].startswith(prefix):
-            return "\n".join([stderr[index][len(prefix) :], *stderr[index + 1 :]])
-    return None

@@ -22,7 +22,6 @@ from render_sdk.engine._logcapture import DEFAULT_LOG_LIMIT, AttemptLog
 from render_sdk.engine.lifecycle import (
     INTERRUPTED_ERROR,
     Canceled,
-    Completed,
     Crashed,
     Errored,
     Interrupted,
@@ -34,15 +33,14 @@ from render_sdk.engine.lifecycle import (
 from render_sdk.engine.reasons import console_line
 from render_sdk.engine.records import AttemptRecord, Conflict, NotFound, RunRecord
 from render_sdk.engine.store import Store
-from render_sdk.engine.workers import ServePool, WorkerLauncher, WorkerProcess, WorkerStartError
+from render_sdk.engine.worker_backend import WorkerBackend
+from render_sdk.engine.workers import WorkerStartError
 
 runs_logger = logging.getLogger("render_sdk.engine.runs")
 _RECENT = 2000  # terminal runs kept in memory for fast reads
-_MARKER_WAIT = 0.25  # how long a finished attempt waits for its end-of-attempt markers
 # An attempt that is still running after this many seconds has its start written; a shorter one
 # is written once, with its outcome (one write per run fewer for short tasks).
 RECORD_START_AFTER = 0.05
-_RUN_MODE_EXIT_GRACE = 10.0  # a run-mode worker gets this long to exit after its callback
 __all__ = ["INTERRUPTED_ERROR", "RECORD_START_AFTER", "Scheduler", "utcnow"]
 
 
@@ -54,7 +52,7 @@ def utcnow() -> datetime:
 class Scheduler:
     """Drives active runs through attempts to a terminal state.
 
-    scheduler = Scheduler(store, limit=4, event_seq=0, log_seq=0, launcher=launcher, pool=None)
+    scheduler = Scheduler(store, limit=4, event_seq=0, log_seq=0, workers=workers)
     scheduler.admit(ActiveRun(record, task))
     """
 
@@ -65,16 +63,14 @@ class Scheduler:
         limit: int,
         event_seq: int,
         log_seq: int,
-        launcher: WorkerLauncher,
-        pool: ServePool | None,
+        workers: WorkerBackend,
         log_limit: int = DEFAULT_LOG_LIMIT,
     ) -> None:
         self.store = store
         self.limit = limit
         self._event_seq = event_seq
         self._log_seq = log_seq
-        self.launcher = launcher
-        self.pool = pool
+        self.workers = workers
         self.log_limit = log_limit
         self.active: dict[str, ActiveRun] = {}
         self.recent: collections.OrderedDict[str, RunRecord] = collections.OrderedDict()
@@ -82,8 +78,6 @@ class Scheduler:
         self.running: set[Attempt] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stopping = False
-        self._exiting: set[WorkerProcess] = set()  # run-mode workers given time to exit
-        self.workers_started = 0
         # Called with each run whose state changed (see EngineCore.watch_states).
         self.state_listeners: list[Callable[[RunRecord], None]] = []
 
@@ -201,7 +195,7 @@ class Scheduler:
         :meth:`unreserve`."""
         if self._stopping or self.queue or self.busy() >= self.limit:
             return None
-        if self.pool is not None and not self.pool.idle:
+        if not self.workers.idle():
             return None
         return self._new_attempt(run)
 
@@ -252,16 +246,9 @@ class Scheduler:
             timer = loop.call_later(
                 run.task.timeout_seconds, attempt.resolve, TimedOut(run.task.timeout_seconds)
             )
-        worker: WorkerProcess | None = None
         try:
             try:
-                if self.pool is not None:
-                    worker = await self.pool.acquire(attempt)
-                else:
-                    worker = await self.launcher.launch("run", attempt)
-                    self.workers_started += 1
-                worker.output.assign(attempt.log)
-                attempt.worker = worker
+                await self.workers.start_attempt(attempt)
             except WorkerStartError as exc:
                 attempt.resolve(Crashed(str(exc)))
             if published is not None:
@@ -275,8 +262,7 @@ class Scheduler:
                     lifecycle.start(rec, started, now)  # written with the outcome
             if timer is not None:
                 timer.cancel()
-            if worker is not None:
-                await self._dispose_worker(worker, attempt, outcome)
+            await self.workers.end_attempt(attempt, outcome)
             if not attempt.released.done():
                 attempt.released.set_result(None)
             if isinstance(outcome, Errored) and outcome.stack_trace:
@@ -299,32 +285,6 @@ class Scheduler:
         await self.store.save_run(lifecycle.started_copy(rec, started, now))
         lifecycle.start(rec, started, now)
         self.log_state(rec)
-
-    async def _dispose_worker(
-        self, worker: WorkerProcess, attempt: Attempt, outcome: Outcome
-    ) -> None:
-        normal = isinstance(outcome, Completed | Errored)
-        if self.pool is not None:
-            if normal:
-                markers_due = worker.output.markers_seen or worker.runs == 0
-                if markers_due and not attempt.output_drained:
-                    await attempt.log.wait_ended(_MARKER_WAIT)
-                worker.output.release(attempt.log)
-                self.pool.release(worker)
-            else:
-                worker.output.release(attempt.log)
-                self.pool.discard(worker)
-            return
-        if not normal:
-            worker.kill()
-        self._background(self._reap(worker, _RUN_MODE_EXIT_GRACE if normal else 0.0))
-
-    async def _reap(self, worker: WorkerProcess, grace: float) -> None:
-        self._exiting.add(worker)
-        try:
-            await worker.close(grace=grace)
-        finally:
-            self._exiting.discard(worker)
 
     async def _settle(self, run: ActiveRun, attempt: Attempt, outcome: Outcome) -> None:
         rec = run.record
@@ -426,15 +386,13 @@ class Scheduler:
     async def stop(self) -> None:
         """Stop starting attempts, kill the running ones (they stay ``running`` on disk)."""
         self._stopping = True
-        if self.pool is not None:
-            self.pool.stop_replacing()
+        self.workers.stop()
         for run in self.active.values():
             if run.retry_timer is not None:
                 run.retry_timer.cancel()
         for attempt in list(self.running):
             attempt.resolve(Interrupted())
-        for worker in list(self._exiting):
-            worker.kill()
+        self.workers.stop()  # and the workers of those attempts, still exiting
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
