@@ -283,7 +283,8 @@ class FakePlatform:
             self.max_held = max(self.max_held, self.held)
             if self.gate_at and self.held >= self.gate_at:
                 for other in self._subtasks.values():
-                    other.ready.set()
+                    if other.outcome.gated:
+                        other.ready.set()
             try:
                 await asyncio.wait_for(sub.ready.wait(), body["wait_ms"] / 1000)
             except asyncio.TimeoutError:

@@ -142,9 +142,11 @@ def test_a_restart_while_waiting_for_a_subtask_does_not_lose_the_run(
 
 
 def test_worker_exits_after_a_failed_gather_with_waits_still_held(platform: FakePlatform) -> None:
-    # The squares never end; their long-polls are still held when the failure ends the run.
+    # The squares never end; the failure is answered only once all three long-polls are held,
+    # so the squares' are still held when the failure ends the run, however slow the machine.
+    platform.gate_at = 3
     platform.subtask = lambda name, value: (
-        Outcome(error=value[0]) if name == "fail" else Outcome(gated=True)
+        Outcome(error=value[0], gated=True) if name == "fail" else Outcome(delay=3600)
     )
     platform.add_run("gather_with_failure", [])
 
