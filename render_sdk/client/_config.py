@@ -50,11 +50,20 @@ def is_loopback(url: str) -> bool:
     >>> is_loopback("http://localhost:8120"), is_loopback("https://api.render.com")
     (True, False)
     """
-    host = (urlsplit(url).hostname or "").lower()
-    if host == "localhost" or host.endswith(".localhost"):
+    return is_loopback_name((urlsplit(url).hostname or "").lower())
+
+
+def is_loopback_name(name: str) -> bool:
+    """True when the host name ``name`` always means this machine: ``localhost``,
+    ``*.localhost``, 127.0.0.0/8, ``::1``.
+
+    >>> is_loopback_name("x.localhost"), is_loopback_name("localhost.example.com")
+    (True, False)
+    """
+    if name == "localhost" or name.endswith(".localhost"):
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(name).is_loopback
     except ValueError:
         return False
 

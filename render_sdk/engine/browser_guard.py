@@ -19,11 +19,11 @@ The engine sends no CORS headers at all, so other origins cannot read its answer
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from render_sdk.client._config import is_loopback_name
 from render_sdk.engine.serialize import error
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -49,14 +49,8 @@ def host_name(host: str) -> str:
     return host
 
 
-def is_local_name(name: str) -> bool:
-    """Whether a host name always means this machine (a browser resolves such names itself)."""
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
+# Whether a host name always means this machine (a browser resolves such names itself).
+is_local_name = is_loopback_name
 
 
 class BrowserGuard:
