@@ -9,6 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.pg import postgres_cluster, postgres_url  # noqa: F401 - fixtures for every test
+
 # The interop tests need Render's published SDKs in virtualenvs of their own; `nox -s interop`
 # makes them and sets RENDER06_PYTHON and RENDER15_PYTHON. Without them, the folder is not
 # collected (it is not skipped: it is run by its own CI session).
