@@ -1,9 +1,11 @@
 """The client entry points: :class:`Render` (blocking) and :class:`RenderAsync`.
 
 Both share the configuration rules of :mod:`render_sdk.client._config` and reuse one HTTP
-connection pool (keep-alive) per client. Both send through httpx's own transports, except that the
-async client talks to a local engine (plain HTTP on a loopback address) through
-:class:`~render_sdk.client._localtransport.LocalEngineTransport`; ``transport=`` overrides either.
+connection pool (keep-alive) per client. Both send through httpx's own transports, except to a
+local engine (plain HTTP on a loopback address): there the async client uses
+:class:`~render_sdk.client._localtransport.LocalEngineTransport` and the blocking one
+:class:`~render_sdk.client._localtransport_sync.LocalEngineBlockingTransport`; ``transport=``
+overrides either.
 
     with Render() as render:
         print(render.workflows.run_task("my-workflow/square", [3]).result)
@@ -23,6 +25,7 @@ from render_sdk.client._async import AsyncWorkflows
 from render_sdk.client._base import WorkflowsCore, araise_error_answers, raise_error_answers
 from render_sdk.client._config import Settings, is_loopback, resolve_settings
 from render_sdk.client._localtransport import LocalEngineTransport
+from render_sdk.client._localtransport_sync import LocalEngineBlockingTransport
 from render_sdk.client._retry import RetryPolicy
 from render_sdk.client._sync import Workflows
 from render_sdk.client.errors import ConfigurationError
@@ -54,12 +57,21 @@ def _core(
     return WorkflowsCore(settings, policy, timeout)
 
 
+def _local_engine(settings: Settings) -> bool:
+    """True when the API is a local engine: plain HTTP on a loopback address."""
+    return settings.api_url.startswith("http://") and is_loopback(settings.api_url)
+
+
 def default_async_transport(settings: Settings) -> httpx.AsyncBaseTransport | None:
     """The async client's transport when none is given: :class:`LocalEngineTransport` for a
-    local engine over plain HTTP on loopback, else None (httpx's own)."""
-    if settings.api_url.startswith("http://") and is_loopback(settings.api_url):
-        return LocalEngineTransport()
-    return None
+    local engine, else None (httpx's own)."""
+    return LocalEngineTransport() if _local_engine(settings) else None
+
+
+def default_sync_transport(settings: Settings) -> httpx.BaseTransport | None:
+    """The blocking client's transport when none is given: :class:`LocalEngineBlockingTransport`
+    for a local engine, else None (httpx's own)."""
+    return LocalEngineBlockingTransport() if _local_engine(settings) else None
 
 
 class NoCookies(http.cookiejar.CookieJar):
@@ -88,7 +100,9 @@ class Render:
     that failed transiently before reaching the server (connection refused, 429, 5xx);
     ``reconnect_patience`` is how many seconds a wait for a run (``run_task``, an event stream)
     keeps reconnecting after losing a server it had reached, e.g. a restarting local engine.
-    ``transport`` replaces httpx's transport. It runs no event loop, so it is safe in any thread.
+    ``transport`` replaces the transport (by default httpx's own, or for a local engine a lean
+    keep-alive one: docs/client.md, "Transports"). It runs no event loop, so it is safe in any
+    thread.
 
         with Render() as render:
             details = render.workflows.run_task("my-workflow/square", [3])
@@ -111,7 +125,7 @@ class Render:
             headers=core.settings.headers(),
             timeout=timeout,
             limits=_limits(),
-            transport=transport,
+            transport=transport if transport is not None else default_sync_transport(core.settings),
             cookies=NoCookies(),
             event_hooks={"response": [raise_error_answers]},
         )

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import select
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 import h11
@@ -27,6 +27,32 @@ from render_sdk.client import _constants as C
 from render_sdk.client._config import is_loopback
 
 _Origin = tuple[str, str, int]
+
+
+def local_origin(url: httpx.URL, transport: str) -> _Origin:
+    """``url``'s (scheme, host, port); UnsupportedProtocol unless it is plain HTTP to a loopback
+    address (the only servers the local engine transports speak to)."""
+    if url.scheme != "http" or not is_loopback(str(url)):
+        raise httpx.UnsupportedProtocol(
+            f"{transport} speaks plain HTTP to loopback addresses only, not to "
+            f"{url.scheme}://{url.host}: use httpx's own transport for other servers"
+        )
+    return (url.scheme, url.host, url.port or 80)
+
+
+def request_bytes(h: h11.Connection, request: httpx.Request, body: Iterable[bytes]) -> bytes:
+    """``request`` (head and ``body``) framed by ``h`` as it goes on the wire."""
+    chunks = [
+        h.send(
+            h11.Request(
+                method=request.method, target=request.url.raw_path, headers=request.headers.raw
+            )
+        )
+        or b""
+    ]
+    chunks.extend(h.send(h11.Data(data=chunk)) or b"" for chunk in body if chunk)
+    chunks.append(h.send(h11.EndOfMessage()) or b"")
+    return b"".join(chunks)
 
 
 def _expire(future: asyncio.Future[Any]) -> None:
@@ -314,26 +340,12 @@ class LocalEngineTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if self._closed:
             raise httpx.ConnectError("the transport is closed")
-        url = request.url
-        if url.scheme != "http" or not is_loopback(str(url)):
-            raise httpx.UnsupportedProtocol(
-                f"LocalEngineTransport speaks plain HTTP to loopback addresses only, not to "
-                f"{url.scheme}://{url.host}: use httpx's own transport for other servers"
-            )
-        origin = (url.scheme, url.host, url.port or 80)
+        origin = local_origin(request.url, type(self).__name__)
         conn = await self._acquire(request, origin)
         read_timeout = request.extensions.get("timeout", {}).get("read")
         try:
-            h = conn.h11
-            data = h.send(
-                h11.Request(method=request.method, target=url.raw_path, headers=request.headers.raw)
-            )
-            chunks = [data] if data else []
-            async for chunk in request.stream:  # type: ignore[union-attr]
-                if chunk:
-                    chunks.append(h.send(h11.Data(data=chunk)) or b"")
-            chunks.append(h.send(h11.EndOfMessage()) or b"")
-            conn.write(b"".join(chunks))
+            body = [chunk async for chunk in request.stream]  # type: ignore[union-attr]
+            conn.write(request_bytes(conn.h11, request, body))
             event = await conn.next_event(read_timeout)
             while type(event) is h11.InformationalResponse:
                 event = await conn.next_event(read_timeout)

@@ -13,12 +13,18 @@ from render_sdk.client.errors import ClientError, TaskRunError
 from tests.cassettes.conftest import API_KEY
 
 
+def recorded(token: str | None = None) -> Render:
+    """A blocking client on httpx's own transport, which vcrpy records and replays (a local
+    engine's clients use it only when given it: docs/client.md, "Transports")."""
+    return Render(token=token, transport=httpx.HTTPTransport())
+
+
 def status(run: Any) -> str:
     return str(getattr(run.status, "value", run.status))
 
 
 def test_start_task(local: str, cassette: Any) -> None:
-    with Render() as render:
+    with recorded() as render:
         run = render.workflows.start_task("square", [3])
     assert run.id.startswith("trn-")
     assert status(run) in {"pending", "running", "completed"}
@@ -26,7 +32,7 @@ def test_start_task(local: str, cassette: Any) -> None:
 
 
 def test_run_task(local: str, cassette: Any) -> None:
-    with Render() as render:
+    with recorded() as render:
         details = render.workflows.run_task("e2e/square", [4])
     assert details.results == [16]
     assert details.result == 16
@@ -34,8 +40,6 @@ def test_run_task(local: str, cassette: Any) -> None:
 
 
 async def test_run_task_async(local: str, cassette: Any) -> None:
-    # vcrpy records and replays httpx's own transport, which a local engine's async client uses
-    # only when given it (docs/client.md, "Transports").
     async with RenderAsync(transport=httpx.AsyncHTTPTransport()) as render:
         awaitable = await render.workflows.start_task("add", {"a": 1, "b": 2})
         details = await awaitable
@@ -43,13 +47,13 @@ async def test_run_task_async(local: str, cassette: Any) -> None:
 
 
 def test_run_task_failure(local: str, cassette: Any) -> None:
-    with Render() as render, pytest.raises(TaskRunError) as caught:
+    with recorded() as render, pytest.raises(TaskRunError) as caught:
         render.workflows.run_task("fail", ["recorded failure"])
     assert "recorded failure" in str(caught.value)
 
 
 def test_get_task_run(local: str, cassette: Any) -> None:
-    with Render() as render:
+    with recorded() as render:
         done = render.workflows.run_task("square", [5])
         details = render.workflows.get_task_run(done.id)
     assert details.id == done.id
@@ -59,7 +63,7 @@ def test_get_task_run(local: str, cassette: Any) -> None:
 
 
 def test_list_task_runs_two_pages(local: str, cassette: Any) -> None:
-    with Render() as render:
+    with recorded() as render:
         for i in range(3):
             render.workflows.run_task("echo", [i])
         first = render.workflows.list_task_runs(ListTaskRunsParams(limit=2, task_slug="echo"))
@@ -73,7 +77,7 @@ def test_list_task_runs_two_pages(local: str, cassette: Any) -> None:
 
 
 def test_cancel_task_run(local: str, cassette: Any) -> None:
-    with Render() as render:
+    with recorded() as render:
         run = render.workflows.start_task("sleep_for", [30])
         assert render.workflows.cancel_task_run(run.id) is None
         (event,) = list(render.workflows.task_run_events([run.id]))
@@ -81,14 +85,14 @@ def test_cancel_task_run(local: str, cassette: Any) -> None:
 
 
 def test_task_run_events(local: str, cassette: Any) -> None:
-    with Render() as render:
+    with recorded() as render:
         runs = [render.workflows.start_task("square", [i]) for i in range(3)]
         events = {e.id: e.result for e in render.workflows.task_run_events([r.id for r in runs])}
     assert events == {r.id: i * i for i, r in enumerate(runs)}
 
 
 def test_list_and_get_tasks(local: str, cassette: Any) -> None:
-    with Render() as render:
+    with recorded() as render:
         tasks = render.workflows.list_tasks()
         names = {t.name for t in tasks}
         square = next(t for t in tasks if t.name == "square")
@@ -98,7 +102,7 @@ def test_list_and_get_tasks(local: str, cassette: Any) -> None:
 
 
 def test_get_logs(local: str, cassette: Any) -> None:
-    with Render() as render:
+    with recorded() as render:
         details = render.workflows.run_task("chatty", [2])
         logs = render.workflows.get_logs(details.id)
     messages = [entry.message.rstrip("\n") for entry in logs]
@@ -110,7 +114,7 @@ def test_get_logs(local: str, cassette: Any) -> None:
     [("bad_input", 400), ("unknown_run", 404), ("unknown_task", 404), ("not_running", 409)],
 )
 def test_client_errors(local: str, cassette: Any, case: str, expected: int) -> None:
-    with Render() as render, pytest.raises(ClientError) as caught:
+    with recorded() as render, pytest.raises(ClientError) as caught:
         if case == "bad_input":
             render.workflows.start_task("square", [1, 2, 3])
         elif case == "unknown_run":
@@ -125,13 +129,13 @@ def test_client_errors(local: str, cassette: Any, case: str, expected: int) -> N
 
 
 def test_body_too_large(local: str, cassette: Any) -> None:
-    with Render() as render, pytest.raises(ClientError) as caught:
+    with recorded() as render, pytest.raises(ClientError) as caught:
         render.workflows.start_task("echo", ["x" * (2 * 1024 * 1024)])
     assert caught.value.status_code == 413
 
 
 def test_wrong_api_key(keyed_engine_url: str, cassette: Any, monkeypatch: Any) -> None:
     monkeypatch.setenv("RENDER_LOCAL_DEV_URL", keyed_engine_url)
-    with Render(token="not-" + API_KEY) as render, pytest.raises(ClientError) as caught:
+    with recorded(token="not-" + API_KEY) as render, pytest.raises(ClientError) as caught:
         render.workflows.list_task_runs()
     assert caught.value.status_code == 401
