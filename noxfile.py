@@ -28,7 +28,7 @@ GENERATOR = "openapi-python-client==0.28.4"
 GENERATED = ROOT / "generated" / "render_api"
 
 
-def install_project(session: nox.Session, extras: str = "engine,dev") -> None:
+def install_project(session: nox.Session, extras: str = "engine,postgres,dev") -> None:
     session.install("-e", f".[{extras}]")
 
 

@@ -40,8 +40,7 @@ from render_sdk.engine.records import (
     TaskRecord,
 )
 from render_sdk.engine.scheduler import Scheduler, utcnow
-from render_sdk.engine.store import InsertResult, Store
-from render_sdk.engine.store_sqlite import SQLiteStore
+from render_sdk.engine.store import InsertResult, Store, make_store
 from render_sdk.engine.worker_backend import ProcessWorkers, WorkerBackend
 from render_sdk.engine.workers import AppLoadError, ServePool, WorkerStartError
 
@@ -95,7 +94,7 @@ class EngineCore:
         self.limit = config.max_concurrency or default_concurrency()
         if self.limit < 1:
             raise ValueError(f"max_concurrency must be at least 1, got {self.limit}")
-        self.store: Store = store or SQLiteStore(config.db_path, durable=config.durable)
+        self.store: Store = store or make_store(config.db_path, durable=config.durable)
         self._serve_command = serve_command
         self._log_limit = log_limit
         self._tasks: dict[str, TaskRecord] = {}

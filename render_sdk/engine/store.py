@@ -10,6 +10,10 @@ Writes are ordered when they are called: each takes a snapshot of its records at
 write called after another is never durable before it. The awaitable a write returns resolves
 once the write is durable; how a store gets there (SQLite batches many writes into one commit)
 is its own business.
+
+:func:`make_store` picks the store for a ``db`` setting: a ``postgresql://`` (or ``postgres://``)
+URL selects :class:`~render_sdk.engine.store_postgres.PostgresStore` (the ``postgres`` extra),
+anything else is a SQLite file (or ``:memory:``).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from render_sdk.engine.records import LogRecord, RunFilter, RunRecord, TaskRecord
 
@@ -105,3 +110,63 @@ class StagedInserts(Protocol):
         """:meth:`Store.insert_run`, staged: the first result resolves once the insert is
         applied (what later reads and writes of this store see), the second once it is durable.
         Work may start on an applied insert as long as nothing reports the run before then."""
+
+
+class StoreOpenError(Exception):
+    """The database cannot be used for a reason its user can fix (unreachable server, wrong
+    password, missing database or driver, in use by another engine). The message is one line
+    and never shows a password."""
+
+
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_postgres_url(db: str) -> bool:
+    """Whether ``db`` names a PostgreSQL database rather than a SQLite file.
+
+    >>> is_postgres_url("postgres://u@db/x"), is_postgres_url(".render/workflows.db")
+    (True, False)
+    """
+    return db.lower().startswith(POSTGRES_SCHEMES)
+
+
+def mask_url(db: str) -> str:
+    """``db`` with any password replaced by ``***`` (in the user part and in the query).
+
+    >>> mask_url("postgresql://app:s3cret@db:5432/runs?password=s3cret&sslmode=require")
+    'postgresql://app:***@db:5432/runs?password=%2A%2A%2A&sslmode=require'
+    """
+    if not is_postgres_url(db):
+        return db
+    try:
+        parts = urlsplit(db)
+        netloc = parts.netloc
+        if parts.password is not None:
+            userinfo, _, hostinfo = netloc.rpartition("@")
+            user = userinfo.split(":", 1)[0]
+            netloc = f"{user}:***@{hostinfo}"
+        query = parts.query
+        if "password" in query.lower():
+            pairs = parse_qsl(query, keep_blank_values=True)
+            query = urlencode([(k, "***" if k.lower() == "password" else v) for k, v in pairs])
+        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    except ValueError:
+        return db.split("://", 1)[0] + "://***"
+
+
+def make_store(db: str, durable: bool = True) -> Store:
+    """The store for the engine's ``db`` setting: a PostgreSQL URL, a SQLite file or
+    ``:memory:``. Nothing is opened yet; a PostgreSQL URL without the driver installed is a
+    :class:`StoreOpenError`."""
+    if is_postgres_url(db):
+        try:
+            from render_sdk.engine.store_postgres import PostgresStore
+        except ImportError as exc:
+            raise StoreOpenError(
+                f"a PostgreSQL database needs the postgres extra ({exc.name or exc} is not "
+                "installed): install render_sdk[postgres]"
+            ) from None
+        return PostgresStore(db, durable=durable)
+    from render_sdk.engine.store_sqlite import SQLiteStore
+
+    return SQLiteStore(db, durable=durable)

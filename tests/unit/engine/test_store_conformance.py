@@ -36,23 +36,34 @@ class Stores:
     counters: StoreCounters | None = None
 
 
-def _sqlite_file(tmp_path: Path) -> Stores:
+def _sqlite_file(request: pytest.FixtureRequest, tmp_path: Path) -> Stores:
     path = str(tmp_path / "conformance.db")
     return Stores(SQLiteStore(path, durable=False), lambda: SQLiteStore(path, durable=False))
 
 
-def _memory(tmp_path: Path) -> Stores:
+def _memory(request: pytest.FixtureRequest, tmp_path: Path) -> Stores:
     store = MemoryStore()
     return Stores(store, lambda: store)
 
 
-# A PostgreSQL store joins this list with a fixture of its own.
-STORES = {"sqlite": _sqlite_file, "memory": _memory}
+def _postgres(request: pytest.FixtureRequest, tmp_path: Path) -> Stores:
+    """A fresh database of the tests' throwaway cluster (tests/pg.py)."""
+    from render_sdk.engine.store_postgres import PostgresStore
+
+    url = request.getfixturevalue("postgres_url")
+    return Stores(PostgresStore(url), lambda: PostgresStore(url))
+
+
+STORES: dict[str, Callable[[pytest.FixtureRequest, Path], Stores]] = {
+    "sqlite": _sqlite_file,
+    "memory": _memory,
+    "postgres": _postgres,
+}
 
 
 @pytest.fixture(params=sorted(STORES))
 async def stores(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Stores]:
-    made = STORES[request.param](tmp_path)
+    made = STORES[request.param](request, tmp_path)
     made.counters = await made.store.open()
     yield made
     await made.store.close()

@@ -18,6 +18,7 @@ FORBIDDEN = (
     "h11",
     "sse_starlette",
     "anyio",
+    "asyncpg",
     "render_sdk.client",
     "render_sdk.engine",
 )

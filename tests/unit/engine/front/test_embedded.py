@@ -160,5 +160,7 @@ def test_importing_the_engine_package_loads_no_web_server() -> None:
         "assert not heavy, heavy\n"
         "from render_sdk.engine import LocalEngine\n"
         "assert 'uvicorn' in sys.modules\n"
+        "import render_sdk.engine.core, render_sdk.engine.cli, render_sdk.engine.store\n"
+        "assert 'asyncpg' not in sys.modules  # only a PostgreSQL database loads its driver\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

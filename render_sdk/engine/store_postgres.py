@@ -1,0 +1,624 @@
+"""PostgreSQL implementation of :class:`~render_sdk.engine.store.Store` (the ``postgres`` extra).
+
+Selected by a ``postgresql://`` (or ``postgres://``) URL as the engine's database (docs/engine.md,
+"The PostgreSQL store"). The engine keeps its tables in a schema of its own,
+``render_workflows``, created and migrated on open: ``schema_version`` records the numbered steps
+of :data:`MIGRATIONS` applied so far, and a transaction-level advisory lock makes engines that
+open the same database at once apply each step once.
+
+Writes go through one connection, in the order they are called: a writer task takes every write
+queued meanwhile into one transaction (group commit), so a write is never durable before one
+called earlier, and many runs share a commit. Reads use a small pool of other connections.
+
+One engine at a time: the engine holds a session-level advisory lock for as long as the store is
+open, and a second engine on the same database is refused, naming the first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import secrets
+import socket
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import asyncpg
+
+from render_sdk.engine.records import LogRecord, RunFilter, RunRecord, RunStatus, TaskRecord
+from render_sdk.engine.store import InsertResult, StoreCounters, StoreOpenError, mask_url
+from render_sdk.engine.store_sqlite import (
+    _attempt_from_item,
+    _attempt_item,
+    _task_from_row,
+    _task_spec,
+)
+
+_log = logging.getLogger("render_sdk.engine.store")
+
+SCHEMA = "render_workflows"
+# Advisory lock keys (classid, objid): 0x52574b46 is "RWKF".
+_LOCK_CLASS = 0x52574B46
+_ENGINE_LOCK = 1
+_MIGRATION_LOCK = 2
+_MAX_BATCH = 10_000
+_POOL_SIZE = 4
+
+# The numbered steps of the schema. A step is never changed once released: a new one is added.
+MIGRATIONS: list[tuple[int, str]] = [
+    (
+        1,
+        """
+        CREATE TABLE meta (key text PRIMARY KEY, value bytea NOT NULL);
+        CREATE TABLE tasks (
+            id text PRIMARY KEY,
+            name text NOT NULL UNIQUE,
+            created_at timestamptz NOT NULL,
+            spec text NOT NULL
+        );
+        CREATE TABLE runs (
+            pos bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            id text NOT NULL UNIQUE,
+            task_id text NOT NULL,
+            task_name text NOT NULL,
+            status text NOT NULL,
+            input text NOT NULL,
+            parent_id text NOT NULL,
+            root_id text NOT NULL,
+            created_at timestamptz NOT NULL,
+            retries integer NOT NULL DEFAULT 0,
+            started_at timestamptz,
+            completed_at timestamptz,
+            results text,
+            error text,
+            event_seq bigint,
+            attempts text NOT NULL DEFAULT '[]',
+            logs_truncated boolean NOT NULL DEFAULT false,
+            parent_attempt integer
+        );
+        CREATE INDEX runs_task ON runs (task_id, pos);
+        CREATE INDEX runs_root ON runs (root_id, pos);
+        CREATE INDEX runs_unfinished ON runs (pos) WHERE status IN ('pending', 'running');
+        CREATE TABLE logs (
+            seq bigint PRIMARY KEY,
+            run_id text NOT NULL,
+            attempt integer NOT NULL,
+            stream text NOT NULL,
+            ts timestamptz NOT NULL,
+            message text NOT NULL
+        );
+        CREATE INDEX logs_run ON logs (run_id, seq);
+        CREATE TABLE idempotency (
+            scope text NOT NULL,
+            key text NOT NULL,
+            run_id text NOT NULL,
+            PRIMARY KEY (scope, key)
+        );
+        """,
+    ),
+]
+LATEST_VERSION = MIGRATIONS[-1][0]
+
+_RUN_COLUMNS = (
+    "id, task_id, task_name, status, input, parent_id, root_id, created_at, retries, "
+    "started_at, completed_at, results, error, event_seq, attempts, parent_attempt"
+)
+_INSERT_RUN = (
+    f"INSERT INTO runs ({_RUN_COLUMNS}) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+)
+_SAVE_RUN = (
+    "UPDATE runs SET status = $1, retries = $2, started_at = $3, completed_at = $4, "
+    "results = $5, error = $6, event_seq = $7, attempts = $8 WHERE id = $9"
+)
+_CLAIM_KEY = (
+    "INSERT INTO idempotency (scope, key, run_id) VALUES ($1, $2, $3) "
+    "ON CONFLICT DO NOTHING RETURNING run_id"
+)
+_INSERT_LOG = (
+    "INSERT INTO logs (seq, run_id, attempt, stream, ts, message) VALUES ($1, $2, $3, $4, $5, $6)"
+)
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, separators=(",", ":"))
+
+
+def _state_values(run: RunRecord) -> tuple[Any, ...]:
+    """The columns that change as a run proceeds, in the order of ``_SAVE_RUN`` ($2 to $8)."""
+    return (
+        run.retries,
+        run.started_at,
+        run.completed_at,
+        _json(run.results),
+        run.error,
+        run.event_seq,
+        json.dumps([_attempt_item(a) for a in run.attempts], separators=(",", ":")),
+    )
+
+
+def _run_row(run: RunRecord) -> tuple[Any, ...]:
+    return (
+        run.id,
+        run.task_id,
+        run.task_name,
+        run.status.value,
+        json.dumps(run.input, separators=(",", ":")),
+        run.parent_id,
+        run.root_id,
+        run.created_at,
+        *_state_values(run),
+        run.parent_attempt,
+    )
+
+
+def _run_from_row(row: Any) -> RunRecord:
+    results = row[11]
+    return RunRecord(
+        id=row[0],
+        task_id=row[1],
+        task_name=row[2],
+        status=RunStatus(row[3]),
+        input=json.loads(row[4]),
+        parent_id=row[5],
+        root_id=row[6],
+        created_at=row[7],
+        retries=row[8],
+        started_at=row[9],
+        completed_at=row[10],
+        results=None if results is None else json.loads(results),
+        error=row[12],
+        event_seq=row[13],
+        attempts=[_attempt_from_item(item) for item in json.loads(row[14])],
+        parent_attempt=row[15],
+    )
+
+
+# --- connecting ---------------------------------------------------------------------------------
+def _where(url: str) -> str:
+    """``host:port`` of a URL, for messages."""
+    parts = urlsplit(url)
+    host = parts.hostname or os.environ.get("PGHOST") or "localhost"
+    try:
+        port = parts.port or int(os.environ.get("PGPORT") or 5432)
+    except ValueError:
+        port = 5432
+    return f"{host}:{port}"
+
+
+def _dbname(url: str) -> str:
+    path = unquote(urlsplit(url).path.lstrip("/"))
+    return path or os.environ.get("PGDATABASE") or unquote(urlsplit(url).username or "")
+
+
+def _open_error(url: str, exc: BaseException) -> StoreOpenError:
+    """The one-line error for a failed connection, naming the server and never the password."""
+    masked = mask_url(url)
+    where = _where(url)
+    if isinstance(
+        exc, asyncpg.InvalidPasswordError | asyncpg.InvalidAuthorizationSpecificationError
+    ):
+        user = urlsplit(url).username or "(default user)"
+        reason = f"authentication failed for user {unquote(user)}"
+    elif isinstance(exc, asyncpg.InvalidCatalogNameError):
+        reason = f"the database {_dbname(url)!r} does not exist (create it first)"
+    elif isinstance(exc, asyncio.TimeoutError):
+        reason = f"cannot reach the server at {where}: no answer in time"
+    elif isinstance(exc, OSError):
+        detail = os.strerror(exc.errno) if exc.errno else (exc.strerror or str(exc))
+        reason = f"cannot reach the server at {where}: {detail or type(exc).__name__}"
+    else:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return StoreOpenError(f"cannot open the PostgreSQL database {masked}: {reason}")
+
+
+def _application_name() -> str:
+    return f"render-workflows engine pid {os.getpid()} on {socket.gethostname()}"[:63]
+
+
+async def _connect(url: str, durable: bool, timeout: float = 30.0) -> asyncpg.Connection:
+    settings = {"search_path": SCHEMA, "application_name": _application_name()}
+    if not durable:
+        settings["synchronous_commit"] = "off"
+    try:
+        return await asyncpg.connect(url, server_settings=settings, timeout=timeout)
+    except (asyncpg.PostgresError, OSError, asyncio.TimeoutError) as exc:
+        raise _open_error(url, exc) from None
+    except ValueError as exc:  # a URL the driver cannot parse
+        raise StoreOpenError(f"invalid PostgreSQL URL {mask_url(url)}: {exc}") from None
+
+
+async def migrate(conn: asyncpg.Connection) -> int:
+    """Create or bring up to date the engine's schema on ``conn``; the version it is at.
+
+    Engines that do this at once on one database wait for each other (a transaction-level
+    advisory lock): each step runs once. A database of a newer version is refused.
+    """
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1, $2)", _LOCK_CLASS, _MIGRATION_LOCK)
+        await conn.execute(
+            f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}; "
+            f"CREATE TABLE IF NOT EXISTS {SCHEMA}.schema_version "
+            "(version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        current = int(
+            await conn.fetchval(f"SELECT coalesce(max(version), 0) FROM {SCHEMA}.schema_version")
+        )
+        if current > LATEST_VERSION:
+            raise StoreOpenError(
+                f"the database's schema is at version {current}, newer than this engine knows "
+                f"({LATEST_VERSION}): upgrade render_sdk, or use another database"
+            )
+        for number, step in MIGRATIONS:
+            if number > current:
+                await conn.execute(f"SET LOCAL search_path = {SCHEMA}; {step}")
+                await conn.execute(
+                    f"INSERT INTO {SCHEMA}.schema_version (version) VALUES ($1)", number
+                )
+                current = number
+        return current
+
+
+# --- the writer ---------------------------------------------------------------------------------
+@dataclass
+class _Write:
+    """A queued write: ``sql`` with each of ``rows`` (consecutive writes of the same ``sql``
+    run as one executemany), or ``custom`` run on the connection for a result."""
+
+    future: asyncio.Future[Any] | None
+    sql: str = ""
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    custom: Callable[[asyncpg.Connection], Awaitable[Any]] | None = None
+    value: Any = None  # the result of a write without ``custom``
+
+
+_STOP = _Write(future=None)
+
+
+class _Retry(Exception):
+    """A write of a batch failed: run the batch again with a savepoint around each write."""
+
+
+class PostgresStore:
+    """The engine's store on PostgreSQL.
+
+    store = PostgresStore("postgresql://user:password@localhost:5432/workflows")
+    counters = await store.open()
+    """
+
+    def __init__(self, url: str, durable: bool = True) -> None:
+        self.url = url
+        self.durable = durable
+        self.commits = 0  # group commits so far (observable by tests and benchmarks)
+        self._conn: asyncpg.Connection | None = None
+        self._pool: asyncpg.Pool | None = None
+        self._queue: asyncio.Queue[_Write] = asyncio.Queue()
+        self._writer: asyncio.Task[None] | None = None
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({mask_url(self.url)!r})"
+
+    # --- open and close ------------------------------------------------------------------------
+    async def open(self) -> StoreCounters:
+        conn = await _connect(self.url, self.durable)
+        try:
+            await self._hold_engine_lock(conn)
+            await migrate(conn)
+            counters = await _read_counters(conn)
+            self._pool = await asyncpg.create_pool(
+                self.url,
+                min_size=1,
+                max_size=_POOL_SIZE,
+                server_settings={"search_path": SCHEMA, "application_name": _application_name()},
+            )
+        except BaseException as exc:
+            await conn.close()
+            if isinstance(exc, asyncpg.PostgresError | OSError):
+                raise _open_error(self.url, exc) from None
+            raise
+        self._conn = conn
+        self._queue = asyncio.Queue()
+        self._writer = asyncio.create_task(self._write_loop(conn))
+        return counters
+
+    async def _hold_engine_lock(self, conn: asyncpg.Connection) -> None:
+        taken = await conn.fetchval(
+            "SELECT pg_try_advisory_lock($1, $2)", _LOCK_CLASS, _ENGINE_LOCK
+        )
+        if taken:
+            return
+        holder = await conn.fetchrow(
+            "SELECT a.application_name, host(a.client_addr), a.pid FROM pg_locks l "
+            "JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1 AND l.objid = $2 "
+            "AND l.objsubid = 2 AND l.database = "
+            "(SELECT oid FROM pg_database WHERE datname = current_database())",
+            _LOCK_CLASS,
+            _ENGINE_LOCK,
+        )
+        if holder is None:
+            who = "another engine"
+        else:
+            name = holder[0] or "a client"
+            who = f"{name} (server pid {holder[2]}" + (f", from {holder[1]})" if holder[1] else ")")
+        raise StoreOpenError(
+            f"the PostgreSQL database {mask_url(self.url)} is in use by {who}; several engines "
+            "on one database are not supported yet: stop that engine or use another database"
+        )
+
+    async def close(self) -> None:
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            self._queue.put_nowait(_STOP)
+            with contextlib.suppress(Exception):
+                await writer
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+    def _check_open(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError("the store is not open (await PostgresStore.open() first)")
+        return self._pool
+
+    # --- queueing writes -----------------------------------------------------------------------
+    def _enqueue(self, write: _Write) -> None:
+        if self._writer is None:
+            raise RuntimeError("the store is not open (await PostgresStore.open() first)")
+        self._queue.put_nowait(write)
+
+    def _write(
+        self,
+        sql: str = "",
+        row: tuple[Any, ...] | None = None,
+        custom: Callable[[asyncpg.Connection], Awaitable[Any]] | None = None,
+    ) -> asyncio.Future[Any]:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._enqueue(_Write(future, sql, [row] if row is not None else [], custom))
+        return future
+
+    async def save_tasks(self, tasks: Sequence[TaskRecord]) -> None:
+        rows = [(t.id, t.name, t.created_at, _task_spec(t)) for t in tasks]
+
+        async def op(conn: asyncpg.Connection) -> None:
+            await conn.executemany(
+                "INSERT INTO tasks (id, name, created_at, spec) VALUES ($1, $2, $3, $4) "
+                "ON CONFLICT (id) DO UPDATE SET spec = excluded.spec",
+                rows,
+            )
+
+        await self._write(custom=op)
+
+    def insert_run(
+        self, run: RunRecord, idempotency: tuple[str, str] | None
+    ) -> asyncio.Future[InsertResult]:
+        row = _run_row(run)
+        if idempotency is None:
+            future: asyncio.Future[InsertResult] = asyncio.get_running_loop().create_future()
+            created = InsertResult(created=True, run_id=run.id)
+            self._enqueue(_Write(future, _INSERT_RUN, [row], value=created))
+            return future
+        scope, key = idempotency
+
+        async def op(conn: asyncpg.Connection) -> InsertResult:
+            claimed = await conn.fetchval(_CLAIM_KEY, scope, key, run.id)
+            if claimed is None:  # taken (by this transaction or a committed one)
+                first = await conn.fetchval(
+                    "SELECT run_id FROM idempotency WHERE scope = $1 AND key = $2", scope, key
+                )
+                return InsertResult(created=False, run_id=str(first))
+            await conn.execute(_INSERT_RUN, *row)
+            return InsertResult(created=True, run_id=run.id)
+
+        return self._write(custom=op)
+
+    def save_run(self, run: RunRecord) -> asyncio.Future[None]:
+        return self._write(_SAVE_RUN, (run.status.value, *_state_values(run), run.id))
+
+    def append_logs(self, lines: Sequence[LogRecord]) -> None:
+        if not lines:
+            return
+        rows = [(x.seq, x.run_id, x.attempt, x.stream, x.timestamp, x.message) for x in lines]
+        self._enqueue(_Write(None, _INSERT_LOG, rows))
+
+    def mark_logs_truncated(self, run_id: str) -> None:
+        self._enqueue(
+            _Write(None, "UPDATE runs SET logs_truncated = true WHERE id = $1", [(run_id,)])
+        )
+
+    # --- reads ---------------------------------------------------------------------------------
+    async def load_tasks(self) -> list[TaskRecord]:
+        rows = await self._check_open().fetch(
+            "SELECT id, name, created_at, spec FROM tasks ORDER BY created_at, name"
+        )
+        return [_task_from_row((r[0], r[1], r[2].isoformat(), r[3])) for r in rows]
+
+    async def get_run(self, run_id: str) -> RunRecord | None:
+        row = await self._check_open().fetchrow(
+            f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = $1", run_id
+        )
+        return None if row is None else _run_from_row(row)
+
+    async def list_runs(
+        self, filter: RunFilter, limit: int, before: int | None
+    ) -> list[tuple[RunRecord, int]]:
+        where: list[str] = []
+        args: list[Any] = []
+        if filter.task_id is not None:
+            args.append(filter.task_id)
+            where.append(f"task_id = ${len(args)}")
+        if filter.root_run_id is not None:
+            args.append(filter.root_run_id)
+            where.append(f"root_id = ${len(args)}")
+        if before is not None:
+            args.append(before)
+            where.append(f"pos < ${len(args)}")
+        clause = ("WHERE " + " AND ".join(where)) if where else ""
+        args.append(limit)
+        rows = await self._check_open().fetch(
+            f"SELECT {_RUN_COLUMNS}, pos FROM runs {clause} ORDER BY pos DESC LIMIT ${len(args)}",
+            *args,
+        )
+        return [(_run_from_row(r), int(r[16])) for r in rows]
+
+    async def get_logs(
+        self, run_id: str, after: int | None, limit: int
+    ) -> tuple[list[LogRecord], bool]:
+        pool = self._check_open()
+        async with pool.acquire() as conn, conn.transaction(readonly=True):
+            rows = await conn.fetch(
+                "SELECT seq, run_id, attempt, stream, ts, message FROM logs "
+                "WHERE run_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+                run_id,
+                -1 if after is None else after,
+                limit,
+            )
+            flag = await conn.fetchval("SELECT logs_truncated FROM runs WHERE id = $1", run_id)
+        lines = [
+            LogRecord(
+                run_id=r[1], attempt=r[2], stream=r[3], timestamp=r[4], message=r[5], seq=r[0]
+            )
+            for r in rows
+        ]
+        return lines, bool(flag)
+
+    async def load_unfinished(self) -> list[RunRecord]:
+        rows = await self._check_open().fetch(
+            f"SELECT {_RUN_COLUMNS} FROM runs WHERE status IN ('pending', 'running') ORDER BY pos"
+        )
+        return [_run_from_row(r) for r in rows]
+
+    # --- the writer task -----------------------------------------------------------------------
+    async def _write_loop(self, conn: asyncpg.Connection) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < _MAX_BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            writes = [w for w in batch if w is not _STOP]
+            if writes:
+                if conn.is_closed():
+                    conn = await self._reconnect(writes) or conn
+                if not conn.is_closed():
+                    await self._apply(conn, writes)
+            if len(writes) != len(batch):
+                return
+
+    async def _reconnect(self, writes: list[_Write]) -> asyncpg.Connection | None:
+        """A new writer connection (holding the engine's lock again) after the last one was
+        lost; on failure the batch's writes fail with the reason."""
+        try:
+            conn = await _connect(self.url, self.durable)
+            try:
+                await self._hold_engine_lock(conn)
+            except BaseException:
+                await conn.close()
+                raise
+        except Exception as exc:
+            _log.error("store connection lost and not regained: %s", exc)
+            _settle([(w, None, exc) for w in writes])
+            return None
+        _log.warning("store connection regained")
+        self._conn = conn
+        return conn
+
+    async def _apply(self, conn: asyncpg.Connection, writes: list[_Write]) -> None:
+        """One transaction for the batch; every future of it is settled, whatever fails.
+
+        The writes run without savepoints first; if one of them fails, the batch runs again
+        with a savepoint around each write, so that only the failing write is undone.
+        """
+        outcomes: list[tuple[_Write, Any, BaseException | None]] = []
+        try:
+            try:
+                outcomes = await self._run_batch(conn, writes, careful=False)
+            except _Retry:
+                outcomes = await self._run_batch(conn, writes, careful=True)
+            self.commits += 1
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            _log.error("store transaction failed: %s", exc)
+            outcomes = [(w, None, exc) for w in writes]
+        _settle(outcomes)
+
+    async def _run_batch(
+        self, conn: asyncpg.Connection, writes: list[_Write], careful: bool
+    ) -> list[tuple[_Write, Any, BaseException | None]]:
+        outcomes: list[tuple[_Write, Any, BaseException | None]] = []
+        async with conn.transaction():
+            if careful:
+                for write in writes:
+                    try:
+                        async with conn.transaction():
+                            result = await _run_one(conn, write)
+                    except asyncpg.PostgresError as exc:
+                        outcomes.append((write, None, exc))
+                    else:
+                        outcomes.append((write, result, None))
+                return outcomes
+            index = 0
+            try:
+                while index < len(writes):
+                    write = writes[index]
+                    if write.custom is not None:
+                        outcomes.append((write, await write.custom(conn), None))
+                        index += 1
+                        continue
+                    end = index + 1
+                    while (
+                        end < len(writes)
+                        and writes[end].custom is None
+                        and writes[end].sql == write.sql
+                    ):
+                        end += 1
+                    rows = [row for w in writes[index:end] for row in w.rows]
+                    if len(rows) == 1:
+                        await conn.execute(write.sql, *rows[0])
+                    else:
+                        await conn.executemany(write.sql, rows)
+                    outcomes.extend((w, w.value, None) for w in writes[index:end])
+                    index = end
+            except asyncpg.PostgresError:
+                raise _Retry from None
+        return outcomes
+
+
+def _settle(outcomes: list[tuple[_Write, Any, BaseException | None]]) -> None:
+    for write, result, error in outcomes:
+        if write.future is None:
+            if error is not None:
+                _log.error("queued store write failed: %s", error)
+        elif write.future.done():
+            continue
+        elif error is not None:
+            write.future.set_exception(error)
+        else:
+            write.future.set_result(result)
+
+
+async def _run_one(conn: asyncpg.Connection, write: _Write) -> Any:
+    if write.custom is not None:
+        return await write.custom(conn)
+    if len(write.rows) == 1:
+        await conn.execute(write.sql, *write.rows[0])
+    else:
+        await conn.executemany(write.sql, write.rows)
+    return write.value
+
+
+async def _read_counters(conn: asyncpg.Connection) -> StoreCounters:
+    await conn.execute(
+        "INSERT INTO meta (key, value) VALUES ('cursor_key', $1) ON CONFLICT DO NOTHING",
+        secrets.token_bytes(16),
+    )
+    key = await conn.fetchval("SELECT value FROM meta WHERE key = 'cursor_key'")
+    event_seq = await conn.fetchval("SELECT coalesce(max(event_seq), 0) FROM runs")
+    log_seq = await conn.fetchval("SELECT coalesce(max(seq), 0) FROM logs")
+    return StoreCounters(event_seq=int(event_seq), log_seq=int(log_seq), cursor_key=bytes(key))

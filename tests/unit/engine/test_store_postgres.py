@@ -1,0 +1,260 @@
+"""What the PostgreSQL store does beyond the conformance suite: its schema and migrations, one
+engine per database, group commit, and clear errors. A real cluster each time (tests/pg.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timezone
+
+import asyncpg
+import pytest
+
+from render_sdk.engine.records import RunRecord, RunStatus
+from render_sdk.engine.store import StoreOpenError, make_store, mask_url
+from render_sdk.engine.store_postgres import LATEST_VERSION, MIGRATIONS, PostgresStore, migrate
+from tests.pg import PASSWORD, PostgresCluster, _free_port
+
+T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def run(n: int) -> RunRecord:
+    run_id = f"trn-{n:06d}"
+    return RunRecord(
+        id=run_id,
+        task_id="tsk-a",
+        task_name="a",
+        status=RunStatus.PENDING,
+        input=[n],
+        parent_id="",
+        root_id=run_id,
+        created_at=T0,
+    )
+
+
+async def test_engines_migrating_one_fresh_database_at_once_apply_each_step_once(
+    postgres_url: str,
+) -> None:
+    conns = [await asyncpg.connect(postgres_url) for _ in range(4)]
+    try:
+        versions = await asyncio.gather(*(migrate(c) for c in conns))
+        assert versions == [LATEST_VERSION] * 4
+        steps = await conns[0].fetch(
+            "SELECT version FROM render_workflows.schema_version ORDER BY version"
+        )
+        assert [r[0] for r in steps] == [n for n, _ in MIGRATIONS]
+        assert await migrate(conns[1]) == LATEST_VERSION  # and again: nothing to do
+    finally:
+        for conn in conns:
+            await conn.close()
+
+
+async def test_four_engines_opening_one_database_at_once_one_wins_the_others_are_told(
+    postgres_url: str,
+) -> None:
+    stores = [PostgresStore(postgres_url) for _ in range(4)]
+    outcomes = await asyncio.gather(*(s.open() for s in stores), return_exceptions=True)
+    opened = [s for s, o in zip(stores, outcomes, strict=True) if not isinstance(o, BaseException)]
+    refused = [o for o in outcomes if isinstance(o, BaseException)]
+    assert len(opened) == 1 and len(refused) == 3
+    for error in refused:
+        assert isinstance(error, StoreOpenError)
+        message = str(error)
+        assert "is in use by render-workflows engine pid" in message
+        assert "several engines on one database are not supported yet" in message
+        assert PASSWORD not in message and "***" in message
+    winner = opened[0]
+    assert (await winner.insert_run(run(1), None)).created
+    await winner.close()
+    again = PostgresStore(postgres_url)  # the lock goes with the engine
+    await again.open()
+    assert await again.get_run("trn-000001") == run(1)
+    await again.close()
+
+
+async def test_the_tables_live_in_a_schema_of_their_own(postgres_url: str) -> None:
+    store = PostgresStore(postgres_url)
+    await store.open()
+    await store.close()
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        tables = await conn.fetch(
+            "SELECT schemaname, tablename FROM pg_tables WHERE schemaname NOT IN "
+            "('pg_catalog', 'information_schema') ORDER BY tablename"
+        )
+    finally:
+        await conn.close()
+    assert {r[0] for r in tables} == {"render_workflows"}
+    assert [r[1] for r in tables] == [
+        "idempotency", "logs", "meta", "runs", "schema_version", "tasks"
+    ]  # fmt: skip
+
+
+async def test_a_database_of_a_newer_schema_is_refused(postgres_url: str) -> None:
+    store = PostgresStore(postgres_url)
+    await store.open()
+    await store.close()
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        await conn.execute("INSERT INTO render_workflows.schema_version (version) VALUES (999)")
+    finally:
+        await conn.close()
+    with pytest.raises(StoreOpenError) as caught:
+        await PostgresStore(postgres_url).open()
+    assert str(caught.value) == (
+        "the database's schema is at version 999, newer than this engine knows "
+        f"({LATEST_VERSION}): upgrade render_sdk, or use another database"
+    )
+
+
+async def test_concurrent_writes_share_commits_and_keep_their_order(postgres_url: str) -> None:
+    store = PostgresStore(postgres_url)
+    await store.open()
+    try:
+        records = [run(i) for i in range(200)]
+        writes = [store.insert_run(r, None) for r in records]
+        for r in records:
+            r.status = RunStatus.RUNNING
+            writes.append(store.save_run(r))
+            r.status = RunStatus.COMPLETED
+            writes.append(store.save_run(r))
+        before = store.commits
+        await asyncio.gather(*writes)
+        assert store.commits - before < len(writes)  # group commit: fewer commits than writes
+        for r in records[:5] + records[-5:]:
+            stored = await store.get_run(r.id)
+            assert stored is not None and stored.status is RunStatus.COMPLETED
+    finally:
+        await store.close()
+
+
+async def test_a_failing_write_in_a_batch_fails_alone(postgres_url: str) -> None:
+    store = PostgresStore(postgres_url)
+    await store.open()
+    try:
+        await store.insert_run(run(1), None)
+        ok_before = store.insert_run(run(2), None)
+        duplicate = store.insert_run(run(1), None)
+        ok_after = store.insert_run(run(3), None)
+        assert (await ok_before).created and (await ok_after).created
+        with pytest.raises(asyncpg.UniqueViolationError):
+            await duplicate
+        assert [r.id for r, _ in await store.list_runs(_all(), 10, None)] == [
+            "trn-000003", "trn-000002", "trn-000001"
+        ]  # fmt: skip
+    finally:
+        await store.close()
+
+
+def _all() -> object:
+    from render_sdk.engine.records import RunFilter
+
+    return RunFilter()
+
+
+async def test_one_idempotency_key_sent_many_times_at_once_makes_one_run(
+    postgres_url: str,
+) -> None:
+    store = PostgresStore(postgres_url)
+    await store.open()
+    try:
+        results = await asyncio.gather(
+            *(store.insert_run(run(i), ("rest", "same")) for i in range(1, 21))
+        )
+        assert sum(r.created for r in results) == 1
+        assert {r.run_id for r in results} == {"trn-000001"}
+        assert len(await store.list_runs(_all(), 100, None)) == 1  # type: ignore[arg-type]
+    finally:
+        await store.close()
+
+
+async def test_a_lost_connection_is_regained_for_later_writes(
+    postgres_url: str, postgres_cluster: PostgresCluster
+) -> None:
+    store = PostgresStore(postgres_url)
+    await store.open()
+    try:
+        await store.insert_run(run(1), None)
+        dbname = postgres_url.rsplit("/", 1)[1]
+        postgres_cluster.sql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
+            f"'{dbname}' AND pid <> pg_backend_pid()"
+        )
+        done = run(1)
+        done.status = RunStatus.COMPLETED
+        with pytest.raises((asyncpg.InterfaceError, asyncpg.PostgresError, OSError)):
+            await store.save_run(done)  # the write on the lost connection fails, and says so
+        await store.save_run(done)
+        stored = await store.get_run("trn-000001")
+        assert stored is not None and stored.status is RunStatus.COMPLETED
+    finally:
+        await store.close()
+
+
+# --- errors a user can cause ------------------------------------------------------------------
+async def test_a_wrong_password_is_one_clear_line_without_the_password(
+    postgres_cluster: PostgresCluster, postgres_url: str
+) -> None:
+    dbname = postgres_url.rsplit("/", 1)[1]
+    url = postgres_cluster.url(dbname, password="Wr0ng-pass")
+    with pytest.raises(StoreOpenError) as caught:
+        await PostgresStore(url).open()
+    assert str(caught.value) == (
+        f"cannot open the PostgreSQL database postgresql://render:***@127.0.0.1:"
+        f"{postgres_cluster.port}/{dbname}: authentication failed for user render"
+    )
+
+
+async def test_a_missing_database_is_one_clear_line(postgres_cluster: PostgresCluster) -> None:
+    url = postgres_cluster.url("no_such_db")
+    with pytest.raises(StoreOpenError) as caught:
+        await PostgresStore(url).open()
+    message = str(caught.value)
+    assert message.endswith("the database 'no_such_db' does not exist (create it first)")
+    assert PASSWORD not in message
+
+
+async def test_an_unreachable_server_names_host_and_port() -> None:
+    port = _free_port()
+    url = f"postgresql://render:{PASSWORD}@127.0.0.1:{port}/x"
+    with pytest.raises(StoreOpenError) as caught:
+        await PostgresStore(url).open()
+    message = str(caught.value)
+    assert message.startswith(
+        f"cannot open the PostgreSQL database postgresql://render:***@127.0.0.1:{port}/x: "
+        f"cannot reach the server at 127.0.0.1:{port}: "
+    )
+    assert "refused" in message.lower() and PASSWORD not in message
+
+
+def test_the_factory_picks_the_store_by_the_db_setting(tmp_path: object) -> None:
+    from render_sdk.engine.store_sqlite import SQLiteStore
+
+    assert isinstance(make_store("postgresql://u:p@h/db"), PostgresStore)
+    assert isinstance(make_store("postgres://u:p@h/db"), PostgresStore)
+    assert isinstance(make_store("POSTGRESQL://h/db"), PostgresStore)
+    assert isinstance(make_store(":memory:"), SQLiteStore)
+    assert isinstance(make_store("runs/postgres.db"), SQLiteStore)
+    assert "p@" not in repr(make_store("postgresql://u:p@h/db"))
+
+
+def test_passwords_are_masked_wherever_they_are() -> None:
+    assert mask_url("postgresql://app:s3cret@db:5432/runs") == "postgresql://app:***@db:5432/runs"
+    assert mask_url("postgres://app@db/runs") == "postgres://app@db/runs"
+    assert "s3cret" not in mask_url("postgresql://db/runs?user=app&password=s3cret")
+    assert "p:ss" not in mask_url("postgresql://app:p:ss@db/runs")
+    assert mask_url("runs.db") == "runs.db"
+
+
+def test_without_the_driver_the_factory_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "asyncpg", None)  # as if the extra were not installed
+    monkeypatch.delitem(sys.modules, "render_sdk.engine.store_postgres")
+    with pytest.raises(StoreOpenError) as caught:
+        make_store("postgresql://u:p@h/db")
+    assert str(caught.value) == (
+        "a PostgreSQL database needs the postgres extra (asyncpg is not installed): "
+        "install render_sdk[postgres]"
+    )
