@@ -339,6 +339,7 @@ async def b5(engine: Engine, stored: int, repeats: int, page: int = 100) -> Resu
                 ListTaskRunsParams(limit=page, cursor=deep_cursor)
             )
             deep.append(time.perf_counter() - t0)
+    filtered = await _filtered_pages(engine, repeats)
     walk_summary = latency_summary(walk)
     return Result(
         "B5",
@@ -353,8 +354,37 @@ async def b5(engine: Engine, stored: int, repeats: int, page: int = 100) -> Resu
             "walk_seconds": walk_seconds,
             "walk_page_p50_ms": walk_summary["p50_ms"],
             "walk_page_p99_ms": walk_summary["p99_ms"],
+            **filtered,
             "engine_rss_mb": engine.rss_mb() or 0.0,
         },
-        note=f"{stored:,} completed runs in the store; pages of {page}, p50 of {repeats} "
-        f"requests; deep page = page {target} of the chain",
+        note=f"{stored:,} runs in the store (1 in 100 failed); pages of {page}, p50 of "
+        f"{repeats} requests; deep page = page {target} of the chain; inspector pages of 50 "
+        "failed root runs: the first and the 10th",
     )
+
+
+async def _filtered_pages(engine: Engine, repeats: int) -> dict[str, float]:
+    """The run inspector's ``/?status=failed&roots=1`` (50 runs a page): the first page, and
+    the 10th (reached by its cursors); p50 of ``repeats`` requests each."""
+    import re
+
+    url = f"{engine.base_url}/?status=failed&roots=1"
+    out: dict[str, float] = {}
+    async with httpx.AsyncClient(timeout=30.0) as http:
+        for name, pages in (("filtered_page_ms", 1), ("filtered_deep_page_ms", 10)):
+            target = url
+            for _ in range(pages - 1):
+                answer = await http.get(target)
+                found = re.search(r'href="(/\?[^"]*cursor=[^"]+)" rel="next"', answer.text)
+                if found is None:
+                    raise NotMeasured("the failed runs' page offers no next page")
+                target = engine.base_url + found.group(1).replace("&amp;", "&")
+            samples: list[float] = []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                answer = await http.get(target)
+                samples.append(time.perf_counter() - t0)
+                if answer.status_code != 200 or answer.text.count('class="st-failed"') != 50:
+                    raise NotMeasured(f"the failed runs' page answered {answer.status_code}")
+            out[name] = latency_summary(samples)["p50_ms"]
+    return out

@@ -2,7 +2,8 @@
 
 It writes through the engine's own store (``SQLiteStore.insert_run`` / ``save_run``, group
 committed) before the engine starts, so no run executes and the rows look exactly like the ones
-the engine writes itself: completed no-op runs, one attempt each.
+the engine writes itself: no-op runs, one attempt each, completed except every
+``failed_every``-th, which failed (what a filtered page of the run inspector looks for).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 from bench._procs import NotMeasured
 
 
-async def _fill(db_path: str, count: int, task_name: str, batch: int) -> None:
+async def _fill(db_path: str, count: int, task_name: str, batch: int, failed_every: int) -> None:
     from render_sdk.engine._ids import new_run_id, task_id_for
     from render_sdk.engine.records import AttemptRecord, RunRecord, RunStatus
     from render_sdk.engine.store_sqlite import SQLiteStore
@@ -32,20 +33,28 @@ async def _fill(db_path: str, count: int, task_name: str, batch: int) -> None:
                 done = at + timedelta(milliseconds=2)
                 run_id = new_run_id()
                 seq += 1
+                failed = failed_every > 0 and i % failed_every == failed_every - 1
+                status = RunStatus.FAILED if failed else RunStatus.COMPLETED
+                error = "ValueError: no" if failed else None
                 run = RunRecord(
                     id=run_id,
                     task_id=task_id,
                     task_name=task_name,
-                    status=RunStatus.COMPLETED,
+                    status=status,
                     input=[],
                     parent_id="",
                     root_id=run_id,
                     created_at=at,
                     started_at=at,
                     completed_at=done,
-                    results=[None],
+                    results=None if failed else [None],
+                    error=error,
                     event_seq=seq,
-                    attempts=[AttemptRecord(1, RunStatus.COMPLETED, at, done, results=[None])],
+                    attempts=[
+                        AttemptRecord(
+                            1, status, at, done, error=error, results=None if failed else [None]
+                        )
+                    ],
                 )
                 pending.append(store.insert_run(run, None))
                 pending.append(store.save_run(run))
@@ -55,16 +64,31 @@ async def _fill(db_path: str, count: int, task_name: str, batch: int) -> None:
         await store.close()
 
 
-def fill_runs(db_path: str, count: int, task_name: str = "noop", timeout: float = 600) -> float:
-    """Write ``count`` completed runs of ``task_name`` into the database, in a child process
-    (bounded by ``timeout``); return the seconds taken. NotMeasured when it cannot."""
+def fill_runs(
+    db_path: str,
+    count: int,
+    task_name: str = "noop",
+    timeout: float = 600,
+    failed_every: int = 0,
+) -> float:
+    """Write ``count`` runs of ``task_name`` into the database (completed; every
+    ``failed_every``-th failed), in a child process (bounded by ``timeout``); return the seconds
+    taken. NotMeasured when it cannot."""
     import subprocess
     import sys
 
     from bench._procs import ROOT, bench_env
 
     t0 = time.perf_counter()
-    command = [sys.executable, "-m", "bench._fill", db_path, str(count), task_name]
+    command = [
+        sys.executable,
+        "-m",
+        "bench._fill",
+        db_path,
+        str(count),
+        task_name,
+        str(failed_every),
+    ]
     try:
         done = subprocess.run(
             command,
@@ -84,10 +108,11 @@ def fill_runs(db_path: str, count: int, task_name: str = "noop", timeout: float 
 
 
 def main(argv: list[str]) -> int:
-    """``python -m bench._fill DB COUNT [TASK]``."""
+    """``python -m bench._fill DB COUNT [TASK [FAILED_EVERY]]``."""
     db_path, count = argv[0], int(argv[1])
     task_name = argv[2] if len(argv) > 2 else "noop"
-    asyncio.run(_fill(db_path, count, task_name, 2000))
+    failed_every = int(argv[3]) if len(argv) > 3 else 0
+    asyncio.run(_fill(db_path, count, task_name, 2000, failed_every))
     return 0
 
 

@@ -86,6 +86,8 @@ ROWS: tuple[Row, ...] = (
     Row("B4chord", "p50_ms", "B4' 100 children + chord callback", "ms"),
     Row("B5", "first_page_ms", "B5 first page (100) of 100k runs", "ms", target=_at_most(20, "ms")),
     Row("B5", "deep_page_ms", "B5 page deep in the cursor chain", "ms", target=_at_most(20, "ms")),
+    Row("B5", "filtered_page_ms", "B5 inspector page of failed runs (1 in 100)", "ms"),
+    Row("B5", "filtered_deep_page_ms", "B5 the 10th such page", "ms"),
     Row("B5", "engine_rss_mb", "B5 engine RSS with 100k runs", "MiB", target=_at_most(150, "MiB")),
     Row(
         "C1",

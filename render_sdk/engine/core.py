@@ -63,6 +63,23 @@ def default_concurrency(cpu_count: int | None = None) -> int:
     return max(8, min(32, 4 * cpus))
 
 
+def stored_statuses(shown: frozenset[RunStatus]) -> frozenset[RunStatus]:
+    """The statuses a run may be stored with while the engine shows it in one of ``shown``.
+
+    A listing shows an active run's state in memory. It differs from the stored one in one way
+    only: an attempt's start is written before it is shown (docs/engine.md, "Recovery"), so for
+    the length of that commit a run is stored ``running`` and shown ``pending``. Every other
+    change is shown no earlier than its write is called, and a store's reads see every write
+    called before them.
+
+    >>> sorted(s.value for s in stored_statuses(frozenset({RunStatus.PENDING})))
+    ['pending', 'running']
+    """
+    if RunStatus.PENDING in shown:
+        return shown | {RunStatus.RUNNING}
+    return shown
+
+
 def snapshot(rec: RunRecord) -> RunRecord:
     """A copy of ``rec`` that later state changes do not touch."""
     return rec.copy()
@@ -350,14 +367,24 @@ class EngineCore:
         if not 1 <= limit <= 100:
             raise InvalidRequest(f"limit must be between 1 and 100, got {limit}")
         before = decode_cursor(cursor, self._cursor_key) if cursor else None
-        rows = await self.store.list_runs(filter, limit, before)
+        stored = filter
+        if filter.statuses is not None:
+            stored = dataclasses.replace(filter, statuses=stored_statuses(filter.statuses))
         out: list[tuple[RunRecord, str]] = []
-        for rec, position in rows:
-            active = self.scheduler.active.get(rec.id)
-            if active is not None:
-                rec = snapshot(active.record)
-            out.append((rec, encode_cursor(position, self._cursor_key)))
-        return out
+        while True:
+            rows = await self.store.list_runs(stored, limit, before)
+            for rec, position in rows:
+                active = self.scheduler.active.get(rec.id)
+                if active is not None:
+                    rec = snapshot(active.record)
+                if filter.statuses is not None and rec.status not in filter.statuses:
+                    continue  # stored with a status it does not show yet
+                out.append((rec, encode_cursor(position, self._cursor_key)))
+                if len(out) == limit:
+                    return out
+            if len(rows) < limit:
+                return out
+            before = rows[-1][1]
 
     async def cancel_run(self, run_id: str) -> None:
         """Cancel a pending or running run and its whole subtree."""

@@ -118,13 +118,21 @@ class RunRecord:
 
 @dataclass(frozen=True)
 class RunFilter:
-    """Which runs a listing returns (every set field must match)."""
+    """Which runs a listing returns (every set field must match).
+
+    ``statuses``: runs in any of these statuses (None: any status). ``roots_only``: runs that
+    are not subtasks (``parent_id == ""``). A store matches ``statuses`` against the status it
+    has stored; :meth:`EngineCore.list_runs <render_sdk.engine.core.EngineCore.list_runs>`
+    answers with the status the engine shows (docs/engine.md, "Listing runs").
+    """
 
     task_id: str | None = None
     root_run_id: str | None = None
     owner_id: str | None = None  # accepted and ignored locally: one owner
     workflow_id: str | None = None
     workflow_version_id: str | None = None
+    statuses: frozenset[RunStatus] | None = None
+    roots_only: bool = False
 
 
 @dataclass(frozen=True)

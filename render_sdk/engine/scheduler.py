@@ -254,12 +254,13 @@ class Scheduler:
             if published is not None:
                 self.log_state(rec)
             outcome = await attempt.outcome
+            unshown = False  # a short attempt's start: shown and written with its outcome
             if start_timer is not None:
                 start_timer.cancel()
                 if start_saved is not None:
                     await start_saved  # the start is on disk and in the record
                 else:
-                    lifecycle.start(rec, started, now)  # written with the outcome
+                    unshown = True
             if timer is not None:
                 timer.cancel()
             await self.workers.end_attempt(attempt, outcome)
@@ -270,6 +271,10 @@ class Scheduler:
             if isinstance(outcome, Interrupted):
                 self.running.discard(attempt)
                 return
+            if unshown:
+                # Only now, with the outcome's write called in the same step: a run is never
+                # shown running while it is stored pending (EngineCore.list_runs relies on it).
+                lifecycle.start(rec, started, now)
             await self._settle(run, attempt, outcome)
         finally:
             if start_timer is not None:

@@ -6,8 +6,9 @@ read logs, load the runs left unfinished. :class:`~render_sdk.engine.store_sqlit
 and :class:`~render_sdk.engine.store_memory.MemoryStore` implement it and pass the same
 conformance tests (tests/unit/engine/test_store_conformance.py).
 
-Writes are ordered when they are called: each takes a snapshot of its records at once, and a
-write called after another is never durable before it. The awaitable a write returns resolves
+Writes are ordered when they are called: each takes a snapshot of its records at once, a
+write called after another is never durable before it, and a read sees every write called
+before it (whether or not that write is durable yet). The awaitable a write returns resolves
 once the write is durable; how a store gets there (SQLite batches many writes into one commit)
 is its own business.
 
@@ -86,8 +87,10 @@ class Store(Protocol):
     async def list_runs(
         self, filter: RunFilter, limit: int, before: int | None
     ) -> list[tuple[RunRecord, int]]:
-        """Newest first, at most ``limit``: runs whose position is below ``before`` (all if
-        None), each with its position (the cursor of the next page)."""
+        """Newest first, at most ``limit``: runs that match ``filter`` (its ``statuses``
+        against the stored status) and whose position is below ``before`` (all if None), each
+        with its position (the cursor of the next page). Every filter and combination of
+        filters must stay fast however many runs are stored: a page reads its own rows only."""
 
     async def get_logs(
         self, run_id: str, after: int | None, limit: int

@@ -125,6 +125,10 @@ class MemoryStore:
                 continue
             if filter.root_run_id is not None and rec.root_id != filter.root_run_id:
                 continue
+            if filter.statuses is not None and rec.status not in filter.statuses:
+                continue
+            if filter.roots_only and rec.parent_id:
+                continue
             out.append((rec.copy(), index + 1))
             if len(out) >= limit:
                 break

@@ -34,7 +34,10 @@ from render_sdk.engine.records import (
 )
 from render_sdk.engine.store import InsertResult, StoreCounters
 
-_SCHEMA = """
+# The schema's version is SQLite's ``user_version``; a file from before versions were kept reads 0.
+# Version 1 is the tables as first written (``IF NOT EXISTS``: such a file keeps its data); each
+# later version is one step in _MIGRATIONS, run in its own transaction with the version bump.
+_SCHEMA_V1 = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS tasks (
     id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL, spec TEXT NOT NULL
@@ -74,6 +77,56 @@ CREATE TABLE IF NOT EXISTS idempotency (
     scope TEXT NOT NULL, key TEXT NOT NULL, run_id TEXT NOT NULL, PRIMARY KEY (scope, key)
 ) WITHOUT ROWID;
 """
+
+_MIGRATIONS: dict[int, str] = {
+    # Listing by status and root runs only: an index for each combination of the filters
+    # (task, status, root runs only), each ending in pos, so that a page of any of them reads
+    # only its own rows, newest first (docs/engine.md, "Listing runs"). The root-only ones are
+    # partial: subtasks, most runs of a fan-out, do not pay for them.
+    2: """
+CREATE INDEX runs_status ON runs (status, pos);
+CREATE INDEX runs_task_status ON runs (task_id, status, pos);
+CREATE INDEX runs_top ON runs (pos) WHERE parent_id = '';
+CREATE INDEX runs_top_status ON runs (status, pos) WHERE parent_id = '';
+CREATE INDEX runs_top_task ON runs (task_id, pos) WHERE parent_id = '';
+CREATE INDEX runs_top_task_status ON runs (task_id, status, pos) WHERE parent_id = '';
+""",
+}
+SCHEMA_VERSION = max(_MIGRATIONS)
+
+
+class StoreTooNew(RuntimeError):
+    """The database was written by a newer version of this package."""
+
+
+def _migrate(conn: sqlite3.Connection, path: str) -> None:
+    """Create the schema, or bring an older file's schema up to :data:`SCHEMA_VERSION`."""
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if version > SCHEMA_VERSION:
+        raise StoreTooNew(
+            f"the database {path} has schema version {version}, written by a newer render_sdk "
+            f"(this one knows versions up to {SCHEMA_VERSION}): upgrade render_sdk, or use "
+            "another database file"
+        )
+    if version < 1:
+        conn.execute("BEGIN IMMEDIATE")
+        for statement in _SCHEMA_V1.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+        if "parent_attempt" not in columns:  # a file written before the column existed
+            conn.execute("ALTER TABLE runs ADD COLUMN parent_attempt INTEGER")
+        conn.execute("PRAGMA user_version = 1")
+        conn.execute("COMMIT")
+        version = 1
+    for target in range(version + 1, SCHEMA_VERSION + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        for statement in _MIGRATIONS[target].split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {target}")
+        conn.execute("COMMIT")
+
 
 _RUN_COLUMNS = (
     "id, task_id, task_name, status, input, parent_id, root_id, created_at, retries, "
@@ -247,10 +300,11 @@ class SQLiteStore:
         conn.execute(f"PRAGMA synchronous={'FULL' if self.durable else 'NORMAL'}")
         conn.execute("PRAGMA foreign_keys=OFF")
         conn.execute("PRAGMA busy_timeout=5000")
-        conn.executescript(_SCHEMA)
-        columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
-        if "parent_attempt" not in columns:  # a database written before the column existed
-            conn.execute("ALTER TABLE runs ADD COLUMN parent_attempt INTEGER")
+        try:
+            _migrate(conn, self.path)
+        except BaseException:
+            conn.close()
+            raise
         return conn
 
     def _lock(self) -> None:
@@ -394,22 +448,11 @@ class SQLiteStore:
     async def list_runs(
         self, filter: RunFilter, limit: int, before: int | None
     ) -> list[tuple[RunRecord, int]]:
-        where: list[str] = []
-        args: list[Any] = []
-        if filter.task_id is not None:
-            where.append("task_id = ?")
-            args.append(filter.task_id)
-        if filter.root_run_id is not None:
-            where.append("root_id = ?")
-            args.append(filter.root_run_id)
-        if before is not None:
-            where.append("pos < ?")
-            args.append(before)
-        clause = ("WHERE " + " AND ".join(where)) if where else ""
-        sql = f"SELECT {_RUN_COLUMNS}, pos FROM runs {clause} ORDER BY pos DESC LIMIT ?"
-        args.append(limit)
+        sql, args = _listing(filter, limit, before)
 
         def op(conn: sqlite3.Connection) -> list[tuple[RunRecord, int]]:
+            if not sql:
+                return []
             rows = conn.execute(sql, args).fetchall()
             return [(_run_from_row(r), int(r[_NCOLS])) for r in rows]
 
@@ -451,6 +494,49 @@ class SQLiteStore:
             return [_run_from_row(r) for r in rows]
 
         return await self._writer.read(op)
+
+
+def _listing(filter: RunFilter, limit: int, before: int | None) -> tuple[str, list[Any]]:
+    """The query of one page of runs (empty when no run can match).
+
+    Every combination of filters has an index made of its equality columns and ``pos``, so the
+    page is read newest first straight off the index (see _MIGRATIONS). Several statuses are one
+    such read per status, merged. A tree (``root_run_id``) is read off its own index, the other
+    filters checked row by row (a unary ``+`` keeps a column's index out of the plan).
+    """
+    where: list[str] = []
+    args: list[Any] = []
+    tree = filter.root_run_id is not None
+    other = "+" if tree else ""
+    if tree:
+        where.append("root_id = ?")
+        args.append(filter.root_run_id)
+    if filter.task_id is not None:
+        where.append(f"{other}task_id = ?")
+        args.append(filter.task_id)
+    if filter.roots_only:
+        where.append(f"{other}parent_id = ''")  # a literal: the partial indexes' condition
+    if before is not None:
+        where.append("pos < ?")
+        args.append(before)
+    select = f"SELECT {_RUN_COLUMNS}, pos FROM runs"
+    if filter.statuses is None:
+        clause = ("WHERE " + " AND ".join(where)) if where else ""
+        return f"{select} {clause} ORDER BY pos DESC LIMIT ?", [*args, limit]
+    statuses = sorted(s.value for s in filter.statuses)
+    if not statuses:
+        return "", []
+    if tree or len(statuses) == 1:
+        marks = ",".join("?" * len(statuses))
+        clause = " AND ".join([f"{other}status IN ({marks})", *where])
+        return f"{select} WHERE {clause} ORDER BY pos DESC LIMIT ?", [*statuses, *args, limit]
+    clause = " AND ".join(["status = ?", *where])
+    parts: list[str] = []
+    merged: list[Any] = []
+    for status in statuses:
+        parts.append(f"SELECT * FROM ({select} WHERE {clause} ORDER BY pos DESC LIMIT ?)")
+        merged += [status, *args, limit]
+    return " UNION ALL ".join(parts) + " ORDER BY pos DESC LIMIT ?", [*merged, limit]
 
 
 def _read_counters(conn: sqlite3.Connection) -> StoreCounters:

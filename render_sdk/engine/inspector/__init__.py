@@ -50,7 +50,6 @@ from render_sdk.engine.records import (
 
 HERE = Path(__file__).parent
 PAGE_SIZE = 50
-SCAN_LIMIT = 2000  # runs a filtered page reads at most before it offers to read on
 TREE_LIMIT = 1000  # runs of one tree a run page shows at most
 LOG_LINES = 100  # log lines a run page renders; the rest are fetched by the page
 FORM_LIMIT = 256 * 1024
@@ -151,32 +150,13 @@ class Inspector:
         return None
 
     async def _page_of_runs(
-        self, run_filter: RunFilter, status: str | None, roots: bool, cursor: str | None
-    ) -> tuple[list[RunRecord], str | None, int]:
-        """Up to PAGE_SIZE matching runs after ``cursor``, the cursor to read on from (None at
-        the end), and how many runs were read. Filters the store cannot apply are applied
-        here, reading at most SCAN_LIMIT runs per page."""
-        found: list[RunRecord] = []
-        scanned = 0
-        filtered = status is not None or roots
-        batch = 100 if filtered else PAGE_SIZE + 1
-        while True:
-            items = await self.core.list_runs(run_filter, batch, cursor)
-            for rec, position in items:
-                if not filtered and len(found) == PAGE_SIZE:
-                    return found, cursor, scanned  # one more exists: offer the next page
-                scanned += 1
-                cursor = position
-                if (status is None or rec.status.value == status) and (
-                    not roots or not rec.parent_id
-                ):
-                    found.append(rec)
-                    if filtered and len(found) == PAGE_SIZE:
-                        return found, cursor, scanned
-            if len(items) < batch or not filtered:
-                return found, None, scanned
-            if scanned >= SCAN_LIMIT:
-                return found, cursor, scanned
+        self, run_filter: RunFilter, cursor: str | None
+    ) -> tuple[list[RunRecord], str | None]:
+        """Up to PAGE_SIZE matching runs after ``cursor`` and the cursor of the next page (None
+        at the end); the engine applies every filter, so a page reads its own runs only."""
+        items = await self.core.list_runs(run_filter, PAGE_SIZE + 1, cursor)
+        runs = [rec for rec, _ in items[:PAGE_SIZE]]
+        return runs, items[PAGE_SIZE - 1][1] if len(items) > PAGE_SIZE else None
 
     async def _tree(self, run: RunRecord) -> tuple[list[TreeNode], bool]:
         """The runs below ``run`` (itself first), depth-first, and whether the tree was cut."""
@@ -232,21 +212,23 @@ class Inspector:
         problem = None
         if status is not None and status not in STATUSES:
             problem, status = f"unknown status {status!r}: one of {', '.join(STATUSES)}", None
-        run_filter = RunFilter()
+        task_id: str | None = None
         runs: list[RunRecord] = []
         next_cursor: str | None = None
-        scanned = 0
         if task_name is not None:
             task = self._task_by_name(task_name)
             if task is None:
                 problem = f"no registered task is named {task_name!r}"
             else:
-                run_filter = RunFilter(task_id=task.id)
-        if problem is None or task_name is None or run_filter.task_id is not None:
+                task_id = task.id
+        if task_name is None or task_id is not None:
+            run_filter = RunFilter(
+                task_id=task_id,
+                statuses=None if status is None else frozenset({RunStatus(status)}),
+                roots_only=roots,
+            )
             try:
-                runs, next_cursor, scanned = await self._page_of_runs(
-                    run_filter, status, roots, cursor
-                )
+                runs, next_cursor = await self._page_of_runs(run_filter, cursor)
             except EngineError as exc:
                 problem = f"cannot list runs: {exc.message}"
         query = {"task": task_name or "", "status": status or "", "roots": "1" if roots else ""}
@@ -266,8 +248,6 @@ class Inspector:
             query=query,
             first_page=cursor is None,
             next_url=next_url,
-            scanned=scanned,
-            filtered=status is not None or roots,
             problem=problem,
         )
 

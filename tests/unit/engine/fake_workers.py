@@ -137,9 +137,11 @@ async def fake_engine(
     *,
     limit: int = 4,
     store: Store | None = None,
+    workers_class: type[FakeWorkers] | None = None,
 ) -> tuple[EngineCore, FakeWorkers]:
-    """A started engine on the in-memory store (or ``store``) and fake workers."""
-    workers = FakeWorkers(functions, tasks or [task(name) for name in functions])
+    """A started engine on the in-memory store (or ``store``) and fake workers (of
+    ``workers_class``, a subclass of FakeWorkers, if given)."""
+    workers = (workers_class or FakeWorkers)(functions, tasks or [task(name) for name in functions])
     core = EngineCore(
         EngineConfig(app_target="fake:app", max_concurrency=limit),
         store=store or MemoryStore(),

@@ -269,3 +269,79 @@ async def test_counters_and_data_survive_a_reopen(stores: Stores) -> None:
     assert await store.get_run("trn-000001") == finished(1, seq=41)
     assert not (await store.insert_run(run(2), ("rest", "key"))).created
     assert [t.name for t in await store.load_tasks()] == ["square"]
+
+
+def _mixed() -> list[RunRecord]:
+    """Runs of two tasks in every status, roots and subtasks, in insertion order."""
+    statuses = list(RunStatus)
+    rows: list[RunRecord] = []
+    for i in range(1, 41):
+        root = None if i % 3 else f"trn-{i - 1:06d}"
+        rec = run(i, task="tsk-a" if i % 2 else "tsk-b", root=root)
+        rec.status = statuses[(i * 7) % len(statuses)]
+        rows.append(rec)
+    return rows
+
+
+FILTERS = [
+    RunFilter(statuses=frozenset({RunStatus.FAILED})),
+    RunFilter(statuses=frozenset({RunStatus.PENDING, RunStatus.RUNNING})),
+    RunFilter(statuses=frozenset(RunStatus)),
+    RunFilter(statuses=frozenset()),
+    RunFilter(roots_only=True),
+    RunFilter(task_id="tsk-a", statuses=frozenset({RunStatus.COMPLETED})),
+    RunFilter(task_id="tsk-b", roots_only=True),
+    RunFilter(statuses=frozenset({RunStatus.CANCELED}), roots_only=True),
+    RunFilter(
+        task_id="tsk-a",
+        statuses=frozenset({RunStatus.PENDING, RunStatus.CANCELED}),
+        roots_only=True,
+    ),
+    RunFilter(root_run_id="trn-000002", statuses=frozenset({RunStatus.PENDING})),
+]
+
+
+def _matches(rec: RunRecord, f: RunFilter) -> bool:
+    return (
+        (f.task_id is None or rec.task_id == f.task_id)
+        and (f.root_run_id is None or rec.root_id == f.root_run_id)
+        and (f.statuses is None or rec.status in f.statuses)
+        and not (f.roots_only and rec.parent_id)
+    )
+
+
+@pytest.mark.parametrize("run_filter", FILTERS, ids=repr)
+async def test_listing_by_status_and_root_runs_in_pages(
+    stores: Stores, run_filter: RunFilter
+) -> None:
+    store = stores.store
+    rows = _mixed()
+    for rec in rows:
+        await store.insert_run(run(int(rec.id[4:]), rec.task_id, rec.parent_id or None), None)
+        await store.save_run(rec)  # the status is a saved state, not only an inserted one
+    expected = [r.id for r in reversed(rows) if _matches(r, run_filter)]
+    seen: list[str] = []
+    before = None
+    while True:
+        page = await store.list_runs(run_filter, 3, before)
+        assert len(page) <= 3
+        seen.extend(r.id for r, _ in page)
+        if len(page) < 3:
+            break
+        before = page[-1][1]
+    assert seen == expected
+    for rec, _ in await store.list_runs(run_filter, 100, None):
+        assert _matches(rec, run_filter) and rec == next(r for r in rows if r.id == rec.id)
+
+
+async def test_a_status_listing_sees_writes_called_before_it(stores: Stores) -> None:
+    store = stores.store
+    await store.insert_run(run(1), None)
+    rec = run(1)
+    rec.status = RunStatus.RUNNING
+    rec.attempts = [AttemptRecord(1, RunStatus.RUNNING, T0)]
+    saved = store.save_run(rec)  # not waited for: a read called after it sees it all the same
+    running = await store.list_runs(RunFilter(statuses=frozenset({RunStatus.RUNNING})), 10, None)
+    pending = await store.list_runs(RunFilter(statuses=frozenset({RunStatus.PENDING})), 10, None)
+    await saved
+    assert [r.id for r, _ in running] == ["trn-000001"] and pending == []

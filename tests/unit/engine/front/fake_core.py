@@ -172,6 +172,10 @@ class FakeCore:
             runs = [r for r in runs if r.task_id == filter.task_id]
         if filter.root_run_id is not None:
             runs = [r for r in runs if r.root_id == filter.root_run_id]
+        if filter.statuses is not None:
+            runs = [r for r in runs if r.status in filter.statuses]
+        if filter.roots_only:
+            runs = [r for r in runs if not r.parent_id]
         return [(r, r.id) for r in runs[:limit]]
 
     async def cancel_run(self, run_id: str) -> None:

@@ -108,6 +108,26 @@ async def test_the_runs_page_pages_with_a_cursor(served: Served) -> None:
     assert "No runs match these filters" in failed
 
 
+async def test_a_filtered_runs_page_pages_with_a_cursor_over_every_match(served: Served) -> None:
+    """Filters are the engine's: a page holds 50 matches however many runs lie between them,
+    and the next page's link keeps the filters."""
+    core = served.core
+    failed: list[str] = []
+    for i in range(300):
+        run = await core.start_run(core.tasks[0], [i])
+        if i % 5 == 0:
+            core.finish(run.id, RunStatus.FAILED, error="boom")
+            failed.append(run.id)
+    first = (await served.http.get("/", params={"status": "failed", "roots": "1"})).text
+    shown = re.findall(r'href="/runs/(trn-[^"]+)"', first)
+    assert shown == failed[::-1][:50]
+    older = re.search(r'href="(/\?[^"]+)" rel="next"', first)
+    assert older is not None and "status=failed" in older.group(1) and "roots=1" in older.group(1)
+    second = (await served.http.get(older.group(1).replace("&amp;", "&"))).text
+    assert re.findall(r'href="/runs/(trn-[^"]+)"', second) == failed[::-1][50:]
+    assert 'rel="next"' not in second
+
+
 async def test_the_run_page_shows_input_result_attempts_tree_and_logs(served: Served) -> None:
     core = served.core
     root = await core.start_run(core.tasks[0], [7])
