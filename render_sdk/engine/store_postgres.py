@@ -101,6 +101,19 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         """,
     ),
+    (
+        # Listing by status and root runs only: an index for each combination of the filters
+        # (task, status, root runs only) ending in pos, as in the SQLite store.
+        2,
+        """
+        CREATE INDEX runs_status ON runs (status, pos);
+        CREATE INDEX runs_task_status ON runs (task_id, status, pos);
+        CREATE INDEX runs_top ON runs (pos) WHERE parent_id = '';
+        CREATE INDEX runs_top_status ON runs (status, pos) WHERE parent_id = '';
+        CREATE INDEX runs_top_task ON runs (task_id, pos) WHERE parent_id = '';
+        CREATE INDEX runs_top_task_status ON runs (task_id, status, pos) WHERE parent_id = '';
+        """,
+    ),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 
@@ -299,6 +312,7 @@ class PostgresStore:
         self._pool: asyncpg.Pool | None = None
         self._queue: asyncio.Queue[_Write] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
+        self._tail: asyncio.Future[Any] | None = None  # the last run write queued
 
     def __repr__(self) -> str:
         return f"PostgresStore({mask_url(self.url)!r})"
@@ -375,6 +389,15 @@ class PostgresStore:
         if self._writer is None:
             raise RuntimeError("the store is not open (await PostgresStore.open() first)")
         self._queue.put_nowait(write)
+        if write.future is not None:
+            self._tail = write.future
+
+    async def _caught_up(self) -> None:
+        """Until every write waited for that was called so far is committed (or failed), so a
+        read of runs sees them (store.py: a read sees every write called before it)."""
+        tail = self._tail
+        if tail is not None and not tail.done():
+            await asyncio.wait([tail])
 
     def _write(
         self,
@@ -443,6 +466,7 @@ class PostgresStore:
         return [_task_from_row((r[0], r[1], r[2].isoformat(), r[3])) for r in rows]
 
     async def get_run(self, run_id: str) -> RunRecord | None:
+        await self._caught_up()
         row = await self._check_open().fetchrow(
             f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = $1", run_id
         )
@@ -451,23 +475,12 @@ class PostgresStore:
     async def list_runs(
         self, filter: RunFilter, limit: int, before: int | None
     ) -> list[tuple[RunRecord, int]]:
-        where: list[str] = []
-        args: list[Any] = []
-        if filter.task_id is not None:
-            args.append(filter.task_id)
-            where.append(f"task_id = ${len(args)}")
-        if filter.root_run_id is not None:
-            args.append(filter.root_run_id)
-            where.append(f"root_id = ${len(args)}")
-        if before is not None:
-            args.append(before)
-            where.append(f"pos < ${len(args)}")
-        clause = ("WHERE " + " AND ".join(where)) if where else ""
-        args.append(limit)
-        rows = await self._check_open().fetch(
-            f"SELECT {_RUN_COLUMNS}, pos FROM runs {clause} ORDER BY pos DESC LIMIT ${len(args)}",
-            *args,
-        )
+        pool = self._check_open()
+        sql, args = _listing(filter, limit, before)
+        if not sql:
+            return []
+        await self._caught_up()
+        rows = await pool.fetch(sql, *args)
         return [(_run_from_row(r), int(r[16])) for r in rows]
 
     async def get_logs(
@@ -588,6 +601,44 @@ class PostgresStore:
             except asyncpg.PostgresError:
                 raise _Retry from None
         return outcomes
+
+
+def _listing(filter: RunFilter, limit: int, before: int | None) -> tuple[str, list[Any]]:
+    """The query of one page of runs (empty when no run can match): each combination of
+    filters reads its own index in pos order; several statuses are one such read per status,
+    merged; a tree reads (root_id, pos)."""
+    args: list[Any] = []
+
+    def arg(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    where: list[str] = []
+    if filter.root_run_id is not None:
+        where.append(f"root_id = {arg(filter.root_run_id)}")
+    if filter.task_id is not None:
+        where.append(f"task_id = {arg(filter.task_id)}")
+    if filter.roots_only:
+        where.append("parent_id = ''")  # a literal: the partial indexes' condition
+    if before is not None:
+        where.append(f"pos < {arg(before)}")
+    select = f"SELECT {_RUN_COLUMNS}, pos FROM runs"
+    statuses = None if filter.statuses is None else sorted(s.value for s in filter.statuses)
+    if statuses is not None and not statuses:
+        return "", []
+    if statuses is None or len(statuses) == 1 or filter.root_run_id is not None:
+        if statuses is not None and len(statuses) == 1:
+            where.append(f"status = {arg(statuses[0])}")
+        elif statuses is not None:
+            where.append(f"status = ANY({arg(statuses)}::text[])")
+        clause = ("WHERE " + " AND ".join(where)) if where else ""
+        return f"{select} {clause} ORDER BY pos DESC LIMIT {arg(limit)}", args
+    shared = list(where)
+    parts = []
+    for status in statuses:
+        clause = " AND ".join([f"status = {arg(status)}", *shared])
+        parts.append(f"({select} WHERE {clause} ORDER BY pos DESC LIMIT {arg(limit)})")
+    return " UNION ALL ".join(parts) + f" ORDER BY pos DESC LIMIT {arg(limit)}", args
 
 
 def _settle(outcomes: list[tuple[_Write, Any, BaseException | None]]) -> None:

@@ -89,6 +89,39 @@ async def test_the_tables_live_in_a_schema_of_their_own(postgres_url: str) -> No
     ]  # fmt: skip
 
 
+async def test_a_database_of_version_1_is_brought_up_to_date_and_lists_by_status(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from render_sdk.engine import store_postgres
+    from render_sdk.engine.records import RunFilter
+
+    monkeypatch.setattr(store_postgres, "MIGRATIONS", MIGRATIONS[:1])
+    monkeypatch.setattr(store_postgres, "LATEST_VERSION", 1)
+    old = PostgresStore(postgres_url)
+    await old.open()
+    failed = run(2)
+    failed.status = RunStatus.FAILED
+    for rec in (run(1), failed):
+        await old.insert_run(rec, None)
+    await old.close()
+    monkeypatch.undo()
+    store = PostgresStore(postgres_url)
+    await store.open()
+    only_failed = RunFilter(statuses=frozenset({RunStatus.FAILED}), roots_only=True)
+    assert [r.id for r, _ in await store.list_runs(only_failed, 10, None)] == ["trn-000002"]
+    await store.close()
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        steps = await conn.fetch("SELECT version FROM render_workflows.schema_version")
+        indexes = await conn.fetch(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = 'render_workflows'"
+        )
+    finally:
+        await conn.close()
+    assert sorted(r[0] for r in steps) == [n for n, _ in MIGRATIONS]
+    assert {"runs_status", "runs_top_task_status"} <= {r[0] for r in indexes}
+
+
 async def test_a_database_of_a_newer_schema_is_refused(postgres_url: str) -> None:
     store = PostgresStore(postgres_url)
     await store.open()
