@@ -5,6 +5,8 @@ in a temporary folder, on a free port of 127.0.0.1 and a Unix socket in that fol
 off; it is stopped at the end of the session, whatever happened. ``postgres_url`` gives each test
 a database of its own (``postgresql://render:<password>@127.0.0.1:<port>/<name>``), dropped after
 it. Without the server binaries the tests that use them fail, saying what to install.
+:func:`shared_cluster` is the same cluster for code outside fixtures (the end-to-end engines'
+databases, tests/e2e/_engine.py); it is stopped at exit if no fixture stopped it.
 
 As root (CI), ``initdb`` refuses to run: the cluster then belongs to the ``postgres`` user (or
 ``nobody``) and its programs run through ``runuser``.
@@ -12,6 +14,7 @@ As root (CI), ``initdb`` refuses to run: the cluster then belongs to the ``postg
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import pwd
@@ -152,18 +155,42 @@ def _user_exists(name: str) -> bool:
     return True
 
 
+_shared: PostgresCluster | None = None
+
+
+def shared_cluster() -> PostgresCluster:
+    """The session's cluster, started on first use (fails, saying what to install, without
+    the server binaries)."""
+    global _shared
+    if _shared is None:
+        bin_dir = find_bin_dir()
+        if bin_dir is None:
+            pytest.fail(INSTALL_HINT, pytrace=False)
+        cluster = PostgresCluster(bin_dir)
+        atexit.register(cluster.stop)
+        try:
+            cluster.start()
+        except BaseException:
+            cluster.stop()
+            raise
+        _shared = cluster
+    return _shared
+
+
+def stop_shared_cluster() -> None:
+    global _shared
+    cluster, _shared = _shared, None
+    if cluster is not None:
+        cluster.stop()
+
+
 @pytest.fixture(scope="session")
 def postgres_cluster() -> Iterator[PostgresCluster]:
     """A PostgreSQL cluster of the session's own (fails, saying what to install, without one)."""
-    bin_dir = find_bin_dir()
-    if bin_dir is None:
-        pytest.fail(INSTALL_HINT, pytrace=False)
-    cluster = PostgresCluster(bin_dir)
     try:
-        cluster.start()
-        yield cluster
+        yield shared_cluster()
     finally:
-        cluster.stop()
+        stop_shared_cluster()
 
 
 @pytest.fixture

@@ -5,14 +5,18 @@
     render-workflows dev -- python worker.py      any worker start command (one process per run)
 
 Options: ``--host`` (default 127.0.0.1), ``--port`` (8120), ``--db`` (``.render/workflows.db``
-under the current directory, or ``:memory:``), ``--max-concurrency N``, ``--api-key KEY`` (or the
+under the current directory, ``:memory:``, or a PostgreSQL URL
+``postgresql://user:password@host:port/dbname``; or the environment variable
+``RENDER_WORKFLOWS_DB``), ``--max-concurrency N``, ``--api-key KEY`` (or the
 environment variable ``RENDER_WORKFLOWS_DEV_API_KEY``), ``--allowed-host NAME``, ``--log-level``,
 ``--access-log``, ``--no-fsync``, ``--quiet``. A host other than loopback is refused unless an
 API key is set; requests addressed to other host names than this machine's (and those given with
 ``--allowed-host``) are refused, as are state changes sent by pages of other origins.
 
 It prints one line per run state change and the workers' output, prefixed by task and run.
-Ctrl-C or SIGTERM stops it cleanly (exit status 0). Bad arguments: one line on stderr, status 2.
+Ctrl-C or SIGTERM stops it cleanly (exit status 0). Bad arguments, and a database that cannot be
+used (unreachable server, wrong password, missing database or driver): one line on stderr,
+status 2. A password in the database URL is never printed.
 """
 
 from __future__ import annotations
@@ -32,9 +36,11 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from render_sdk.engine.interface import EngineConfig, EngineCoreAPI
+from render_sdk.engine.store import StoreOpenError, is_postgres_url, make_store, mask_url
 
 PROG = "render-workflows dev"
 API_KEY_ENV = "RENDER_WORKFLOWS_DEV_API_KEY"
+DB_ENV = "RENDER_WORKFLOWS_DB"
 DEFAULT_PORT = 8120
 DEFAULT_DB = os.path.join(".render", "workflows.db")
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
@@ -110,10 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--db",
-        default=DEFAULT_DB,
-        metavar="PATH",
-        help=f"SQLite database file, or :memory: (default {DEFAULT_DB} under the current "
-        "directory)",
+        metavar="PATH|URL",
+        help="SQLite database file, :memory:, or a PostgreSQL URL "
+        "postgresql://user:password@host:port/dbname (needs render_sdk[postgres]); or set "
+        f"{DB_ENV} (default {DEFAULT_DB} under the current directory)",
     )
     parser.add_argument(
         "--max-concurrency",
@@ -182,6 +188,11 @@ def parse_args(argv: list[str], environ: dict[str, str] | None = None) -> DevOpt
         api_key = environ.get(API_KEY_ENV) or None
     elif not api_key:
         raise UsageError("--api-key must not be empty")
+    db: str | None = args.db
+    if db is None:
+        db = environ.get(DB_ENV) or DEFAULT_DB
+    elif not db:
+        raise UsageError("--db must not be empty")
     from render_sdk.engine.embedded import is_loopback
 
     if not is_loopback(args.host) and not api_key:
@@ -192,7 +203,7 @@ def parse_args(argv: list[str], environ: dict[str, str] | None = None) -> DevOpt
     return DevOptions(
         host=args.host,
         port=args.port,
-        db=args.db,
+        db=db,
         max_concurrency=args.max_concurrency,
         api_key=api_key,
         log_level=args.log_level,
@@ -268,6 +279,9 @@ async def serve(options: DevOptions, core_factory: CoreFactory) -> int:
     try:
         try:
             core = core_factory(config)
+        except StoreOpenError as exc:
+            sock.close()
+            return _fail(str(exc), 2)
         except Exception as exc:
             sock.close()
             return _fail(f"the engine failed to start: {exc}", 1)
@@ -340,7 +354,7 @@ async def _run_until_stopped(
     stopping.cancel()
     try:
         served = starting.result()
-    except AppLoadError as exc:  # the user's code: as a bad command line, status 2
+    except (AppLoadError, StoreOpenError) as exc:  # the user's code or database: status 2
         sock.close()
         return _fail(str(exc), 2)
     except Exception as exc:
@@ -353,7 +367,7 @@ async def _run_until_stopped(
     force.append(force_exit)
     host = options.host if ":" not in options.host else f"[{options.host}]"
     auth = ", API key required" if options.api_key else ""
-    print(f"{PROG}: listening on http://{host}:{port} (db: {db}{auth})", flush=True)
+    print(f"{PROG}: listening on http://{host}:{port} (db: {mask_url(db)}{auth})", flush=True)
     shown = "127.0.0.1" if options.host in ("0.0.0.0", "::") else host
     print(f"{PROG}: see the runs at http://{shown}:{port}/", flush=True)
 
@@ -393,7 +407,12 @@ def main(argv: list[str], *, core_factory: CoreFactory | None = None) -> int:
         options = parse_args(argv)
     except UsageError as exc:
         return _fail(f"{exc} (see '{PROG} --help')", 2)
-    if options.db != ":memory:":
+    if is_postgres_url(options.db):
+        try:
+            make_store(options.db, options.durable)  # the driver is there (nothing opened)
+        except StoreOpenError as exc:
+            return _fail(str(exc), 2)
+    elif options.db != ":memory:":
         path = Path(options.db).resolve()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

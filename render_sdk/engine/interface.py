@@ -24,7 +24,7 @@ class EngineConfig:
     callback API, run one process per attempt) is set.
     """
 
-    db_path: str = ".render/workflows.db"  # or ":memory:"
+    db_path: str = ".render/workflows.db"  # or ":memory:", or a postgresql:// URL
     app_target: str | None = None
     start_command: list[str] | None = None
     cwd: Path = field(default_factory=Path.cwd)
