@@ -205,7 +205,8 @@ class LocalEngine:
     Exactly one of ``app_target`` (``"module:app"``, run on the fast path of reused,
     pre-imported worker processes) and ``start_command`` (any worker start command, one process
     per attempt) is given. ``db`` is ``":memory:"`` by default; pass a path to keep runs across
-    restarts, or a ``postgresql://`` URL for the PostgreSQL store (the ``postgres`` extra). ``core`` replaces the engine's core with any :class:`EngineCoreAPI` (for tests).
+    restarts, or a ``postgresql://`` URL for the PostgreSQL store (the ``postgres`` extra).
+    ``core`` replaces the engine's core with any :class:`EngineCoreAPI` (for tests).
 
         with LocalEngine("main:app", cwd="examples") as engine:
             render = engine.client()
