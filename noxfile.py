@@ -2,6 +2,7 @@
 
 nox -t ci              lint, types, generate_check, tests and interop: the README's test command
 nox -s reliability     the engine's long reliability runs (CI runs them after nox -t ci)
+nox -s e2e_postgres    the end-to-end suite with the engine on PostgreSQL (CI runs it too)
 nox -s demo            the main job: the local engine runs examples/, a client starts tasks
 nox -s tests           the test suite (pass pytest arguments after --)
 nox -s generate        rebuild generated/ from openapi.yaml
@@ -50,6 +51,21 @@ def reliability(session: nox.Session) -> None:
     """The engine's long reliability runs (run by CI after the README's test command)."""
     install_project(session)
     session.run("pytest", "-q", "-ra", RELIABILITY_LONG, *session.posargs)
+
+
+# The end-to-end suite and the engine-crash run again with the engine on PostgreSQL (a throwaway
+# cluster, tests/pg.py). A session of its own, run by CI after the README's test command, which
+# already runs the PostgreSQL store's own tests and real engines on it
+# (tests/unit/engine/front/test_engine_postgres.py) and has to stay within 10 minutes.
+E2E_POSTGRES = ["tests/e2e", "tests/reliability/e1/test_engine_crash.py"]
+
+
+@nox.session(python=PYTHON)
+def e2e_postgres(session: nox.Session) -> None:
+    """The end-to-end suite against one engine on PostgreSQL (run by CI)."""
+    install_project(session)
+    args = session.posargs or ["-q", "-ra", *E2E_POSTGRES]
+    session.run("pytest", *args, env={"RENDER_TEST_ENGINE_STORE": "postgres"})
 
 
 def _python310() -> str | None:

@@ -13,6 +13,26 @@ from pathlib import Path
 import httpx
 
 APPS = Path(__file__).resolve().parent / "apps"
+# Which store the end-to-end engines use: "sqlite" (a file in the test's folder) or "postgres"
+# (a fresh database of the tests' throwaway cluster, tests/pg.py); `nox -s e2e_postgres` sets it.
+STORE_ENV = "RENDER_TEST_ENGINE_STORE"
+
+
+def engine_store() -> str:
+    store = os.environ.get(STORE_ENV, "sqlite")
+    if store not in ("sqlite", "postgres"):
+        raise ValueError(f"{STORE_ENV} must be sqlite or postgres, got {store!r}")
+    return store
+
+
+def engine_db(folder: Path, name: str = "workflows") -> Path | str:
+    """A new database for an engine: ``folder/name.db``, or a PostgreSQL URL (see STORE_ENV)."""
+    if engine_store() == "postgres":
+        from tests.pg import shared_cluster
+
+        cluster = shared_cluster()
+        return cluster.url(cluster.create_database())
+    return folder / f"{name}.db"
 
 
 def free_port() -> int:
@@ -26,7 +46,7 @@ class EngineProcess:
 
     def __init__(
         self,
-        db: Path,
+        db: Path | str,
         target: list[str],
         log_path: Path,
         extra_args: list[str] | None = None,

@@ -7,16 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e._engine import EngineProcess
+from tests.e2e._engine import EngineProcess, engine_db
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="session")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineProcess]:
-    """One engine for the session (fast path, SQLite file); tests use distinct runs."""
+    """One engine for the session (fast path; a SQLite file, or PostgreSQL: see engine_db);
+    tests use distinct runs."""
     tmp = tmp_path_factory.mktemp("engine")
-    proc = EngineProcess(tmp / "workflows.db", ["e2e_app:app"], tmp / "engine.log")
+    proc = EngineProcess(engine_db(tmp), ["e2e_app:app"], tmp / "engine.log")
     proc.start()
     yield proc
     proc.stop()
@@ -25,7 +26,7 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineProcess]:
 @pytest.fixture
 def fresh_engine(tmp_path: Path) -> Iterator[EngineProcess]:
     """An engine of the test's own, for tests that kill or restart it."""
-    proc = EngineProcess(tmp_path / "workflows.db", ["e2e_app:app"], tmp_path / "engine.log")
+    proc = EngineProcess(engine_db(tmp_path), ["e2e_app:app"], tmp_path / "engine.log")
     yield proc
     if proc.proc is not None:
         proc.stop()

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from render_sdk.client._sse import SSEDecoder
-from tests.e2e._engine import EngineProcess
+from tests.e2e._engine import EngineProcess, engine_db
 
 APPS = Path(__file__).resolve().parent / "apps"
 TERMINAL = {"completed", "succeeded", "failed", "canceled"}
@@ -21,9 +21,10 @@ EVENT_IDS_PER_STREAM = 200
 
 
 def engine_process(tmp: Path, target: list[str], *args: str, name: str = "engine") -> EngineProcess:
-    """An engine serving an app of ``tests/reliability/e1/apps`` on a database in ``tmp``."""
+    """An engine serving an app of ``tests/reliability/e1/apps`` on a database in ``tmp`` (or on
+    PostgreSQL: see tests/e2e/_engine.py's engine_db)."""
     return EngineProcess(
-        tmp / f"{name}.db", target, tmp / f"{name}.log", extra_args=list(args), cwd=APPS
+        engine_db(tmp, name), target, tmp / f"{name}.log", extra_args=list(args), cwd=APPS
     )
 
 
