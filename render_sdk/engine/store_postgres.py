@@ -305,6 +305,11 @@ class _Write:
 _STOP = _Write(future=None)
 
 
+# What one write can get wrong without the connection being at fault: the server refused the
+# statement (a constraint, a bad value), or a value could not be encoded (asyncpg.DataError).
+_WRITE_ERRORS = (asyncpg.PostgresError,)
+
+
 class _Retry(Exception):
     """A write of a batch failed: run the batch again with a savepoint around each write."""
 
@@ -571,7 +576,7 @@ class PostgresStore:
             except _Retry:
                 outcomes = await self._run_batch(conn, writes, careful=True)
             self.commits += 1
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+        except Exception as exc:  # the connection, or the server: the whole batch fails
             _log.error("store transaction failed: %s", exc)
             outcomes = [(w, None, exc) for w in writes]
         _settle(outcomes)
@@ -586,7 +591,7 @@ class PostgresStore:
                     try:
                         async with conn.transaction():
                             result = await _run_one(conn, write)
-                    except asyncpg.PostgresError as exc:
+                    except _WRITE_ERRORS as exc:
                         outcomes.append((write, None, exc))
                     else:
                         outcomes.append((write, result, None))
@@ -613,7 +618,7 @@ class PostgresStore:
                         await conn.executemany(write.sql, rows)
                     outcomes.extend((w, w.value, None) for w in writes[index:end])
                     index = end
-            except asyncpg.PostgresError:
+            except _WRITE_ERRORS:
                 raise _Retry from None
         return outcomes
 

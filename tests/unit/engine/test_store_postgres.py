@@ -291,3 +291,56 @@ def test_without_the_driver_the_factory_says_what_to_install(
         "a PostgreSQL database needs the postgres extra (asyncpg is not installed): "
         "install render_sdk[postgres]"
     )
+
+
+async def _until_a_session_waits_on_a_lock(url: str, timeout: float = 60.0) -> None:
+    watcher = await asyncpg.connect(url)
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not await watcher.fetchval(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        ):
+            assert asyncio.get_running_loop().time() < deadline, "nobody waits on a lock"
+            await asyncio.sleep(0.02)
+    finally:
+        await watcher.close()
+
+
+async def test_a_key_taken_by_a_concurrent_transaction_gives_its_run(postgres_url: str) -> None:
+    """The same idempotency key from another connection at the same moment: the store's insert
+    waits for that transaction and answers with its run, never a second one."""
+    store = PostgresStore(postgres_url)
+    await store.open()
+    other = await asyncpg.connect(postgres_url)
+    try:
+        async with other.transaction():
+            await other.execute(
+                "INSERT INTO render_workflows.idempotency (scope, key, run_id) "
+                "VALUES ('rest', 'k', 'trn-other')"
+            )
+            racing = asyncio.ensure_future(store.insert_run(run(1), ("rest", "k")))
+            await _until_a_session_waits_on_a_lock(postgres_url)  # the uncommitted key
+            assert not racing.done()
+        result = await racing
+        assert not result.created and result.run_id == "trn-other"
+        assert await store.get_run("trn-000001") is None
+    finally:
+        await other.close()
+        await store.close()
+
+
+async def test_a_value_the_driver_cannot_send_fails_that_write_alone(postgres_url: str) -> None:
+    store = PostgresStore(postgres_url)
+    await store.open()
+    try:
+        bad = run(1)
+        bad.retries = "many"  # type: ignore[assignment]
+        good = store.insert_run(run(2), None)
+        failing = store.insert_run(bad, None)
+        assert (await good).created
+        with pytest.raises(asyncpg.DataError, match="'many'"):
+            await failing
+        assert (await store.insert_run(run(3), None)).created
+    finally:
+        await store.close()
