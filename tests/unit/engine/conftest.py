@@ -1,4 +1,6 @@
-"""Fixtures for the engine core's tests: real worker processes over real Unix sockets."""
+"""Fixtures for the engine core's tests: ``make_fake`` starts engines on fake workers (no process,
+fake_workers.py) for tests of scheduling; ``make_engine`` starts them on real worker processes
+over real Unix sockets, for the tests about processes."""
 
 from __future__ import annotations
 
@@ -13,10 +15,13 @@ from render_sdk.engine.core import EngineCore
 from render_sdk.engine.interface import EngineConfig
 from render_sdk.engine.records import RunRecord
 
+from .fake_workers import FakeWorkers, TaskFn, fake_engine
+
 WORKER = Path(__file__).resolve().parents[2] / "engine_workers" / "plain_worker.py"
 REPO = Path(__file__).resolve().parents[3]
 
 MakeEngine = Callable[..., Awaitable[EngineCore]]
+MakeFake = Callable[..., Awaitable[tuple[EngineCore, FakeWorkers]]]
 
 
 @pytest.fixture
@@ -43,6 +48,24 @@ async def make_engine(tmp_path: Path) -> AsyncIterator[MakeEngine]:
         await core.start()
         engines.append(core)
         return core
+
+    yield make
+    for core in engines:
+        await core.stop()
+
+
+@pytest.fixture
+async def make_fake() -> AsyncIterator[MakeFake]:
+    """Start engines on fake workers (arguments as :func:`fake_workers.fake_engine`); each is
+    stopped at the end of the test."""
+    engines: list[EngineCore] = []
+
+    async def make(
+        functions: dict[str, TaskFn], *args: Any, **options: Any
+    ) -> tuple[EngineCore, FakeWorkers]:
+        core, workers = await fake_engine(functions, *args, **options)
+        engines.append(core)
+        return core, workers
 
     yield make
     for core in engines:
