@@ -1,4 +1,7 @@
-"""Retries with backoff, timeouts, crashes, subtasks and cancel, in both worker modes."""
+"""Process tests of attempts, on real worker processes in both worker modes: a timeout kills
+the worker, a crash reports its exit status and stderr, a cancel kills the process tree, and a
+process the engine killed on purpose draws no warning. What these do to a run's state
+(retries, subtasks, cancel) is tested without processes in test_scheduling.py."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ import pytest
 
 from render_sdk.engine.records import Conflict, RunStatus
 
-from .conftest import MakeEngine, run_to_end, wait_end
+from .conftest import MakeEngine, run_to_end
 
 
 def _alive(pid: int) -> bool:
@@ -30,21 +33,6 @@ def serve(request: pytest.FixtureRequest) -> bool:
     return bool(request.param)
 
 
-async def test_retries_follow_the_backoff(make_engine: MakeEngine, serve: bool) -> None:
-    core = await make_engine(serve=serve)
-    rec = await run_to_end(core, "always_fail", [])
-    assert rec.status is RunStatus.FAILED
-    assert rec.error == "always fails"
-    assert rec.retries == 2
-    assert [a.status for a in rec.attempts] == [RunStatus.FAILED] * 3
-    assert [a.number for a in rec.attempts] == [1, 2, 3]
-    first, second, third = rec.attempts
-    assert first.completed_at and second.completed_at
-    # wait_duration_ms=150, factor=2: the first retry waits 0.15 s, the second 0.3 s.
-    assert (second.started_at - first.completed_at).total_seconds() >= 0.15
-    assert (third.started_at - second.completed_at).total_seconds() >= 0.3
-
-
 async def test_timeout_kills_the_attempt(make_engine: MakeEngine, serve: bool) -> None:
     core = await make_engine(serve=serve)
     rec = await run_to_end(core, "sleep", [30])
@@ -62,41 +50,6 @@ async def test_crash_reports_exit_status_and_stderr(make_engine: MakeEngine, ser
     assert "without a callback (exit status 4)" in rec.error
     assert "the last words" in rec.error
     assert (await run_to_end(core, "square", [6])).results == [36]
-
-
-async def test_crash_is_retried(make_engine: MakeEngine, serve: bool, tmp_path: Path) -> None:
-    core = await make_engine(serve=serve)
-    rec = await run_to_end(core, "crash_then_ok", [str(tmp_path / "crashed-once")])
-    assert rec.status is RunStatus.COMPLETED
-    assert rec.results == ["ok"]
-    assert rec.retries == 1
-    assert [a.status for a in rec.attempts] == [RunStatus.FAILED, RunStatus.COMPLETED]
-    assert "exit status 3" in (rec.attempts[0].error or "")
-
-
-async def test_fan_out_subtasks(make_engine: MakeEngine, serve: bool) -> None:
-    core = await make_engine(serve=serve, max_concurrency=2)
-    rec = await run_to_end(core, "fan_out", [6])
-    assert rec.status is RunStatus.COMPLETED
-    assert rec.results == [sum(i * i for i in range(6))]
-    from render_sdk.engine.interface import RunFilter
-
-    tree = await core.list_runs(RunFilter(root_run_id=rec.id), 100, None)
-    children = [r for r, _ in tree if r.id != rec.id]
-    assert len(children) == 6
-    assert all(c.parent_id == rec.id and c.root_id == rec.id for c in children)
-
-
-async def test_parent_sees_subtask_error(make_engine: MakeEngine, serve: bool) -> None:
-    core = await make_engine(serve=serve)
-    rec = await run_to_end(core, "call_fail", [])
-    assert rec.results == ["subtask failed: child broke"]
-
-
-async def test_subtask_idempotency_key(make_engine: MakeEngine, serve: bool) -> None:
-    core = await make_engine(serve=serve)
-    rec = await run_to_end(core, "subtask_twice", [])
-    assert rec.results == [[True, 16]]
 
 
 async def test_cancel_tree_kills_processes(
@@ -133,38 +86,6 @@ async def test_cancel_tree_kills_processes(
     with pytest.raises(Conflict, match="already canceled"):
         await core.cancel_run(root.id)
     assert (await run_to_end(core, "square", [3])).results == [9]
-
-
-async def test_cancel_subtask_only_cancels_that_subtree(make_engine: MakeEngine) -> None:
-    core = await make_engine(serve=True)
-    task = await core.find_task("sleeper_tree")
-    assert task is not None
-    root = await core.start_run(task, [os.devnull])
-    from render_sdk.engine.interface import RunFilter
-
-    child_id = None
-    while child_id is None:
-        tree = await core.list_runs(RunFilter(root_run_id=root.id), 10, None)
-        child_id = next((r.id for r, _ in tree if r.id != root.id), None)
-        await asyncio.sleep(0.02)
-    await core.cancel_run(child_id)
-    parent = await wait_end(core, root.id)
-    # The parent's await raised, so the parent failed with the subtask's cancel message.
-    assert parent.status is RunStatus.FAILED
-    assert parent.error == f"subtask failed: subtask {child_id} was canceled"
-
-
-async def test_cancel_pending_run(make_engine: MakeEngine) -> None:
-    core = await make_engine(max_concurrency=1, serve=True)
-    task = await core.find_task("long_sleep")
-    assert task is not None
-    busy = await core.start_run(task, [60])
-    queued = await core.start_run(task, [60])
-    await core.cancel_run(queued.id)
-    assert (await core.get_run(queued.id)).attempts == []
-    assert (await core.get_run(queued.id)).status is RunStatus.CANCELED
-    await core.cancel_run(busy.id)
-    assert (await wait_end(core, busy.id)).status is RunStatus.CANCELED
 
 
 async def test_no_warning_for_a_worker_the_engine_stopped(

@@ -1,4 +1,5 @@
-"""Start-up, registration, worker environment and the concurrency limit."""
+"""Start-up and registration. The process tests: the environment a worker process gets, a
+worker that does not register, a command that cannot start. The others need no process."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from render_sdk.engine._validation import parse_task
 from render_sdk.engine.core import EngineCore, WorkerStartError, default_concurrency
 from render_sdk.engine.interface import EngineConfig
-from render_sdk.engine.records import InvalidRequest, RunStatus
+from render_sdk.engine.records import InvalidRequest
 from render_sdk.engine.scheduler import utcnow
 
 from .conftest import MakeEngine, run_to_end
@@ -59,25 +60,6 @@ def test_config_needs_exactly_one_worker_kind() -> None:
         EngineCore(EngineConfig(db_path=":memory:"))
     with pytest.raises(ValueError, match="exactly one"):
         EngineCore(EngineConfig(db_path=":memory:", app_target="a:b", start_command=["x"]))
-
-
-async def test_unknown_task_triggers_one_registration(
-    make_engine: MakeEngine, tmp_path: Path
-) -> None:
-    extra = tmp_path / "extra-tasks"
-    core = await make_engine(env={"EXTRA_TASKS_FILE": str(extra)})
-    assert await core.find_task("brand_new") is None
-    extra.write_text("brand_new\n")
-    task = await core.find_task("brand_new")
-    assert task is not None and task.name == "brand_new"
-    assert "brand_new" in [t.name for t in core.list_tasks()]
-
-
-async def test_nested_subtasks_with_one_slot(make_engine: MakeEngine) -> None:
-    # The parent waits for its children; waiting holds no slot, so one slot is enough.
-    core = await make_engine(serve=True, max_concurrency=1)
-    rec = await run_to_end(core, "fan_out", [3])
-    assert rec.status is RunStatus.COMPLETED and rec.results == [5]
 
 
 def test_default_concurrency() -> None:

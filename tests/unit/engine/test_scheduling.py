@@ -1,18 +1,19 @@
 """Scheduling through the real engine core on the in-memory store and fake workers (no process,
-socket or database): the concurrency limit, retries, timeouts, cancel, subtasks, stop and
-recovery."""
+socket or database): the concurrency limit, retries and their backoff, timeouts, cancel of
+pending runs and of subtrees, subtasks and fan-out, stop and recovery."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
 
+from render_sdk.engine import serialize
 from render_sdk.engine.lifecycle import INTERRUPTED_ERROR
-from render_sdk.engine.records import RunRecord, RunStatus
+from render_sdk.engine.records import RunFilter, RunRecord, RunStatus
 from render_sdk.engine.store_memory import MemoryStore
 
-from .conftest import wait_end
-from .fake_workers import Calls, fake_engine, task
+from .conftest import MakeFake, run_to_end, wait_end
+from .fake_workers import Calls, Crash, Fail, SubtaskFailed, fake_engine, task
 
 
 async def start(core: Any, name: str, value: Any) -> RunRecord:
@@ -191,6 +192,183 @@ async def test_a_recovered_run_whose_task_is_gone_fails() -> None:
 
 
 def _filter(root: str) -> Any:
-    from render_sdk.engine.records import RunFilter
-
     return RunFilter(root_run_id=root)
+
+
+async def square(value: Any, calls: Calls) -> Any:
+    return value[0] ** 2
+
+
+async def forever(value: Any, calls: Calls) -> Any:
+    await asyncio.Event().wait()
+
+
+async def test_retries_follow_the_backoff(make_fake: MakeFake) -> None:
+    async def always_fail(value: Any, calls: Calls) -> Any:
+        raise Fail("always fails")
+
+    backoff = task("always_fail", retries=2, wait_ms=150, factor=2.0)
+    core, workers = await make_fake({"always_fail": always_fail}, [backoff])
+    rec = await run_to_end(core, "always_fail", [])
+    assert rec.status is RunStatus.FAILED
+    assert rec.error == "always fails"
+    assert rec.retries == 2
+    assert [(a.status, a.error) for a in rec.attempts] == [(RunStatus.FAILED, "always fails")] * 3
+    assert [a.number for a in rec.attempts] == [1, 2, 3]
+    first, second, third = rec.attempts
+    assert first.completed_at and second.completed_at
+    # wait_duration_ms=150, factor=2: the first retry waits 0.15 s, the second 0.3 s.
+    assert (second.started_at - first.completed_at).total_seconds() >= 0.15
+    assert (third.started_at - second.completed_at).total_seconds() >= 0.3
+    assert [kind for _, _, kind in workers.ended] == ["Errored"] * 3
+
+
+def crash_once() -> Any:
+    """A task whose first attempt's worker ends without a callback; the next one succeeds."""
+    tries: list[int] = []
+
+    async def crash_then_ok(value: Any, calls: Calls) -> Any:
+        tries.append(1)
+        if len(tries) == 1:
+            raise Crash("worker exited without a callback (exit status 3)")
+        return "ok"
+
+    return crash_then_ok
+
+
+RETRY_AT_ONCE = task("crash_then_ok", retries=1, wait_ms=0, factor=1.0)
+
+
+async def test_a_crash_is_retried(make_fake: MakeFake) -> None:
+    core, _ = await make_fake({"crash_then_ok": crash_once()}, [RETRY_AT_ONCE])
+    rec = await run_to_end(core, "crash_then_ok", [])
+    assert rec.status is RunStatus.COMPLETED
+    assert rec.results == ["ok"]
+    assert rec.retries == 1
+    assert [(a.status, a.error) for a in rec.attempts] == [
+        (RunStatus.FAILED, "worker exited without a callback (exit status 3)"),
+        (RunStatus.COMPLETED, None),
+    ]
+
+
+async def test_retries_are_numbered_from_zero_and_enqueued_when_the_last_ended(
+    make_fake: MakeFake,
+) -> None:
+    core, _ = await make_fake({"crash_then_ok": crash_once()}, [RETRY_AT_ONCE])
+    done = await run_to_end(core, "crash_then_ok", [])
+    assert done.status is RunStatus.COMPLETED
+    shown = serialize.task_run(done)["attempts"]
+    assert [a["attempt"] for a in shown] == [0, 1]
+    assert shown[0]["enqueuedAt"] == serialize.timestamp(done.created_at)
+    assert shown[1]["enqueuedAt"] == shown[0]["completedAt"]
+    assert all("sdkStartedAt" not in a for a in shown)  # this worker reports none
+
+
+def fan_out_tasks() -> dict[str, Any]:
+    async def fan_out(value: Any, calls: Calls) -> Any:
+        ids = [await calls.start("square", [i]) for i in range(value[0])]
+        return sum([await calls.result(i) for i in ids])
+
+    return {"fan_out": fan_out, "square": square}
+
+
+async def test_fan_out_subtasks(make_fake: MakeFake) -> None:
+    core, workers = await make_fake(fan_out_tasks(), limit=2)
+    rec = await run_to_end(core, "fan_out", [6])
+    assert rec.status is RunStatus.COMPLETED
+    assert rec.results == [sum(i * i for i in range(6))]
+    tree = await core.list_runs(RunFilter(root_run_id=rec.id), 100, None)
+    children = [r for r, _ in tree if r.id != rec.id]
+    assert len(children) == 6
+    assert all(c.parent_id == rec.id and c.root_id == rec.id for c in children)
+    assert all(c.parent_attempt == 0 and c.status is RunStatus.COMPLETED for c in children)
+    assert sorted(c.results[0] for c in children if c.results) == [i * i for i in range(6)]
+    assert workers.most_at_once <= 2
+
+
+async def test_a_parent_fanning_out_needs_only_one_slot(make_fake: MakeFake) -> None:
+    # The parent waits for its children; waiting holds no slot, so one slot is enough.
+    core, workers = await make_fake(fan_out_tasks(), limit=1)
+    rec = await run_to_end(core, "fan_out", [3])
+    assert rec.status is RunStatus.COMPLETED and rec.results == [5]
+    assert workers.attempts_started == 4
+
+
+async def test_parent_sees_subtask_error(make_fake: MakeFake) -> None:
+    async def call_fail(value: Any, calls: Calls) -> Any:
+        child = await calls.start("fail", ["child broke"])
+        try:
+            await calls.result(child)
+        except SubtaskFailed as exc:
+            return f"subtask failed: {exc}"
+        return "no error"
+
+    async def fail(value: Any, calls: Calls) -> Any:
+        raise Fail(value[0])
+
+    core, _ = await make_fake({"call_fail": call_fail, "fail": fail})
+    rec = await run_to_end(core, "call_fail", [])
+    assert rec.status is RunStatus.COMPLETED
+    assert rec.results == ["subtask failed: child broke"]
+
+
+async def test_subtask_idempotency_key(make_fake: MakeFake) -> None:
+    async def subtask_twice(value: Any, calls: Calls) -> Any:
+        a = await calls.start("square", [4], key="same-key")
+        b = await calls.start("square", [4], key="same-key")
+        c = await calls.start("square", [5], key="other-key")
+        return [a == b, a != c, await calls.result(a)]
+
+    core, _ = await make_fake({"subtask_twice": subtask_twice, "square": square})
+    rec = await run_to_end(core, "subtask_twice", [])
+    assert rec.results == [[True, True, 16]]
+    tree = await core.list_runs(RunFilter(root_run_id=rec.id), 100, None)
+    assert len(tree) == 3  # the root and two children: the repeated key started nothing
+
+
+async def test_cancel_subtask_only_cancels_that_subtree(make_fake: MakeFake) -> None:
+    child_ids: list[str] = []
+    child_started = asyncio.Event()
+
+    async def parent(value: Any, calls: Calls) -> Any:
+        try:
+            return await calls.subtask("child", [])
+        except SubtaskFailed as exc:  # as a worker reports what its await raised
+            raise Fail(f"subtask failed: {exc}") from exc
+
+    async def child(value: Any, calls: Calls) -> Any:
+        child_ids.append(calls.attempt.run.record.id)
+        child_started.set()
+        await asyncio.Event().wait()
+
+    core, workers = await make_fake({"parent": parent, "child": child})
+    root = await core.start_run(await _task(core, "parent"), [])
+    await child_started.wait()
+    [child_id] = child_ids
+    await core.cancel_run(child_id)
+    parent_rec = await wait_end(core, root.id)
+    # The parent's await raised, so the parent failed with the subtask's cancel message.
+    assert parent_rec.status is RunStatus.FAILED
+    assert parent_rec.error == f"subtask failed: subtask {child_id} was canceled"
+    child_rec = await core.get_run(child_id)
+    assert child_rec.status is RunStatus.CANCELED and child_rec.error == "canceled"
+    assert sorted(workers.ended) == sorted([(child_id, 1, "Canceled"), (root.id, 1, "Errored")])
+
+
+async def test_cancel_pending_run(make_fake: MakeFake) -> None:
+    core, workers = await make_fake({"forever": forever}, limit=1)
+    found = await _task(core, "forever")
+    busy = await core.start_run(found, [])
+    queued = await core.start_run(found, [])
+    await core.cancel_run(queued.id)
+    assert (await core.get_run(queued.id)).attempts == []
+    assert (await core.get_run(queued.id)).status is RunStatus.CANCELED
+    await core.cancel_run(busy.id)
+    assert (await wait_end(core, busy.id)).status is RunStatus.CANCELED
+    assert workers.attempts_started == 1  # the canceled queued run never started
+
+
+async def _task(core: Any, name: str) -> Any:
+    found = await core.find_task(name)
+    assert found is not None
+    return found
