@@ -10,6 +10,10 @@
 The engine is ``--url`` (default: ``RENDER_LOCAL_DEV_URL``, else http://127.0.0.1:8120, the
 local engine); Render's API is ``--url https://api.render.com`` with ``RENDER_API_KEY`` or
 ``--api-key``. Errors: one line on stderr, exit status 1 (2 for a bad command line).
+
+Why attempts ended comes from the engine's reasons (``/ui/runs/{id}/reasons`` of the local
+engine, the same the pages and the console show); Render's API keeps none, so against it the
+status and the error say it.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 if TYPE_CHECKING:
     from render_sdk.client import Render
     from render_sdk.client.types import LogEntry, TaskRun, TaskRunDetails
+    from render_sdk.engine.reasons import Why
 
 PROG = "render-workflows runs"
 DEFAULT_URL = "http://127.0.0.1:8120"
@@ -96,11 +101,14 @@ def _url(args: argparse.Namespace) -> str:
     return url
 
 
+def _key(args: argparse.Namespace) -> str | None:
+    return args.api_key or os.environ.get("RENDER_API_KEY") or None
+
+
 def _client(args: argparse.Namespace) -> Render:
     from render_sdk.client import Render
 
-    key = args.api_key or os.environ.get("RENDER_API_KEY") or None
-    return Render(token=key, base_url=_url(args))
+    return Render(token=_key(args), base_url=_url(args))
 
 
 def _clock(value: datetime | None) -> str:
@@ -119,13 +127,55 @@ class Runs:
     """The subcommands, writing to ``out``."""
 
     def __init__(
-        self, render: Render, url: str, out: TextIO, sleep: Callable[[float], None]
+        self,
+        render: Render,
+        url: str,
+        out: TextIO,
+        sleep: Callable[[float], None],
+        api_key: str | None = None,
     ) -> None:
         self.render = render
-        self.url = url
+        self.url = url.rstrip("/")
         self.out = out
         self.sleep = sleep
+        self.api_key = api_key
         self._names: dict[str, str] = {}
+        self._has_reasons = True  # until the engine says it keeps none (Render's API)
+
+    def reasons(self, run_id: str) -> dict[str, Any] | None:
+        """The engine's reasons for the run and its attempts (``/ui/runs/{id}/reasons``), or
+        None from an engine that keeps none."""
+        import urllib.parse
+
+        import httpx
+
+        if not self._has_reasons:
+            return None
+        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        try:
+            answer = httpx.get(
+                f"{self.url}/ui/runs/{urllib.parse.quote(run_id, safe='')}/reasons",
+                headers=headers,
+                timeout=10.0,
+            )
+        except httpx.HTTPError:
+            return None
+        if answer.status_code != 200 or "json" not in answer.headers.get("content-type", ""):
+            self._has_reasons = answer.status_code >= 500
+            return None
+        found: dict[str, Any] = answer.json()
+        return found
+
+    def why(self, run: TaskRunDetails, reasons: dict[str, Any] | None, number: int) -> Why:
+        """Why attempt ``number`` (1-based) of ``run`` ended, in the pages' words."""
+        from render_sdk.engine.reasons import describe
+
+        attempt = run.attempts[number - 1]
+        kept = (reasons or {}).get("attempts") or []
+        item = kept[number - 1] if len(kept) >= number else {}
+        return describe(
+            attempt.status.value, item.get("reason"), item.get("reasonDetail"), attempt.error
+        )
 
     def say(self, line: str) -> None:
         print(line, file=self.out, flush=True)
@@ -188,7 +238,7 @@ class Runs:
         return 0
 
     def show(self, args: argparse.Namespace) -> int:
-        from render_sdk.engine.reasons import duration_ms, format_ms, reason_of
+        from render_sdk.engine.reasons import duration_ms, format_ms
 
         run = self.render.workflows.get_task_run(args.run_id)
         if args.json:
@@ -201,8 +251,9 @@ class Runs:
         self.say(f"  input  {json.dumps(run.input)}")
         if run.status.value == "completed":
             self.say(f"  result {json.dumps(run.result)}")
+        reasons = self.reasons(run.id) if run.attempts else None
         for number, attempt in enumerate(run.attempts, 1):
-            why = reason_of(attempt.status.value, attempt.error)
+            why = self.why(run, reasons, number)
             took = format_ms(duration_ms(attempt.started_at, attempt.completed_at))
             self.say(f"  attempt {number}: {why.label}" + (f" ({took})" if took else ""))
         if run.error:
@@ -242,7 +293,6 @@ class Runs:
     def tail(self, args: argparse.Namespace, rounds: int | None = None) -> int:
         """Poll the newest runs; print each new run and each change of status or attempt."""
         from render_sdk.client import ListTaskRunsParams
-        from render_sdk.engine.reasons import reason_of
 
         seen: dict[str, tuple[str, int]] = {}
         first = True
@@ -267,14 +317,14 @@ class Runs:
                     detail = f"running (attempt {len(run.attempts)})"
                 elif run.attempts and run.status.value in ("failed", "pending", "canceled"):
                     details = self.render.workflows.get_task_run(run.id)
-                    last = details.attempts[-1]
-                    why = reason_of(last.status.value, last.error)
+                    reasons = self.reasons(run.id)
+                    why = self.why(details, reasons, len(details.attempts))
                     if run.status.value == "pending":
                         detail = f"retrying: attempt {len(run.attempts)} {why.label}"
                     elif run.status.value == "failed":
-                        detail = f"failed: {why.after_failed}"
+                        detail = f"failed: {_run_why(details, reasons, why).after_failed}"
                     else:
-                        detail = f"canceled: {why.label}"
+                        detail = _run_why(details, reasons, why).label
                 elif run.status.value == "completed":
                     detail = f"completed in {_took(run)}"
                 elif not known and run.parent_task_run_id:
@@ -286,6 +336,16 @@ class Runs:
             done += 1
             self.sleep(POLL_SECONDS)
         return 0
+
+
+def _run_why(run: TaskRunDetails, reasons: dict[str, Any] | None, last: Why) -> Why:
+    """Why the terminal ``run`` ended: the engine's reason for the run, else its last
+    attempt's."""
+    from render_sdk.engine.reasons import describe
+
+    if reasons is None or reasons.get("reason") is None:
+        return last
+    return describe(run.status.value, reasons["reason"], reasons.get("reasonDetail"), run.error)
 
 
 def _log_line(entry: LogEntry) -> str:
@@ -339,7 +399,7 @@ def main(
     except RenderError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 1
-    runs = Runs(client, _url(args), out, sleep)
+    runs = Runs(client, _url(args), out, sleep, _key(args))
     try:
         with client:
             result: int = getattr(runs, command)(args)

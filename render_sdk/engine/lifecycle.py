@@ -6,8 +6,10 @@ then it holds no concurrency slot), and the terminal ``completed``, ``failed`` a
 (docs/engine.md, "Run states"). A run moves only through :data:`RUN_TRANSITIONS`, an attempt only
 through :data:`ATTEMPT_TRANSITIONS`; anything else raises :class:`IllegalTransition`.
 
-Each move carries a :class:`Reason`: a stable code and the sentence shown to people (the run's or
-attempt's ``error``, the console line), so every front says the same thing.
+Each move carries a :class:`Reason`: a stable code, the sentence that becomes the run's or
+attempt's ``error``, and the one fact its label names (``detail``). The code and the detail are
+kept with the run and its attempts (``RunRecord.reason``, ``AttemptRecord.reason``), so the
+console, the pages and ``render-workflows runs`` say why from them (engine/reasons.py).
 
 The functions here do no I/O and read no clock (the caller passes ``now``): the scheduler does
 the timing and the writes around them.
@@ -22,7 +24,15 @@ from datetime import datetime
 from typing import Any
 
 from render_sdk.engine._limits import explain_memory_error
-from render_sdk.engine.records import AttemptRecord, RetryOptions, RunRecord, RunStatus
+from render_sdk.engine.records import (
+    AttemptRecord,
+    ReasonCode,
+    RetryOptions,
+    RunRecord,
+    RunStatus,
+)
+
+__all__ = ["ReasonCode"]  # defined with the records that keep it; moves use it from here
 
 PENDING, RUNNING = RunStatus.PENDING, RunStatus.RUNNING
 COMPLETED, FAILED, CANCELED = RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELED
@@ -46,9 +56,11 @@ class Errored:
 
 @dataclass(frozen=True)
 class Crashed:
-    """The process ended (or could not start) without a callback."""
+    """The process ended (or could not start) without a callback; ``exit`` says how it
+    ended (``"exit status 3"``, ``"signal SIGKILL"``), None when it never started."""
 
     message: str
+    exit: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,25 +84,14 @@ Outcome = Completed | Errored | Crashed | TimedOut | Canceled | Interrupted
 
 
 # --- why something moved ----------------------------------------------------------------------
-class ReasonCode(str, enum.Enum):
-    """Why a run or an attempt changed state."""
-
-    STARTED = "started"  # an attempt began on a worker
-    SUCCEEDED = "succeeded"  # the task returned
-    TASK_ERROR = "task_error"  # the task raised
-    CRASHED = "crashed"  # the worker process ended without reporting, or could not start
-    TIMED_OUT = "timed_out"  # past the task's timeout_seconds
-    CANCELED = "canceled"  # a cancel request for this run
-    ANCESTOR_CANCELED = "ancestor_canceled"  # a cancel request for a run above it
-    NOT_STORED = "not_stored"  # started, but its insert failed: stopped rather than unrecorded
-    INTERRUPTED = "interrupted"  # the engine stopped while the attempt ran
-    TASK_GONE = "task_gone"  # found unfinished at start, its task no longer registered
-
-
 @dataclass(frozen=True)
 class Reason:
+    """``code``: why; ``message``: the sentence that becomes the ``error``; ``detail``: the
+    fact a label names (an exit status, a timeout, an ancestor's id, a task's name)."""
+
     code: ReasonCode
     message: str
+    detail: str | None = None
 
 
 INTERRUPTED_ERROR = (
@@ -106,12 +107,18 @@ NOT_STORED = Reason(ReasonCode.NOT_STORED, "canceled: the engine could not store
 
 def ancestor_canceled(ancestor_id: str) -> Reason:
     return Reason(
-        ReasonCode.ANCESTOR_CANCELED, f"canceled: ancestor run {ancestor_id} was canceled"
+        ReasonCode.ANCESTOR_CANCELED,
+        f"canceled: ancestor run {ancestor_id} was canceled",
+        ancestor_id,
     )
 
 
 def task_gone(task_name: str) -> Reason:
-    return Reason(ReasonCode.TASK_GONE, f"task {task_name!r} is no longer registered by the worker")
+    return Reason(
+        ReasonCode.TASK_GONE,
+        f"task {task_name!r} is no longer registered by the worker",
+        task_name,
+    )
 
 
 def reason_of(outcome: Outcome, plan: str | None = None) -> Reason:
@@ -121,9 +128,10 @@ def reason_of(outcome: Outcome, plan: str | None = None) -> Reason:
     if isinstance(outcome, Errored):
         return Reason(ReasonCode.TASK_ERROR, explain_memory_error(outcome.details, plan))
     if isinstance(outcome, Crashed):
-        return Reason(ReasonCode.CRASHED, outcome.message)
+        return Reason(ReasonCode.CRASHED, outcome.message, outcome.exit or "did not start")
     if isinstance(outcome, TimedOut):
-        return Reason(ReasonCode.TIMED_OUT, f"timed out after {outcome.seconds:g}s")
+        after = f"{outcome.seconds:g}s"
+        return Reason(ReasonCode.TIMED_OUT, f"timed out after {after}", after)
     if isinstance(outcome, Canceled):
         return CANCELED_BY_REQUEST
     return INTERRUPTED
@@ -210,7 +218,13 @@ def start(rec: RunRecord, attempt: AttemptRecord, now: datetime) -> Transition:
     source, rec.status = rec.status, target
     if rec.started_at is None:
         rec.started_at = now
+    _because(rec, STARTED)
     return Transition(rec.id, source, target, RunEvent.START, STARTED)
+
+
+def _because(record: RunRecord | AttemptRecord, reason: Reason) -> None:
+    record.reason = reason.code
+    record.reason_detail = reason.detail
 
 
 def started_copy(rec: RunRecord, attempt: AttemptRecord, now: datetime) -> RunRecord:
@@ -234,6 +248,7 @@ def end_attempt(attempt: AttemptRecord, outcome: Outcome, reason: Reason, now: d
         attempt.results = outcome.results
     else:
         attempt.error = "canceled" if event is AttemptEvent.CANCEL else reason.message
+    _because(attempt, reason)
 
 
 def retry_delay(wait_duration_ms: int, factor: float, retries_so_far: int) -> float:
@@ -279,8 +294,9 @@ def settle(
         end_attempt(current, outcome, SUCCEEDED, now)
         return Settlement(RunEvent.SUCCEED, SUCCEEDED, results=outcome.results)
     if isinstance(outcome, Canceled) or cancel_reason is not None:
-        end_attempt(current, Canceled(), CANCELED_BY_REQUEST, now)
-        return Settlement(RunEvent.CANCEL, cancel_reason or CANCELED_BY_REQUEST)
+        why = cancel_reason or CANCELED_BY_REQUEST
+        end_attempt(current, Canceled(), why, now)
+        return Settlement(RunEvent.CANCEL, why)
     reason = reason_of(outcome, plan)
     end_attempt(current, outcome, reason, now)
     if retry is not None and may_retry and rec.retries < retry.max_retries:
@@ -294,6 +310,7 @@ def retry_wait(rec: RunRecord, reason: Reason) -> Transition:
     target = next_run_status(rec.status, RunEvent.RETRY)
     source, rec.status = rec.status, target
     rec.retries += 1
+    _because(rec, reason)
     return Transition(rec.id, source, target, RunEvent.RETRY, reason)
 
 
@@ -316,6 +333,7 @@ def finish(
     rec.results = results if target is COMPLETED else None
     rec.error = None if target is COMPLETED else reason.message
     rec.event_seq = event_seq
+    _because(rec, reason)
     return Transition(rec.id, source, target, event, reason)
 
 
@@ -329,5 +347,6 @@ def interrupt(rec: RunRecord, now: datetime) -> bool:
             changed = True
     if rec.status is RUNNING:
         rec.status = next_run_status(RUNNING, RunEvent.INTERRUPT)
+        _because(rec, INTERRUPTED)
         changed = True
     return changed

@@ -1,37 +1,37 @@
-"""Why an attempt ended, as data: what the run inspector's pages and ``render-workflows runs``
-show (docs/inspector.md). Light to import: no web server, no engine.
+"""Why a run or an attempt is where it is, in words: what the run inspector's pages, the
+console of ``render-workflows dev`` and ``render-workflows runs`` show (docs/inspector.md).
+The words come from the reason each move of the lifecycle records with the run and its attempts
+(render_sdk/engine/lifecycle.py: a code and the one fact its label names), never from reading
+error messages. Light to import: no web server, no engine.
 
-    reason = attempt_reason(attempt)
-    reason.kind    # "completed", "failed", "timed_out", "crashed", "interrupted", "canceled"
-    reason.label   # "crashed (exit status 3)"
-    reason.detail  # the error text, when there is one
+    why = attempt_reason(attempt)
+    why.kind    # "completed", "failed", "timed_out", "crashed", "interrupted", "canceled"
+    why.label   # "crashed (exit status 3)"
+    why.detail  # the error text, when there is more to it than the label
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from render_sdk.engine.records import AttemptRecord, RunRecord, RunStatus
+from render_sdk.engine.records import AttemptRecord, ReasonCode, RunRecord, RunStatus
 
 __all__ = [
-    "Reason",
+    "Why",
     "attempt_reason",
     "console_line",
+    "describe",
     "duration_ms",
     "format_ms",
-    "reason_of",
+    "run_reason",
     "run_summary",
     "startup_phases",
 ]
 
-_CRASH = re.compile(r"^worker process ended without a callback \(([^)]*)\)")
-_TIMEOUT = re.compile(r"^timed out after (\S+)")
-
 
 @dataclass(frozen=True)
-class Reason:
+class Why:
     kind: str
     label: str
     detail: str | None = None
@@ -43,43 +43,71 @@ class Reason:
         return self.label.removeprefix("failed: ")
 
 
-def attempt_reason(attempt: AttemptRecord) -> Reason:
-    """Why ``attempt`` ended (or that it still runs), from its status and error.
+def _last_line(error: str | None) -> str | None:
+    """The line of an error that names it: the last of a traceback (``ValueError: bad``)."""
+    lines = (error or "").strip().splitlines()
+    return lines[-1][:200] if lines else None
+
+
+def describe(
+    status: str, code: ReasonCode | str | None, detail: str | None, error: str | None
+) -> Why:
+    """Why a run or attempt with ``status`` (a run status's value) is there, from its reason
+    ``code`` and ``detail`` (None where none was kept: records from before reasons were kept,
+    or Render's API, whose answers carry none) and its ``error``.
+
+    >>> describe("failed", "crashed", "exit status 3", "worker process ended ...").label
+    'crashed (exit status 3)'
+    >>> describe("failed", None, None, "Traceback ...\\nValueError: bad").label
+    'failed: ValueError: bad'
+    """
+    if status in ("running", "pending") and code in (None, ReasonCode.STARTED):
+        return Why(status, status)
+    if status == "completed":
+        return Why("completed", "completed")
+    try:
+        reason = ReasonCode(code) if code is not None else None
+    except ValueError:  # a code from a newer engine: say what the status and error say
+        reason = None
+    if reason is ReasonCode.TIMED_OUT:
+        return Why("timed_out", f"timed out after {detail}" if detail else "timed out")
+    if reason is ReasonCode.CRASHED:
+        return Why("crashed", f"crashed ({detail})" if detail else "crashed", error)
+    if reason is ReasonCode.INTERRUPTED:
+        return Why("interrupted", "interrupted by an engine restart", error)
+    if reason is ReasonCode.ANCESTOR_CANCELED:
+        return Why("canceled", f"canceled: ancestor run {detail} was canceled")
+    if reason is ReasonCode.NOT_STORED:
+        return Why("canceled", "canceled: the engine could not store this run")
+    if reason is ReasonCode.TASK_GONE:
+        return Why("failed", f"failed: task {detail!r} is no longer registered by the worker")
+    if reason is ReasonCode.CANCELED or status == "canceled":
+        extra = error if reason is None and error and error != "canceled" else None
+        return Why("canceled", "canceled", extra)
+    name = _last_line(error)
+    return Why("failed", f"failed: {name}" if name else "failed", error)
+
+
+def attempt_reason(attempt: AttemptRecord) -> Why:
+    """Why ``attempt`` ended (or that it still runs).
 
     >>> from datetime import datetime
-    >>> a = AttemptRecord(1, RunStatus.FAILED, datetime(2026, 1, 1), error="timed out after 2s")
+    >>> a = AttemptRecord(1, RunStatus.FAILED, datetime(2026, 1, 1), error="timed out after 2s",
+    ...                   reason=ReasonCode.TIMED_OUT, reason_detail="2s")
     >>> attempt_reason(a).label
     'timed out after 2s'
     """
-    return reason_of(attempt.status.value, attempt.error)
+    return describe(attempt.status.value, attempt.reason, attempt.reason_detail, attempt.error)
 
 
-def reason_of(status: str, error: str | None) -> Reason:
-    """Why an attempt with ``status`` (a run status's value) and ``error`` ended.
-
-    The REST API's attempts carry the same two fields, so a client says the same as the pages.
-
-    >>> reason_of("failed", "worker process ended without a callback (signal SIGKILL)").label
-    'crashed (signal SIGKILL)'
-    """
-    if status in ("running", "pending"):
-        return Reason(status, status)
-    if status == "completed":
-        return Reason("completed", "completed")
-    if status == "canceled":
-        return Reason("canceled", "canceled", error if error and error != "canceled" else None)
-    if error is None:
-        return Reason("failed", "failed")
-    timeout = _TIMEOUT.match(error)
-    if timeout:
-        return Reason("timed_out", f"timed out after {timeout.group(1)}")
-    crash = _CRASH.match(error)
-    if crash:
-        return Reason("crashed", f"crashed ({crash.group(1)})", error)
-    if error.startswith("interrupted:"):
-        return Reason("interrupted", "interrupted by an engine restart", error)
-    first = error.strip().splitlines()[-1] if error.strip() else "failed"
-    return Reason("failed", f"failed: {first[:200]}", error)
+def run_reason(run: RunRecord) -> Why:
+    """Why ``run`` is in its status: its own reason, else (a record from before reasons were
+    kept) its last attempt's."""
+    if run.reason is not None:
+        return describe(run.status.value, run.reason, run.reason_detail, run.error)
+    if run.attempts and run.status.terminal:
+        return attempt_reason(run.attempts[-1])
+    return describe(run.status.value, None, None, run.error)
 
 
 def duration_ms(start: datetime | None, end: datetime | None) -> float | None:
@@ -110,14 +138,28 @@ def format_ms(ms: float | None) -> str:
 
 def run_summary(run: RunRecord) -> str:
     """The run's state in words: ``"completed in 1.4 ms"``, ``"failed: timed out after 2s"``."""
-    status = run.status.value
     took = format_ms(duration_ms(run.started_at, run.completed_at))
-    if run.status is RunStatus.FAILED and run.attempts:
-        why = attempt_reason(run.attempts[-1]).after_failed
-        return f"failed{f' in {took}' if took else ''}: {why}"
+    took = f" in {took}" if took and run.status.terminal else ""
     if run.status is RunStatus.PENDING and run.attempts:
-        return f"pending: retry {run.retries} queued after attempt {len(run.attempts)} failed"
-    return status + (f" in {took}" if took and run.status.terminal else "")
+        return f"pending: {_waiting(run)}"
+    if run.status is RunStatus.FAILED:
+        return f"failed{took}: {run_reason(run).after_failed}"
+    if run.status is RunStatus.CANCELED:
+        label = run_reason(run).label
+        return f"canceled{took}" + label.removeprefix("canceled")
+    status: str = run.status.value
+    return status + took
+
+
+def _waiting(run: RunRecord, retry_in: float | None = None) -> str:
+    """Why a run that has had attempts is pending: ``"attempt 1 timed out after 2s; retry 1
+    in 200 ms"``, ``"attempt 1 interrupted by an engine restart; resuming"``."""
+    last = run.attempts[-1]
+    why = attempt_reason(last)
+    if why.kind == "interrupted":
+        return f"attempt {last.number} {why.label}; resuming"
+    text = f"attempt {last.number} {why.label}; retry {run.retries}"
+    return text + (f" in {format_ms(retry_in * 1000)}" if retry_in is not None else " queued")
 
 
 def console_line(rec: RunRecord, retry_in: float | None = None) -> str:
@@ -133,27 +175,20 @@ def console_line(rec: RunRecord, retry_in: float | None = None) -> str:
     """
     parent = f" (subtask of {rec.parent_id})" if rec.parent_id else ""
     head = f"{rec.task_name} {rec.id}{parent} {rec.status.value}"
-    last = rec.attempts[-1] if rec.attempts else None
     if rec.status is RunStatus.RUNNING:
         return f"{head} (attempt {len(rec.attempts)})" if len(rec.attempts) > 1 else head
     if rec.status is RunStatus.PENDING:
-        if last is None or last.status is RunStatus.RUNNING:
+        if not rec.attempts or rec.attempts[-1].status is RunStatus.RUNNING:
             return head
-        why = attempt_reason(last)
-        if why.kind == "interrupted":
-            return f"{head}: attempt {last.number} {why.label}; resuming"
-        text = f"{head}: attempt {last.number} {why.label}"
-        if retry_in is not None:
-            text += f"; retry {rec.retries} in {format_ms(retry_in * 1000)}"
-        return text
+        return f"{head}: {_waiting(rec, retry_in)}"
     took = format_ms(duration_ms(rec.started_at, rec.completed_at))
     head += f" in {took}" if took else ""
-    if rec.status is RunStatus.FAILED and last is not None:
-        label = attempt_reason(last).after_failed
+    if rec.status is RunStatus.FAILED:
         attempts = f" (attempt {len(rec.attempts)})" if len(rec.attempts) > 1 else ""
-        return f"{head}: {label}{attempts}"
-    if rec.status is RunStatus.CANCELED and rec.error and rec.error != "canceled":
-        return f"{head}: {rec.error.removeprefix('canceled: ')}"
+        return f"{head}: {run_reason(rec).after_failed}{attempts}"
+    if rec.status is RunStatus.CANCELED:
+        label = run_reason(rec).label.removeprefix("canceled")
+        return head + label
     return head
 
 

@@ -27,6 +27,21 @@ class RunStatus(str, enum.Enum):
         return self in (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELED)
 
 
+class ReasonCode(str, enum.Enum):
+    """Why a run or an attempt changed state (render_sdk/engine/lifecycle.py makes the moves)."""
+
+    STARTED = "started"  # an attempt began on a worker
+    SUCCEEDED = "succeeded"  # the task returned
+    TASK_ERROR = "task_error"  # the task raised
+    CRASHED = "crashed"  # the worker process ended without reporting, or could not start
+    TIMED_OUT = "timed_out"  # past the task's timeout_seconds
+    CANCELED = "canceled"  # a cancel request for this run
+    ANCESTOR_CANCELED = "ancestor_canceled"  # a cancel request for a run above it
+    NOT_STORED = "not_stored"  # started, but its insert failed: stopped rather than unrecorded
+    INTERRUPTED = "interrupted"  # the engine stopped while the attempt ran
+    TASK_GONE = "task_gone"  # found unfinished at start, its task no longer registered
+
+
 @dataclass(frozen=True)
 class RetryOptions:
     max_retries: int
@@ -66,6 +81,10 @@ class AttemptRecord:
     # The worker's start-up times it reported on GET /input (Render 1.x query parameters):
     # sdk_import_started_at, sdk_import_finished_at, sdk_started_at. None when it sent none.
     startup: dict[str, datetime] | None = None
+    # Why it ended, once it has (None before, and in records written before reasons were kept),
+    # and the fact its label names: the exit status of a crash, the timeout ("2s").
+    reason: ReasonCode | None = None
+    reason_detail: str | None = None
 
     @property
     def sdk_import_started_at(self) -> datetime | None:
@@ -107,6 +126,11 @@ class RunRecord:
     event_seq: int | None = None
     # The 0-based attempt of the parent run that started this subtask; None for a root run.
     parent_attempt: int | None = None
+    # Why it is in its status: the reason of its last move (None while it has not started, and
+    # in records written before reasons were kept), and the fact its label names (the ancestor
+    # whose cancel ended it, the task that is gone, an attempt's exit status or timeout).
+    reason: ReasonCode | None = None
+    reason_detail: str | None = None
 
     def copy(self) -> RunRecord:
         """A copy that later changes to this record or its attempts do not touch."""

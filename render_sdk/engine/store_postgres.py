@@ -35,6 +35,7 @@ from render_sdk.engine.store import InsertResult, StoreCounters, StoreOpenError,
 from render_sdk.engine.store_sqlite import (
     _attempt_from_item,
     _attempt_item,
+    _reason,
     _task_from_row,
     _task_spec,
 )
@@ -114,20 +115,33 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX runs_top_task_status ON runs (task_id, status, pos) WHERE parent_id = '';
         """,
     ),
+    (
+        # Why each run is in its status, and the fact its label names (lifecycle.py); an
+        # attempt's reason lives in its item of ``attempts``.
+        3,
+        """
+        ALTER TABLE runs ADD COLUMN reason text;
+        ALTER TABLE runs ADD COLUMN reason_detail text;
+        """,
+    ),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 
 _RUN_COLUMNS = (
     "id, task_id, task_name, status, input, parent_id, root_id, created_at, retries, "
-    "started_at, completed_at, results, error, event_seq, attempts, parent_attempt"
+    "started_at, completed_at, results, error, event_seq, attempts, reason, reason_detail, "
+    "parent_attempt"
 )
+_NCOLS = 18
 _INSERT_RUN = (
-    f"INSERT INTO runs ({_RUN_COLUMNS}) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+    f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ("
+    + ", ".join(f"${n}" for n in range(1, _NCOLS + 1))
+    + ")"
 )
 _SAVE_RUN = (
     "UPDATE runs SET status = $1, retries = $2, started_at = $3, completed_at = $4, "
-    "results = $5, error = $6, event_seq = $7, attempts = $8 WHERE id = $9"
+    "results = $5, error = $6, event_seq = $7, attempts = $8, reason = $9, "
+    "reason_detail = $10 WHERE id = $11"
 )
 _CLAIM_KEY = (
     "INSERT INTO idempotency (scope, key, run_id) VALUES ($1, $2, $3) "
@@ -143,7 +157,7 @@ def _json(value: Any) -> str | None:
 
 
 def _state_values(run: RunRecord) -> tuple[Any, ...]:
-    """The columns that change as a run proceeds, in the order of ``_SAVE_RUN`` ($2 to $8)."""
+    """The columns that change as a run proceeds, in the order of ``_SAVE_RUN`` ($2 to $10)."""
     return (
         run.retries,
         run.started_at,
@@ -152,6 +166,8 @@ def _state_values(run: RunRecord) -> tuple[Any, ...]:
         run.error,
         run.event_seq,
         json.dumps([_attempt_item(a) for a in run.attempts], separators=(",", ":")),
+        None if run.reason is None else run.reason.value,
+        run.reason_detail,
     )
 
 
@@ -188,7 +204,9 @@ def _run_from_row(row: Any) -> RunRecord:
         error=row[12],
         event_seq=row[13],
         attempts=[_attempt_from_item(item) for item in json.loads(row[14])],
-        parent_attempt=row[15],
+        reason=_reason(row[15]),
+        reason_detail=row[16],
+        parent_attempt=row[17],
     )
 
 
@@ -501,7 +519,7 @@ class PostgresStore:
             return []
         await self._caught_up()
         rows = await pool.fetch(sql, *args)
-        return [(_run_from_row(r), int(r[16])) for r in rows]
+        return [(_run_from_row(r), int(r[_NCOLS])) for r in rows]
 
     async def get_logs(
         self, run_id: str, after: int | None, limit: int

@@ -26,6 +26,7 @@ from render_sdk.engine.records import (
     AttemptRecord,
     LogRecord,
     ParameterRecord,
+    ReasonCode,
     RetryOptions,
     RunFilter,
     RunRecord,
@@ -91,6 +92,12 @@ CREATE INDEX runs_top_status ON runs (status, pos) WHERE parent_id = '';
 CREATE INDEX runs_top_task ON runs (task_id, pos) WHERE parent_id = '';
 CREATE INDEX runs_top_task_status ON runs (task_id, status, pos) WHERE parent_id = '';
 """,
+    # Why each run is in its status (the reason of its last move: render_sdk/engine/lifecycle.py)
+    # and the fact its label names; an attempt's reason lives in its item of ``attempts``.
+    3: """
+ALTER TABLE runs ADD COLUMN reason TEXT;
+ALTER TABLE runs ADD COLUMN reason_detail TEXT;
+""",
 }
 SCHEMA_VERSION = max(_MIGRATIONS)
 
@@ -130,9 +137,10 @@ def _migrate(conn: sqlite3.Connection, path: str) -> None:
 
 _RUN_COLUMNS = (
     "id, task_id, task_name, status, input, parent_id, root_id, created_at, retries, "
-    "started_at, completed_at, results, error, event_seq, attempts, parent_attempt"
+    "started_at, completed_at, results, error, event_seq, attempts, reason, reason_detail, "
+    "parent_attempt"
 )
-_NCOLS = 16
+_NCOLS = 18
 
 
 def _ts(value: datetime | None) -> str | None:
@@ -169,7 +177,7 @@ def _run_row(run: RunRecord) -> tuple[Any, ...]:
 
 def _state_values(run: RunRecord) -> tuple[Any, ...]:
     """The columns that change as a run proceeds: retries, started_at, completed_at, results,
-    error, event_seq, attempts (the last seven of ``_RUN_COLUMNS``)."""
+    error, event_seq, attempts, reason, reason_detail (``_RUN_COLUMNS`` from retries on)."""
     return (
         run.retries,
         _ts(run.started_at),
@@ -178,10 +186,14 @@ def _state_values(run: RunRecord) -> tuple[Any, ...]:
         run.error,
         run.event_seq,
         json.dumps([_attempt_item(a) for a in run.attempts], separators=(",", ":")),
+        None if run.reason is None else run.reason.value,
+        run.reason_detail,
     )
 
 
 def _attempt_item(a: AttemptRecord) -> list[Any]:
+    """``[number, status, started_at, completed_at, error, results]``, then the start-up times
+    (an object, or null) and ``reason``, ``reason_detail`` when there are any."""
     item: list[Any] = [
         a.number,
         a.status.value,
@@ -190,8 +202,10 @@ def _attempt_item(a: AttemptRecord) -> list[Any]:
         a.error,
         a.results,
     ]
-    if a.startup:
-        item.append({name: _ts(value) for name, value in a.startup.items()})
+    if a.startup or a.reason is not None:
+        item.append({name: _ts(value) for name, value in a.startup.items()} if a.startup else None)
+    if a.reason is not None:
+        item += [a.reason.value, a.reason_detail]
     return item
 
 
@@ -214,8 +228,18 @@ def _run_from_row(row: sqlite3.Row | tuple[Any, ...]) -> RunRecord:
         error=row[12],
         event_seq=row[13],
         attempts=[_attempt_from_item(item) for item in json.loads(row[14])],
-        parent_attempt=row[15],
+        reason=_reason(row[15]),
+        reason_detail=row[16],
+        parent_attempt=row[17],
     )
+
+
+def _reason(code: str | None) -> ReasonCode | None:
+    """A stored reason code (None for one this version does not know: a newer engine's)."""
+    try:
+        return None if code is None else ReasonCode(code)
+    except ValueError:
+        return None
 
 
 def _attempt_from_item(item: list[Any]) -> AttemptRecord:
@@ -231,6 +255,8 @@ def _attempt_from_item(item: list[Any]) -> AttemptRecord:
         startup={k: v for k, v in ((k, _dt(t)) for k, t in item[6].items()) if v is not None}
         if len(item) > 6 and isinstance(item[6], dict)
         else None,
+        reason=_reason(item[7]) if len(item) > 8 else None,
+        reason_detail=item[8] if len(item) > 8 else None,
     )
 
 
@@ -408,7 +434,8 @@ class SQLiteStore:
         def op(conn: sqlite3.Connection) -> None:
             conn.execute(
                 "UPDATE runs SET status = ?, retries = ?, started_at = ?, completed_at = ?, "
-                "results = ?, error = ?, event_seq = ?, attempts = ? WHERE id = ?",
+                "results = ?, error = ?, event_seq = ?, attempts = ?, reason = ?, "
+                "reason_detail = ? WHERE id = ?",
                 values,
             )
 

@@ -165,10 +165,11 @@ class WorkerProcess:
         attempt = self.ctx.attempt
         if attempt is not None and not attempt.outcome.done():
             tail = self.output.stderr_tail
-            message = f"worker process ended without a callback ({describe_exit(returncode)})"
+            how = describe_exit(returncode)
+            message = f"worker process ended without a callback ({how})"
             if tail:
                 message += "; last lines of stderr:\n" + "\n".join(tail)
-            attempt.resolve(Crashed(message))
+            attempt.resolve(Crashed(message, exit=how))
         self._close_statm()
         await self.server.close()
         if not self.exited.done():

@@ -3,6 +3,8 @@
     /              runs, newest first, live; filters and cursor paging
     /runs/{id}     one run: input, result, error, attempts, its tree and timeline, logs, cancel
     /tasks         registered tasks and a form to start a run
+    /ui/runs/{id}/reasons   why the run and each attempt are where they are, as JSON (for
+                   ``render-workflows runs``: the REST API's answers carry no reasons)
 
 Pages are Jinja2 templates rendered on the server; htmx (vendored in ``static/``) swaps the parts
 that change when the engine's state-change stream (``/ui/changes``) says so. Everything they
@@ -32,9 +34,11 @@ from render_sdk.engine import serialize
 from render_sdk.engine.auth import SESSION_COOKIE, session_token
 from render_sdk.engine.interface import EngineCoreAPI, RunFilter
 from render_sdk.engine.reasons import (
+    Why,
     attempt_reason,
     duration_ms,
     format_ms,
+    run_reason,
     run_summary,
     startup_phases,
 )
@@ -284,6 +288,35 @@ class Inspector:
             problem=problem,
         )
 
+    async def reasons(self, request: Request) -> Response:
+        """Why the run and each of its attempts are where they are: the lifecycle's reason code,
+        the fact its label names, and the label (engine/reasons.py)."""
+        run = await self.core.get_run(request.path_params["run_id"])
+
+        def item(code: Any, detail: str | None, why: Why) -> dict[str, Any]:
+            return {
+                "reason": None if code is None else code.value,
+                "reasonDetail": detail,
+                "label": why.label,
+            }
+
+        body = {
+            "id": run.id,
+            "status": run.status.value,
+            **item(run.reason, run.reason_detail, run_reason(run)),
+            "attempts": [
+                {
+                    "number": a.number,
+                    "status": a.status.value,
+                    **item(a.reason, a.reason_detail, attempt_reason(a)),
+                }
+                for a in run.attempts
+            ],
+        }
+        return Response(
+            json.dumps(body), media_type="application/json", headers={"Cache-Control": "no-store"}
+        )
+
     async def cancel(self, request: Request) -> Response:
         run_id = request.path_params["run_id"]
         try:
@@ -434,6 +467,7 @@ def inspector_routes(
         Route("/tasks", guard(pages.tasks_page), methods=["GET"]),
         Route("/tasks/start", guard(pages.start), methods=["POST"]),
         Route("/ui/changes", pages.changes, methods=["GET"]),
+        Route("/ui/runs/{run_id}/reasons", guard(pages.reasons), methods=["GET"]),
         Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
     ]
     if api_key is not None:

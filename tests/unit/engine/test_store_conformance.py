@@ -13,6 +13,7 @@ from render_sdk.engine.records import (
     AttemptRecord,
     LogRecord,
     ParameterRecord,
+    ReasonCode,
     RetryOptions,
     RunFilter,
     RunRecord,
@@ -91,10 +92,27 @@ def finished(n: int, seq: int) -> RunRecord:
     rec.results = [{"x": n}]
     rec.event_seq = seq
     rec.attempts = [
-        AttemptRecord(1, RunStatus.FAILED, at, at, error="boom"),
-        AttemptRecord(2, RunStatus.COMPLETED, at, at + timedelta(seconds=1), results=[{"x": n}]),
+        AttemptRecord(
+            1,
+            RunStatus.FAILED,
+            at,
+            at,
+            error="worker process ended without a callback (signal SIGKILL)",
+            reason=ReasonCode.CRASHED,
+            reason_detail="signal SIGKILL",
+        ),
+        AttemptRecord(
+            2,
+            RunStatus.COMPLETED,
+            at,
+            at + timedelta(seconds=1),
+            results=[{"x": n}],
+            startup={"sdk_started_at": at},
+            reason=ReasonCode.SUCCEEDED,
+        ),
     ]
     rec.retries = 1
+    rec.reason = ReasonCode.SUCCEEDED
     return rec
 
 
@@ -138,6 +156,35 @@ async def test_later_writes_of_a_run_win(stores: Stores) -> None:
         await write
     stored = await store.get_run(rec.id)
     assert stored is not None and stored.status is RunStatus.FAILED
+
+
+async def test_reasons_read_back_as_written(stores: Stores) -> None:
+    """Why a run and each attempt are where they are (render_sdk/engine/lifecycle.py) is kept
+    with them; an attempt without a reason (written before reasons were kept) reads back
+    without one, next to one that has start-up times but no reason."""
+    store = stores.store
+    rec = run(1)
+    await store.insert_run(rec, None)
+    rec.status = RunStatus.CANCELED
+    rec.reason, rec.reason_detail = ReasonCode.ANCESTOR_CANCELED, "trn-000000"
+    rec.attempts = [
+        AttemptRecord(1, RunStatus.FAILED, T0, T0, error="old"),
+        AttemptRecord(2, RunStatus.FAILED, T0, T0, error="x", startup={"sdk_started_at": T0}),
+        AttemptRecord(
+            3,
+            RunStatus.FAILED,
+            T0,
+            T0,
+            error="timed out after 2s",
+            reason=ReasonCode.TIMED_OUT,
+            reason_detail="2s",
+        ),
+        AttemptRecord(4, RunStatus.CANCELED, T0, T0, error="canceled", reason=ReasonCode.CANCELED),
+    ]
+    await store.save_run(rec)
+    assert await store.get_run(rec.id) == rec
+    ((listed, _),) = await store.list_runs(RunFilter(), 10, None)
+    assert listed == rec
 
 
 async def test_idempotency_keys_are_scoped(stores: Stores) -> None:

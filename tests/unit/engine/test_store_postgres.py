@@ -97,13 +97,16 @@ async def test_a_database_of_version_1_is_brought_up_to_date_and_lists_by_status
 
     monkeypatch.setattr(store_postgres, "MIGRATIONS", MIGRATIONS[:1])
     monkeypatch.setattr(store_postgres, "LATEST_VERSION", 1)
-    old = PostgresStore(postgres_url)
-    await old.open()
-    failed = run(2)
-    failed.status = RunStatus.FAILED
-    for rec in (run(1), failed):
-        await old.insert_run(rec, None)
-    await old.close()
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        assert await migrate(conn) == 1
+        await conn.executemany(
+            "INSERT INTO render_workflows.runs (id, task_id, task_name, status, input, "
+            "parent_id, root_id, created_at) VALUES ($1, 'tsk-a', 'a', $2, '[]', '', $1, $3)",
+            [("trn-000001", "completed", T0), ("trn-000002", "failed", T0)],
+        )
+    finally:
+        await conn.close()
     monkeypatch.undo()
     store = PostgresStore(postgres_url)
     await store.open()

@@ -19,6 +19,7 @@ from render_sdk.engine.records import (
     LogRecord,
     NotFound,
     ParameterRecord,
+    ReasonCode,
     RunRecord,
     RunStatus,
     TaskRecord,
@@ -257,7 +258,11 @@ class FakeCore:
         status: RunStatus = RunStatus.COMPLETED,
         results: list[object] | None = None,
         error: str | None = None,
+        reason: ReasonCode | None = None,
+        detail: str | None = None,
     ) -> RunRecord:
+        """End the run (and its attempt) with ``status``; ``reason`` and ``detail`` as the
+        lifecycle would record them (None: as a record from before reasons were kept)."""
         run = self.runs[run_id]
         if not run.attempts and status is not RunStatus.CANCELED:
             self.begin(run_id)
@@ -265,12 +270,14 @@ class FakeCore:
         run.completed_at = T0
         run.results = results
         run.error = error
+        run.reason, run.reason_detail = reason, detail
         if run.attempts:
             attempt = run.attempts[-1]
             attempt.status = status
             attempt.completed_at = T0
             attempt.results = results
             attempt.error = error
+            attempt.reason, attempt.reason_detail = reason, detail
         run.event_seq = next(self._seq)
         for listener in self.listeners.pop(run_id, []):
             listener(run)

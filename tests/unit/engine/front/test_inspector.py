@@ -13,7 +13,13 @@ import pytest
 from render_sdk.engine.auth import SESSION_COOKIE
 from render_sdk.engine.embedded import LocalEngine
 from render_sdk.engine.inspector import CSP
-from render_sdk.engine.records import ParameterRecord, RetryOptions, RunStatus, TaskRecord
+from render_sdk.engine.records import (
+    ParameterRecord,
+    ReasonCode,
+    RetryOptions,
+    RunStatus,
+    TaskRecord,
+)
 
 from .conftest import Served
 from .fake_core import T0, FakeCore, square_task
@@ -155,18 +161,40 @@ async def test_the_run_page_shows_input_result_attempts_tree_and_logs(served: Se
 
 
 @pytest.mark.parametrize(
-    ("error", "label"),
+    ("error", "reason", "detail", "label"),
     [
-        ("timed out after 2s", "timed out after 2s"),
-        ("worker process ended without a callback (exit status 3)", "crashed (exit status 3)"),
-        ("interrupted: the engine stopped while this attempt was running", "interrupted by an"),
-        ("ValueError: bad", "failed: ValueError: bad"),
+        ("timed out after 2s", ReasonCode.TIMED_OUT, "2s", "timed out after 2s"),
+        (
+            "worker process ended without a callback (exit status 3)",
+            ReasonCode.CRASHED,
+            "exit status 3",
+            "crashed (exit status 3)",
+        ),
+        ("interrupted: ...", ReasonCode.INTERRUPTED, None, "interrupted by an engine restart"),
+        ("ValueError: bad", ReasonCode.TASK_ERROR, None, "failed: ValueError: bad"),
+        ("ValueError: old", None, None, "failed: ValueError: old"),  # kept before reasons were
     ],
 )
-async def test_attempts_say_why_they_ended(served: Served, error: str, label: str) -> None:
+async def test_attempts_say_why_they_ended(
+    served: Served, error: str, reason: ReasonCode | None, detail: str | None, label: str
+) -> None:
     run = await served.core.start_run(served.core.tasks[0], [1])
-    served.core.finish(run.id, RunStatus.FAILED, error=error)
+    served.core.finish(run.id, RunStatus.FAILED, None, error, reason, detail)
     assert label in (await served.http.get(f"/runs/{run.id}")).text
+    answer = await served.http.get(f"/ui/runs/{run.id}/reasons")
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/json"
+    expected = {"reason": reason and reason.value, "reasonDetail": detail, "label": label}
+    assert answer.json() == {
+        "id": run.id,
+        "status": "failed",
+        **expected,
+        "attempts": [{"number": 1, "status": "failed", **expected}],
+    }
+
+
+async def test_reasons_of_an_unknown_run_are_a_404(served: Served) -> None:
+    answer = await served.http.get("/ui/runs/trn-nope/reasons")
+    assert answer.status_code == 404 and answer.json()["id"] == "not_found"
 
 
 async def test_cancel_from_the_page(served: Served) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from render_sdk.cli import main as cli_main
 from render_sdk.engine.embedded import LocalEngine
-from render_sdk.engine.records import RunStatus
+from render_sdk.engine.records import ReasonCode, RunStatus
 from render_sdk.runs_cli import Runs, main
 
 from .fake_core import FakeCore
@@ -52,12 +52,15 @@ def test_list_names_the_task_of_each_run(engine: tuple[LocalEngine, FakeCore]) -
 def test_show_says_why_each_attempt_ended(engine: tuple[LocalEngine, FakeCore]) -> None:
     served, core = engine
     failed = served.call(core.start_run, core.tasks[0], [1])
-    served.call(core.finish, failed.id, RunStatus.FAILED, None, "timed out after 2s")
+    crash = "worker process ended without a callback (signal SIGKILL)"
+    served.call(
+        core.finish, failed.id, RunStatus.FAILED, None, crash, ReasonCode.CRASHED, "signal SIGKILL"
+    )
     status, out = run(served, "show", failed.id)
     assert status == 0
     assert f"square {failed.id}: failed" in out
     assert "input  [1]" in out
-    assert "attempt 1: timed out after 2s" in out
+    assert "attempt 1: crashed (signal SIGKILL)" in out  # the engine's reason, as on the pages
     done = served.call(core.start_run, core.tasks[0], [3])
     served.call(core.finish, done.id, RunStatus.COMPLETED, [9])
     status, out = run(served, "show", done.id)
@@ -100,6 +103,18 @@ def test_cancel(engine: tuple[LocalEngine, FakeCore]) -> None:
     assert core.runs[started.id].status is RunStatus.CANCELED
     status, _ = run(served, "cancel", started.id)
     assert status == 1
+
+
+def test_without_the_engines_reasons_the_status_and_error_say_it() -> None:
+    """An engine that keeps no reasons (Render's API: no /ui/ endpoints) is asked once."""
+    core = FakeCore()
+    with LocalEngine(core=core, app_options={"pages": False}) as served:
+        failed = served.call(core.start_run, core.tasks[0], [1])
+        crash = "worker process ended without a callback (signal SIGKILL)"
+        served.call(core.finish, failed.id, RunStatus.FAILED, None, crash, ReasonCode.CRASHED, "x")
+        status, out = run(served, "show", failed.id)
+    assert status == 0
+    assert f"attempt 1: failed: {crash}" in out
 
 
 def test_tail_prints_new_runs_and_changes(engine: tuple[LocalEngine, FakeCore]) -> None:
