@@ -1,6 +1,6 @@
 """Scheduling through the real engine core on the in-memory store and fake workers (no process,
 socket or database): the concurrency limit, retries and their backoff, timeouts, cancel of
-pending runs and of subtrees, subtasks and fan-out, stop and recovery."""
+pending runs and of subtrees, subtasks and fan-out. Stop and restart: test_restart.py."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ import asyncio
 from typing import Any
 
 from render_sdk.engine import serialize
-from render_sdk.engine.lifecycle import INTERRUPTED_ERROR
 from render_sdk.engine.records import RunFilter, RunRecord, RunStatus
-from render_sdk.engine.store_memory import MemoryStore
 
 from .conftest import MakeFake, run_to_end, wait_end
 from .fake_workers import Calls, Crash, Fail, SubtaskFailed, fake_engine, task
@@ -135,60 +133,6 @@ async def test_a_parent_waiting_for_its_subtasks_holds_no_slot() -> None:
     done = await wait_end(core, (await start(core, "tree", [5])).id)
     assert done.status is RunStatus.COMPLETED and done.results == [6]
     await core.stop()
-
-
-async def test_stop_leaves_running_runs_to_the_next_start_which_reruns_them() -> None:
-    store = MemoryStore()
-    started = asyncio.Event()
-    release = asyncio.Event()
-
-    async def slow(value: Any, calls: Calls) -> Any:
-        started.set()
-        await release.wait()
-        return "done"
-
-    core, _ = await fake_engine({"slow": slow}, store=store)
-    rec = await start(core, "slow", [])
-    await started.wait()
-    await core.stop()
-    await store.open()
-    stored = await store.get_run(rec.id)
-    assert stored is not None and stored.status is RunStatus.RUNNING  # for the next start
-    await store.close()
-
-    release.set()
-    again, _ = await fake_engine({"slow": slow}, store=store)
-    done = await wait_end(again, rec.id)
-    assert done.status is RunStatus.COMPLETED and done.results == ["done"] and done.retries == 0
-    assert [(a.status, a.error) for a in done.attempts] == [
-        (RunStatus.FAILED, INTERRUPTED_ERROR),
-        (RunStatus.COMPLETED, None),
-    ]
-    await again.stop()
-
-
-async def test_a_recovered_run_whose_task_is_gone_fails() -> None:
-    store = MemoryStore()
-    gate = asyncio.Event()
-
-    async def old(value: Any, calls: Calls) -> Any:
-        await gate.wait()
-
-    core, _ = await fake_engine({"old": old}, store=store, limit=1)
-    first = await start(core, "old", [])
-    queued = await start(core, "old", [])
-    await core.stop()
-
-    async def new(value: Any, calls: Calls) -> Any:
-        return None
-
-    again, _ = await fake_engine({"new": new}, store=store)
-    for run_id in (first.id, queued.id):
-        done = await again.get_run(run_id)
-        assert done.status is RunStatus.FAILED
-        assert done.error == "task 'old' is no longer registered by the worker"
-        assert all(a.status is not RunStatus.RUNNING for a in done.attempts)
-    await again.stop()
 
 
 def _filter(root: str) -> Any:
