@@ -147,7 +147,7 @@ def bench(session: nox.Session) -> None:
     Installs what the Celery baseline needs on demand (Debian's redis-server, celery[redis]).
     """
     install_project(session, "engine")
-    session.install("py-spy")
+    session.install("py-spy", "playwright>=1.45")  # UI drives Debian's chromium, if installed
     session.run("python", "bench/run.py", *session.posargs)
 
 

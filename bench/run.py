@@ -6,7 +6,8 @@
     python bench/run.py --profile            # also py-spy profiles of the engine during B1, B2
 
 Benchmarks: B1 no-op latency, B2 concurrent throughput, B3 parent + 1 child, B4 fan-out of 100,
-B5 listing 100,000 stored runs, C1 client CPU per call, F the process and fsync floor. Systems:
+B5 listing 100,000 stored runs, C1 client CPU per call, F the process and fsync floor, UI how
+soon a started run shows on the run inspector's page in chromium. Systems:
 ``fast`` (``render-workflows dev bench.app:app``), ``nofsync`` (the same with ``--no-fsync``),
 ``process`` (the same engine with a start command: one process per run) and ``celery`` (Celery 5
 prefork x2 + Redis, installed on demand). B1-B4 run in interleaved rounds across the systems.
@@ -35,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-BENCHES = ("B1", "B2", "B3", "B4", "B5", "C1", "F")
+BENCHES = ("B1", "B2", "B3", "B4", "B5", "C1", "F", "UI")
 B5_FAILED_EVERY = 100  # B5's stored runs: 1 in 100 failed, for a filtered inspector page
 SYSTEM_KEYS = ("fast", "nofsync", "process", "celery")
 
@@ -55,6 +56,7 @@ class Sizes:
     c1_start: int
     c1_run: int
     floor: int
+    ui_samples: int
 
 
 DEFAULT = Sizes(
@@ -75,6 +77,7 @@ DEFAULT = Sizes(
     c1_start=2000,
     c1_run=1000,
     floor=500,
+    ui_samples=40,
 )
 QUICK = Sizes(
     b1={
@@ -94,6 +97,7 @@ QUICK = Sizes(
     c1_start=1000,
     c1_run=500,
     floor=300,
+    ui_samples=15,
 )
 
 
@@ -504,6 +508,26 @@ class Runner:
 
         self._record("F", "floor", measure)
 
+    # --- UI --------------------------------------------------------------------------------
+    def run_ui(self) -> None:
+        if "UI" not in self.only or "fast" not in self.systems:
+            return
+        from bench import _engine
+        from bench._inspector import ui_latency
+        from bench._procs import NotMeasured
+        from bench._results import Result
+
+        self._say("\n== the run inspector in chromium (UI) ==")
+        try:
+            engine = _engine.start_engine("fast", self.workdir, db=self.workdir / "ui.db")
+        except NotMeasured as exc:
+            self.results.add(Result("UI", "fast", not_measured=str(exc)))
+            return
+        try:
+            self._record("UI", "fast", lambda: ui_latency(engine.base_url, self.sizes.ui_samples))
+        finally:
+            _engine.stop_engine(engine)
+
     # --- all -------------------------------------------------------------------------------
     def remove_databases(self) -> None:
         """Delete the SQLite files the engines wrote (the B5 one is about 50 MB)."""
@@ -528,6 +552,7 @@ class Runner:
             self._say("- stopping the systems ...")
         self.run_b5()
         self.run_floor()
+        self.run_ui()
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
