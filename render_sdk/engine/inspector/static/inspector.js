@@ -29,23 +29,27 @@
     };
   }
 
-  // One re-fetch per part at most every 300 ms, and never a change left out: a change that
-  // comes while a re-fetch is scheduled is shown by it (it reads the state when it runs); one
-  // that comes after schedules the next. The part is looked up when the re-fetch runs, since a
-  // swap replaces it.
+  // One re-fetch per part at most every 300 ms, and never a change left out: a change after a
+  // quiet spell is fetched at once; one that comes while a re-fetch is scheduled is shown by it
+  // (it reads the state when it runs); one that comes after schedules the next, 300 ms after the
+  // last. The part is looked up when the re-fetch runs, since a swap replaces it.
+  const GAP_MS = 300;
   const scheduled = new Set();
+  const fetched = new Map(); // selector -> when its last re-fetch began
 
-  function poke(selector, eventName) {
+  function poke(selector, eventName, atLeast = 0) {
     if (scheduled.has(selector)) return;
     scheduled.add(selector);
+    const since = performance.now() - (fetched.get(selector) ?? -Infinity);
     setTimeout(() => {
       scheduled.delete(selector);
       const part = document.querySelector(selector);
       if (!part || !window.htmx) return;
       // Still fetching the previous state: wait for that swap, then fetch again.
-      if (part.classList.contains("htmx-request")) poke(selector, eventName);
-      else window.htmx.trigger(part, eventName);
-    }, 300);
+      if (part.classList.contains("htmx-request")) return poke(selector, eventName, 50);
+      fetched.set(selector, performance.now());
+      window.htmx.trigger(part, eventName);
+    }, Math.max(atLeast, GAP_MS - since));
   }
 
   function refresh(change) {
