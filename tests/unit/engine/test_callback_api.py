@@ -1,7 +1,7 @@
 """The callback API refuses bad requests with clear 4xx answers and keeps serving.
 
 These tests talk to a worker's socket directly with an HTTP client, acting as a misbehaving
-worker next to the real one.
+worker next to the real one: process tests, over real Unix sockets of real worker processes.
 """
 
 from __future__ import annotations

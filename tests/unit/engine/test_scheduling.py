@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from render_sdk.engine import serialize
+import pytest
+
+from render_sdk.engine import scheduler, serialize
 from render_sdk.engine.records import RunFilter, RunRecord, RunStatus
 
 from .conftest import MakeFake, run_to_end, wait_end
@@ -310,6 +312,27 @@ async def test_cancel_pending_run(make_fake: MakeFake) -> None:
     await core.cancel_run(busy.id)
     assert (await wait_end(core, busy.id)).status is RunStatus.CANCELED
     assert workers.attempts_started == 1  # the canceled queued run never started
+
+
+async def test_the_console_says_why_a_run_is_retried_and_why_it_failed(
+    make_fake: MakeFake, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each attempt's start is written at once, before its timeout (a later timer) can end it:
+    # the retry is shown running.
+    monkeypatch.setattr(scheduler, "RECORD_START_AFTER", 0.0)
+    too_slow = task("too_slow", retries=1, wait_ms=50, timeout=0.05)
+    core, _ = await make_fake({"too_slow": forever}, [too_slow])
+    with caplog.at_level("INFO", logger="render_sdk.engine.runs"):
+        details = await run_to_end(core, "too_slow", [])
+    assert details.status is RunStatus.FAILED
+    lines = [r.getMessage() for r in caplog.records if r.name == "render_sdk.engine.runs"]
+    mine = [line for line in lines if details.id in line]
+    retrying = f"too_slow {details.id} pending: attempt 1 timed out after 0.05s; retry 1 in 50.0 ms"
+    assert retrying in mine
+    assert f"too_slow {details.id} running (attempt 2)" in mine
+    assert mine.index(retrying) < mine.index(f"too_slow {details.id} running (attempt 2)")
+    assert mine[-1].startswith(f"too_slow {details.id} failed in ")
+    assert mine[-1].endswith(": timed out after 0.05s (attempt 2)")
 
 
 async def _task(core: Any, name: str) -> Any:

@@ -1,4 +1,5 @@
-"""The fast path: reused serve-mode worker processes."""
+"""The fast path: reused serve-mode worker processes. These are process tests (the pool, its
+processes' reuse and retirement, a timeout killing one process, output per attempt)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""``render-workflows dev``: argument errors, the non-loopback refusal, a real start and stop."""
+"""``render-workflows dev``: argument errors, the non-loopback refusal, a real start and stop.
+The start and stop tests are process tests: the command runs as a process of its own."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""LocalEngine (sync and async) and the pytest plugin, over the fake core."""
+"""LocalEngine (sync and async) and the pytest plugin, over the fake core. Two are process tests:
+the plugin in a pytest process of its own, and the engine package imported by a fresh Python."""
 
 from __future__ import annotations
 

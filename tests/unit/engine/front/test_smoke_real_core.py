@@ -1,4 +1,5 @@
-"""Smoke tests of the front with the real core and real worker processes."""
+"""Smoke tests of the front with the real core and real worker processes: process tests, end to
+end (the SDK's worker, the command line, the pytest plugin in a pytest process of its own)."""
 
 from __future__ import annotations
 
@@ -220,24 +221,3 @@ def test_render_workflows_dev_with_the_real_core(tmp_path: Path) -> None:
     assert "Traceback" not in err
     assert "render-workflows dev: stopped" in out
     assert db.exists()
-
-
-def test_the_console_says_why_a_run_is_retried_and_why_it_failed(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    with (
-        caplog.at_level("INFO", logger="render_sdk.engine.runs"),
-        LocalEngine("smoke_app:app", cwd=APPS) as engine,
-        engine.client() as render,
-    ):
-        started = render.workflows.start_task("too_slow")
-        (details,) = list(render.workflows.task_run_events([started.id]))
-    assert details.status.value == "failed"
-    lines = [r.getMessage() for r in caplog.records if r.name == "render_sdk.engine.runs"]
-    mine = [line for line in lines if details.id in line]
-    assert (
-        f"too_slow {details.id} pending: attempt 1 timed out after 1s; retry 1 in 50.0 ms" in mine
-    )
-    assert f"too_slow {details.id} running (attempt 2)" in mine
-    assert mine[-1].startswith(f"too_slow {details.id} failed in ")
-    assert mine[-1].endswith(": timed out after 1s (attempt 2)")

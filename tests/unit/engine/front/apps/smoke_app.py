@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from render_sdk import Retry, Workflows
+from render_sdk import Workflows
 
 app = Workflows()
 
@@ -28,11 +28,6 @@ def fail(message: str) -> None:
 @app.task
 async def wait_forever() -> None:
     await asyncio.Event().wait()
-
-
-@app.task(retry=Retry(max_retries=1, wait_duration_ms=50), timeout_seconds=1)
-async def too_slow() -> None:
-    await asyncio.sleep(60)
 
 
 if __name__ == "__main__":
