@@ -5,7 +5,8 @@
     render-workflows runs show trn-...         input, result or error, every attempt and why
     render-workflows runs logs trn-... -f      its output, followed until it ends
     render-workflows runs cancel trn-...
-    render-workflows runs tail                 new runs and state changes as they happen
+    render-workflows runs tail                 new runs and state changes as they happen (the
+                                               local engine's change stream; else it polls)
 
 The engine is ``--url`` (default: ``RENDER_LOCAL_DEV_URL``, else http://127.0.0.1:8120, the
 local engine); Render's API is ``--url https://api.render.com`` with ``RENDER_API_KEY`` or
@@ -23,7 +24,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
@@ -35,6 +36,9 @@ if TYPE_CHECKING:
 PROG = "render-workflows runs"
 DEFAULT_URL = "http://127.0.0.1:8120"
 POLL_SECONDS = 1.0
+# The engine's change stream sends a comment every 15 s when nothing changes; this long without
+# a byte, the engine is taken for gone and ``tail`` polls instead.
+CHANGES_QUIET_SECONDS = 60.0
 
 
 class UsageError(Exception):
@@ -142,6 +146,9 @@ class Runs:
         self._names: dict[str, str] = {}
         self._has_reasons = True  # until the engine says it keeps none (Render's API)
 
+    def _auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+
     def reasons(self, run_id: str) -> dict[str, Any] | None:
         """The engine's reasons for the run and its attempts (``/ui/runs/{id}/reasons``), or
         None from an engine that keeps none."""
@@ -151,11 +158,10 @@ class Runs:
 
         if not self._has_reasons:
             return None
-        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
         try:
             answer = httpx.get(
                 f"{self.url}/ui/runs/{urllib.parse.quote(run_id, safe='')}/reasons",
-                headers=headers,
+                headers=self._auth(),
                 timeout=10.0,
             )
         except httpx.HTTPError:
@@ -291,51 +297,108 @@ class Runs:
         return 0
 
     def tail(self, args: argparse.Namespace, rounds: int | None = None) -> int:
-        """Poll the newest runs; print each new run and each change of status or attempt."""
+        """Print each new run and each change of status or attempt of the newest runs: read
+        again whenever the local engine's change stream (``/ui/changes``) says something
+        changed, else (Render's API, or a stream that broke) every POLL_SECONDS. ``rounds``:
+        stop after that many reads (None: until Ctrl-C)."""
+        seen: dict[str, tuple[str, int]] = {}
+        changes = self.changes()  # opened first: nothing that changes after the first read is lost
+        self._tail_round(args, seen, first=True)
+        how = "as they change" if changes is not None else f"every {POLL_SECONDS:g} s"
+        self.say(f"following the runs of {self.url}, {how} (Ctrl-C stops)")
+        done = 1
+        if changes is not None:
+            for _ in changes:
+                if rounds is not None and done >= rounds:
+                    changes.close()
+                    return 0
+                self._tail_round(args, seen, first=False)
+                done += 1
+        while rounds is None or done < rounds:
+            self.sleep(POLL_SECONDS)
+            self._tail_round(args, seen, first=False)
+            done += 1
+        return 0
+
+    def changes(self) -> Generator[None, None, None] | None:
+        """The engine's change stream: yields once per event (some runs changed) and ends
+        when the stream does; None from an engine without one (Render's API)."""
+        import httpx
+
+        client = httpx.Client(timeout=httpx.Timeout(10.0, read=CHANGES_QUIET_SECONDS))
+        headers = {**self._auth(), "Accept": "text/event-stream"}
+        try:
+            answer = client.send(
+                client.build_request("GET", f"{self.url}/ui/changes", headers=headers),
+                stream=True,
+            )
+        except httpx.HTTPError:
+            client.close()
+            return None
+        lines = answer.iter_lines()
+        try:
+            # The stream's first line comes once the engine watches for changes.
+            ready = answer.status_code == 200 and answer.headers.get("content-type", "").startswith(
+                "text/event-stream"
+            )
+            ready = ready and next(lines, None) is not None
+        except httpx.HTTPError:
+            ready = False
+        if not ready:
+            answer.close()
+            client.close()
+            return None
+
+        def events() -> Generator[None, None, None]:
+            try:
+                for line in lines:
+                    if line.startswith("data:"):
+                        yield None
+            except httpx.HTTPError:
+                return  # the engine went away or fell silent: the caller polls on
+            finally:
+                answer.close()
+                client.close()
+
+        return events()
+
+    def _tail_round(
+        self, args: argparse.Namespace, seen: dict[str, tuple[str, int]], first: bool
+    ) -> None:
+        """Read the newest runs once; print what changed since the last read (nothing on the
+        first: it only learns the state)."""
         from render_sdk.client import ListTaskRunsParams
 
-        seen: dict[str, tuple[str, int]] = {}
-        first = True
-        done = 0
-        while rounds is None or done < rounds:
-            page = self.render.workflows.list_task_runs(
-                ListTaskRunsParams(limit=100, task_slug=args.task)
-            )
-            for run in reversed(page):
-                state = (run.status.value, len(run.attempts))
-                if seen.get(run.id) == state:
-                    continue
-                known = run.id in seen
-                seen[run.id] = state
-                if first:
-                    continue
-                line = (
-                    f"{_clock(datetime.now(timezone.utc))} {self.task_name(run.task_id)} {run.id}"
-                )
-                detail = state[0]
-                if run.status.value == "running":
-                    detail = f"running (attempt {len(run.attempts)})"
-                elif run.attempts and run.status.value in ("failed", "pending", "canceled"):
-                    details = self.render.workflows.get_task_run(run.id)
-                    reasons = self.reasons(run.id)
-                    why = self.why(details, reasons, len(details.attempts))
-                    if run.status.value == "pending":
-                        detail = f"retrying: attempt {len(run.attempts)} {why.label}"
-                    elif run.status.value == "failed":
-                        detail = f"failed: {_run_why(details, reasons, why).after_failed}"
-                    else:
-                        detail = _run_why(details, reasons, why).label
-                elif run.status.value == "completed":
-                    detail = f"completed in {_took(run)}"
-                elif not known and run.parent_task_run_id:
-                    detail += f" (subtask of {run.parent_task_run_id})"
-                self.say(f"{line} {detail}")
+        page = self.render.workflows.list_task_runs(
+            ListTaskRunsParams(limit=100, task_slug=args.task)
+        )
+        for run in reversed(page):
+            state = (run.status.value, len(run.attempts))
+            if seen.get(run.id) == state:
+                continue
+            known = run.id in seen
+            seen[run.id] = state
             if first:
-                self.say(f"following the runs of {self.url} (Ctrl-C stops)")
-            first = False
-            done += 1
-            self.sleep(POLL_SECONDS)
-        return 0
+                continue
+            line = f"{_clock(datetime.now(timezone.utc))} {self.task_name(run.task_id)} {run.id}"
+            detail = state[0]
+            if run.status.value == "running":
+                detail = f"running (attempt {len(run.attempts)})"
+            elif run.attempts and run.status.value in ("failed", "pending", "canceled"):
+                details = self.render.workflows.get_task_run(run.id)
+                reasons = self.reasons(run.id)
+                why = self.why(details, reasons, len(details.attempts))
+                if run.status.value == "pending":
+                    detail = f"retrying: attempt {len(run.attempts)} {why.label}"
+                elif run.status.value == "failed":
+                    detail = f"failed: {_run_why(details, reasons, why).after_failed}"
+                else:
+                    detail = _run_why(details, reasons, why).label
+            elif run.status.value == "completed":
+                detail = f"completed in {_took(run)}"
+            elif not known and run.parent_task_run_id:
+                detail += f" (subtask of {run.parent_task_run_id})"
+            self.say(f"{line} {detail}")
 
 
 def _run_why(run: TaskRunDetails, reasons: dict[str, Any] | None, last: Why) -> Why:

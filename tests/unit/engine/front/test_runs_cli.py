@@ -6,6 +6,7 @@ import argparse
 import io
 import json
 import socket
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -117,34 +118,97 @@ def test_without_the_engines_reasons_the_status_and_error_say_it() -> None:
     assert f"attempt 1: failed: {crash}" in out
 
 
-def test_tail_prints_new_runs_and_changes(engine: tuple[LocalEngine, FakeCore]) -> None:
-    served, core = engine
-    served.call(core.start_run, core.tasks[0], [0])  # before tail: not printed
-    steps = iter(range(3))
-    ids: list[str] = []
+def test_tail_polls_an_engine_without_a_change_stream() -> None:
+    core = FakeCore()
+    with LocalEngine(core=core, app_options={"pages": False}) as served:
+        served.call(core.start_run, core.tasks[0], [0])  # before tail: not printed
+        steps = iter(range(3))
+        ids: list[str] = []
 
-    def step(_: float) -> None:
-        i = next(steps, None)
-        if i == 0:
-            ids.append(served.call(core.start_run, core.tasks[0], [1]).id)
-        elif i == 1:
-            served.call(core.begin, ids[0])
-        elif i == 2:
-            served.call(core.finish, ids[0], RunStatus.FAILED, None, "ValueError: bad input")
+        def step(_: float) -> None:
+            i = next(steps, None)
+            if i == 0:
+                ids.append(served.call(core.start_run, core.tasks[0], [1]).id)
+            elif i == 1:
+                served.call(core.begin, ids[0])
+            elif i == 2:
+                served.call(core.finish, ids[0], RunStatus.FAILED, None, "ValueError: bad input")
 
-    out = io.StringIO()
-    from render_sdk.client import Render
+        out = io.StringIO()
+        from render_sdk.client import Render
 
-    with Render(base_url=served.base_url) as render:
-        Runs(render, served.base_url, out, step).tail(argparse.Namespace(task=None), rounds=4)
+        with Render(base_url=served.base_url) as render:
+            Runs(render, served.base_url, out, step).tail(argparse.Namespace(task=None), rounds=4)
     lines = out.getvalue().splitlines()
     assert lines[0].startswith("following the runs of http://127.0.0.1:")
+    assert lines[0].endswith(", every 1 s (Ctrl-C stops)")
     assert [line.split(" ", 3)[3] for line in lines[1:]] == [
         "pending",
         "running (attempt 1)",
         "failed: ValueError: bad input",
     ]
     assert all(f"square {ids[0]}" in line for line in lines[1:])
+
+
+class _Lines(io.StringIO):
+    """What ``tail`` prints, line by line, for another thread to wait on; the line with
+    ``last`` in it ends the tail."""
+
+    class Done(Exception):
+        pass
+
+    def __init__(self, last: str) -> None:
+        super().__init__()
+        self.last = last
+        self.changed = threading.Condition()
+
+    def write(self, text: str) -> int:
+        with self.changed:
+            written = super().write(text)
+            self.changed.notify_all()
+        if self.last in text:
+            raise self.Done
+        return written
+
+    def wait_for(self, words: str) -> None:
+        with self.changed:
+            assert self.changed.wait_for(lambda: words in self.getvalue(), timeout=60)
+
+
+def test_tail_follows_the_local_engines_change_stream(engine: tuple[LocalEngine, FakeCore]) -> None:
+    """Against the local engine, tail reads again when the engine says runs changed: it never
+    sleeps to poll."""
+    served, core = engine
+    served.call(core.start_run, core.tasks[0], [0])  # before tail: not printed
+    out = _Lines(last="failed:")
+    slept: list[float] = []
+    ended: list[BaseException] = []
+    from render_sdk.client import Render
+
+    def follow() -> None:
+        with Render(base_url=served.base_url) as render:
+            try:
+                Runs(render, served.base_url, out, slept.append).tail(argparse.Namespace(task=None))
+            except BaseException as exc:
+                ended.append(exc)
+
+    thread = threading.Thread(target=follow, daemon=True)
+    thread.start()
+    out.wait_for("as they change (Ctrl-C stops)")
+    run_id = served.call(core.start_run, core.tasks[0], [1]).id
+    out.wait_for(f"{run_id} pending")
+    served.call(core.begin, run_id)
+    out.wait_for(f"{run_id} running (attempt 1)")
+    served.call(core.finish, run_id, RunStatus.FAILED, None, "ValueError: bad input")
+    thread.join(timeout=60)
+    assert not thread.is_alive() and len(ended) == 1 and isinstance(ended[0], _Lines.Done)
+    assert slept == []
+    lines = out.getvalue().splitlines()
+    assert [line.split(" ", 3)[3] for line in lines[1:]] == [
+        "pending",
+        "running (attempt 1)",
+        "failed: ValueError: bad input",
+    ]
 
 
 def test_an_engine_that_is_not_there(capsys: pytest.CaptureFixture[str]) -> None:
