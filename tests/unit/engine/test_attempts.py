@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from render_sdk.engine.records import Conflict, RunStatus
+from render_sdk.engine.reasons import run_reason
+from render_sdk.engine.records import Conflict, ReasonCode, RunStatus
 
 from .conftest import MakeEngine, run_to_end
 
@@ -38,6 +39,7 @@ async def test_timeout_kills_the_attempt(make_engine: MakeEngine, serve: bool) -
     rec = await run_to_end(core, "sleep", [30])
     assert rec.status is RunStatus.FAILED
     assert rec.error == "timed out after 1s"
+    assert (rec.reason, rec.reason_detail) == (ReasonCode.TIMED_OUT, "1s")
     # The engine keeps working afterwards (in serve mode: a replacement process).
     assert (await run_to_end(core, "square", [5])).results == [25]
 
@@ -49,6 +51,10 @@ async def test_crash_reports_exit_status_and_stderr(make_engine: MakeEngine, ser
     assert rec.error is not None
     assert "without a callback (exit status 4)" in rec.error
     assert "the last words" in rec.error
+    assert [(a.reason, a.reason_detail) for a in rec.attempts] == [
+        (ReasonCode.CRASHED, "exit status 4")
+    ]
+    assert run_reason(rec).label == "crashed (exit status 4)"  # what the console and pages say
     assert (await run_to_end(core, "square", [6])).results == [36]
 
 
