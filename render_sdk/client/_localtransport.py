@@ -17,8 +17,8 @@ from __future__ import annotations
 import asyncio
 import select
 from collections import deque
-from collections.abc import AsyncIterator, Iterable
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import Any, Generic, Protocol, TypeVar
 
 import h11
 import httpx
@@ -53,6 +53,56 @@ def request_bytes(h: h11.Connection, request: httpx.Request, body: Iterable[byte
     chunks.extend(h.send(h11.Data(data=chunk)) or b"" for chunk in body if chunk)
     chunks.append(h.send(h11.EndOfMessage()) or b"")
     return b"".join(chunks)
+
+
+class _KeptAlive(Protocol):
+    def still_open(self) -> bool: ...
+
+
+ConnT = TypeVar("ConnT", bound=_KeptAlive)
+
+
+class IdleConnections(Generic[ConnT]):
+    """Idle keep-alive connections of a transport: a LIFO stack per origin (the most recently
+    used connection first), at most ``limit`` in all. Not thread-safe: the owner serialises."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._stacks: dict[_Origin, list[ConnT]] = {}
+        self._count = 0
+
+    def put(self, origin: _Origin, conn: ConnT) -> bool:
+        """Keep ``conn``; False (not kept) when ``limit`` connections are idle already."""
+        if self._count >= self.limit:
+            return False
+        self._stacks.setdefault(origin, []).append(conn)
+        self._count += 1
+        return True
+
+    def take(self, origin: _Origin, discard: Callable[[ConnT], None]) -> ConnT | None:
+        """The most recent idle connection to ``origin`` that is still open, if any; the ones
+        the server closed meanwhile go to ``discard``."""
+        stack = self._stacks.get(origin)
+        while stack:
+            conn = stack.pop()
+            self._count -= 1
+            if conn.still_open():
+                return conn
+            discard(conn)
+        return None
+
+    def oldest(self) -> ConnT | None:
+        """Remove and return an idle connection of any origin, the longest idle of its origin
+        (to make room for a connection to another)."""
+        for stack in self._stacks.values():
+            if stack:
+                self._count -= 1
+                return stack.pop(0)
+        return None
+
+    def clear(self) -> None:
+        self._stacks.clear()
+        self._count = 0
 
 
 def _expire(future: asyncio.Future[Any]) -> None:
@@ -209,9 +259,7 @@ class LocalEngineTransport(httpx.AsyncBaseTransport):
         max_keepalive: int = C.MAX_KEEPALIVE_CONNECTIONS,
     ) -> None:
         self._max_connections = max_connections
-        self._max_keepalive = max_keepalive
-        self._idle: dict[_Origin, list[_Connection]] = {}
-        self._idle_count = 0
+        self._idle: IdleConnections[_Connection] = IdleConnections(max_keepalive)
         self._open: set[_Connection] = set()
         self._waiters: deque[tuple[_Origin, asyncio.Future[_Connection | None]]] = deque()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -227,7 +275,6 @@ class LocalEngineTransport(httpx.AsyncBaseTransport):
                     conn.close()
             self._open.clear()
             self._idle.clear()
-            self._idle_count = 0
             self._waiters.clear()
             self._loop = loop
         return loop
@@ -245,11 +292,8 @@ class LocalEngineTransport(httpx.AsyncBaseTransport):
                 # A waiter for another origin: make room for it to connect.
                 waiter.set_result(None)
                 break
-        if self._idle_count >= self._max_keepalive:
+        if not self._idle.put(origin, conn):
             self._discard(conn)
-            return
-        self._idle.setdefault(origin, []).append(conn)
-        self._idle_count += 1
 
     def _discard(self, conn: _Connection) -> None:
         conn.close()
@@ -261,31 +305,19 @@ class LocalEngineTransport(httpx.AsyncBaseTransport):
                     waiter.set_result(None)  # a slot is free: the waiter may connect
                     break
 
-    def _take_idle(self, origin: _Origin) -> _Connection | None:
-        stack = self._idle.get(origin)
-        while stack:
-            conn = stack.pop()
-            self._idle_count -= 1
-            if conn.still_open():
-                return conn
-            self._discard(conn)
-        return None
-
     def _evict_idle(self) -> bool:
         """Close one idle connection of any origin to make room; False if there is none."""
-        for stack in self._idle.values():
-            if stack:
-                conn = stack.pop(0)
-                self._idle_count -= 1
-                self._discard(conn)
-                return True
-        return False
+        conn = self._idle.oldest()
+        if conn is None:
+            return False
+        self._discard(conn)
+        return True
 
     async def _acquire(self, request: httpx.Request, origin: _Origin) -> _Connection:
         loop = self._check_loop()
         timeouts = request.extensions.get("timeout", {})
         while True:
-            conn = self._take_idle(origin)
+            conn = self._idle.take(origin, self._discard)
             if conn is not None:
                 return conn
             if len(self._open) < self._max_connections or self._evict_idle():
@@ -379,4 +411,3 @@ class LocalEngineTransport(httpx.AsyncBaseTransport):
                 conn.close()
         self._open.clear()
         self._idle.clear()
-        self._idle_count = 0

@@ -25,7 +25,7 @@ import h11
 import httpx
 
 from render_sdk.client import _constants as C
-from render_sdk.client._localtransport import local_origin, request_bytes
+from render_sdk.client._localtransport import IdleConnections, local_origin, request_bytes
 
 _Origin = tuple[str, str, int]
 
@@ -148,9 +148,7 @@ class LocalEngineBlockingTransport(httpx.BaseTransport):
         max_keepalive: int = C.MAX_KEEPALIVE_CONNECTIONS,
     ) -> None:
         self._max_connections = max_connections
-        self._max_keepalive = max_keepalive
-        self._idle: dict[_Origin, list[_Connection]] = {}
-        self._idle_count = 0
+        self._idle: IdleConnections[_Connection] = IdleConnections(max_keepalive)
         self._open: set[_Connection] = set()
         self._connecting = 0
         self._changed = threading.Condition()
@@ -159,11 +157,9 @@ class LocalEngineBlockingTransport(httpx.BaseTransport):
     # --- pool ------------------------------------------------------------------------------
     def _release(self, origin: _Origin, conn: _Connection) -> None:
         with self._changed:
-            if not conn.reusable or self._closed or self._idle_count >= self._max_keepalive:
+            if not conn.reusable or self._closed or not self._idle.put(origin, conn):
                 self._discard_locked(conn)
                 return
-            self._idle.setdefault(origin, []).append(conn)
-            self._idle_count += 1
             self._changed.notify()
 
     def _discard(self, conn: _Connection) -> None:
@@ -176,32 +172,20 @@ class LocalEngineBlockingTransport(httpx.BaseTransport):
             self._open.discard(conn)
             self._changed.notify()  # a slot is free: a waiter may connect
 
-    def _take_idle_locked(self, origin: _Origin) -> _Connection | None:
-        stack = self._idle.get(origin)
-        while stack:
-            conn = stack.pop()
-            self._idle_count -= 1
-            if conn.still_open():
-                return conn
-            self._discard_locked(conn)
-        return None
-
     def _evict_idle_locked(self) -> bool:
         """Close one idle connection of any origin to make room; False if there is none."""
-        for stack in self._idle.values():
-            if stack:
-                conn = stack.pop(0)
-                self._idle_count -= 1
-                self._discard_locked(conn)
-                return True
-        return False
+        conn = self._idle.oldest()
+        if conn is None:
+            return False
+        self._discard_locked(conn)
+        return True
 
     def _acquire(self, origin: _Origin, timeouts: dict[str, float | None]) -> _Connection:
         pool_timeout = timeouts.get("pool")
         deadline = None if pool_timeout is None else time.monotonic() + pool_timeout
         with self._changed:
             while True:
-                conn = self._take_idle_locked(origin)
+                conn = self._idle.take(origin, self._discard_locked)
                 if conn is not None:
                     return conn
                 if self._slots_used() < self._max_connections or self._evict_idle_locked():
@@ -277,5 +261,4 @@ class LocalEngineBlockingTransport(httpx.BaseTransport):
                 conn.close()
             self._open.clear()
             self._idle.clear()
-            self._idle_count = 0
             self._changed.notify_all()

@@ -219,3 +219,30 @@ def test_a_test_tool_patching_httpx_sees_requests_given_httpx_transport(
     with Render(base_url="http://127.0.0.1:9", transport=httpx.HTTPTransport()) as render:
         assert render.workflows.cancel_task_run("trn-1") is None
     assert seen == ["http://127.0.0.1:9/v1/task-runs/trn-1"]
+
+
+class _Conn:
+    def __init__(self, name: str, open_: bool = True) -> None:
+        self.name = name
+        self.open = open_
+
+    def still_open(self) -> bool:
+        return self.open
+
+
+def test_idle_connections_are_kept_per_origin_most_recent_first_within_the_limit() -> None:
+    from render_sdk.client._localtransport import IdleConnections
+
+    a, b = ("http", "127.0.0.1", 1), ("http", "127.0.0.1", 2)
+    idle: IdleConnections[_Conn] = IdleConnections(limit=3)
+    first, second, closed, other = _Conn("first"), _Conn("second"), _Conn("closed"), _Conn("b")
+    assert idle.put(a, first) and idle.put(a, closed) and idle.put(b, other)
+    assert not idle.put(a, second)  # three idle already: the caller closes this one
+    closed.open = False  # the server closed it while it was idle
+    discarded: list[_Conn] = []
+    assert idle.take(a, discarded.append) is first  # the closed, more recent one is skipped
+    assert discarded == [closed]
+    assert idle.take(a, discarded.append) is None
+    assert idle.put(a, second)
+    assert {idle.oldest(), idle.oldest()} == {other, second}  # any origin's make room
+    assert idle.oldest() is None
