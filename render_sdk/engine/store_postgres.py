@@ -147,9 +147,26 @@ _CLAIM_KEY = (
     "INSERT INTO idempotency (scope, key, run_id) VALUES ($1, $2, $3) "
     "ON CONFLICT DO NOTHING RETURNING run_id"
 )
+# A batch replayed after its connection was lost may have been committed already: its writes
+# must not fail on what they wrote themselves (see PostgresStore._apply).
+_INSERT_RUN_REPLAY = _INSERT_RUN + " ON CONFLICT (id) DO NOTHING"
 _INSERT_LOG = (
-    "INSERT INTO logs (seq, run_id, attempt, stream, ts, message) VALUES ($1, $2, $3, $4, $5, $6)"
+    "INSERT INTO logs (seq, run_id, attempt, stream, ts, message) VALUES ($1, $2, $3, $4, $5, $6) "
+    "ON CONFLICT (seq) DO NOTHING"
 )
+_LOST = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.PostgresConnectionError,  # ConnectionDoesNotExistError among them
+    asyncpg.exceptions.OperatorInterventionError,  # the server shut down, or killed the session
+)
+# How long the writer tries to connect again, its writes waiting, before failing them.
+RECONNECT_SECONDS = 60.0
+
+
+def _is_lost(exc: BaseException) -> bool:
+    """Whether ``exc`` means the connection is gone (rather than one statement refused)."""
+    return isinstance(exc, _LOST) and not isinstance(exc, asyncpg.exceptions.QueryCanceledError)
 
 
 def _json(value: Any) -> str | None:
@@ -316,8 +333,12 @@ class _Write:
     future: asyncio.Future[Any] | None
     sql: str = ""
     rows: list[tuple[Any, ...]] = field(default_factory=list)
-    custom: Callable[[asyncpg.Connection], Awaitable[Any]] | None = None
+    custom: Callable[[asyncpg.Connection, bool], Awaitable[Any]] | None = None
     value: Any = None  # the result of a write without ``custom``
+    replay_sql: str = ""  # ``sql`` when the batch is replayed, if it differs
+
+    def statement(self, replay: bool) -> str:
+        return self.replay_sql if replay and self.replay_sql else self.sql
 
 
 _STOP = _Write(future=None)
@@ -441,7 +462,7 @@ class PostgresStore:
         self,
         sql: str = "",
         row: tuple[Any, ...] | None = None,
-        custom: Callable[[asyncpg.Connection], Awaitable[Any]] | None = None,
+        custom: Callable[[asyncpg.Connection, bool], Awaitable[Any]] | None = None,
     ) -> asyncio.Future[Any]:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._enqueue(_Write(future, sql, [row] if row is not None else [], custom))
@@ -450,7 +471,7 @@ class PostgresStore:
     async def save_tasks(self, tasks: Sequence[TaskRecord]) -> None:
         rows = [(t.id, t.name, t.created_at, _task_spec(t)) for t in tasks]
 
-        async def op(conn: asyncpg.Connection) -> None:
+        async def op(conn: asyncpg.Connection, replay: bool) -> None:
             await conn.executemany(
                 "INSERT INTO tasks (id, name, created_at, spec) VALUES ($1, $2, $3, $4) "
                 "ON CONFLICT (id) DO UPDATE SET spec = excluded.spec",
@@ -466,17 +487,20 @@ class PostgresStore:
         if idempotency is None:
             future: asyncio.Future[InsertResult] = asyncio.get_running_loop().create_future()
             created = InsertResult(created=True, run_id=run.id)
-            self._enqueue(_Write(future, _INSERT_RUN, [row], value=created))
+            self._enqueue(
+                _Write(future, _INSERT_RUN, [row], value=created, replay_sql=_INSERT_RUN_REPLAY)
+            )
             return future
         scope, key = idempotency
 
-        async def op(conn: asyncpg.Connection) -> InsertResult:
+        async def op(conn: asyncpg.Connection, replay: bool) -> InsertResult:
             claimed = await conn.fetchval(_CLAIM_KEY, scope, key, run.id)
             if claimed is None:  # taken (by this transaction or a committed one)
                 first = await conn.fetchval(
                     "SELECT run_id FROM idempotency WHERE scope = $1 AND key = $2", scope, key
                 )
-                return InsertResult(created=False, run_id=str(first))
+                # Taken by this very run: a replayed batch that had been committed.
+                return InsertResult(created=replay and first == run.id, run_id=str(first))
             await conn.execute(_INSERT_RUN, *row)
             return InsertResult(created=True, run_id=run.id)
 
@@ -497,43 +521,56 @@ class PostgresStore:
         )
 
     # --- reads ---------------------------------------------------------------------------------
+    async def _read(self, method: str, sql: str, *args: Any) -> Any:
+        """``pool.<method>(sql, *args)``, once more on another connection if the first one was
+        lost (the server restarted, or ended the session)."""
+        pool = self._check_open()
+        try:
+            return await getattr(pool, method)(sql, *args)
+        except Exception as exc:
+            if not _is_lost(exc):
+                raise
+            _log.warning("store read lost its connection (%s); reading again", exc)
+        return await getattr(pool, method)(sql, *args)
+
     async def load_tasks(self) -> list[TaskRecord]:
-        rows = await self._check_open().fetch(
-            "SELECT id, name, created_at, spec FROM tasks ORDER BY created_at, name"
+        rows = await self._read(
+            "fetch", "SELECT id, name, created_at, spec FROM tasks ORDER BY created_at, name"
         )
         return [_task_from_row((r[0], r[1], r[2].isoformat(), r[3])) for r in rows]
 
     async def get_run(self, run_id: str) -> RunRecord | None:
         await self._caught_up()
-        row = await self._check_open().fetchrow(
-            f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = $1", run_id
-        )
+        row = await self._read("fetchrow", f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = $1", run_id)
         return None if row is None else _run_from_row(row)
 
     async def list_runs(
         self, filter: RunFilter, limit: int, before: int | None
     ) -> list[tuple[RunRecord, int]]:
-        pool = self._check_open()
+        self._check_open()
         sql, args = _listing(filter, limit, before)
         if not sql:
             return []
         await self._caught_up()
-        rows = await pool.fetch(sql, *args)
+        rows = await self._read("fetch", sql, *args)
         return [(_run_from_row(r), int(r[_NCOLS])) for r in rows]
 
     async def get_logs(
         self, run_id: str, after: int | None, limit: int
     ) -> tuple[list[LogRecord], bool]:
-        pool = self._check_open()
-        async with pool.acquire() as conn, conn.transaction(readonly=True):
-            rows = await conn.fetch(
-                "SELECT seq, run_id, attempt, stream, ts, message FROM logs "
-                "WHERE run_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-                run_id,
-                -1 if after is None else after,
-                limit,
-            )
-            flag = await conn.fetchval("SELECT logs_truncated FROM runs WHERE id = $1", run_id)
+        # One statement, so that the lines and the flag are of one moment.
+        rows = await self._read(
+            "fetch",
+            "SELECT seq, run_id, attempt, stream, ts, message, "
+            "(SELECT logs_truncated FROM runs WHERE id = $1) FROM "
+            "(SELECT 1) AS one LEFT JOIN LATERAL (SELECT * FROM logs "
+            "WHERE run_id = $1 AND seq > $2 ORDER BY seq LIMIT $3) AS l ON true",
+            run_id,
+            -1 if after is None else after,
+            limit,
+        )
+        flag = rows[0][6] if rows else None
+        rows = [r for r in rows if r[0] is not None]
         lines = [
             LogRecord(
                 run_id=r[1], attempt=r[2], stream=r[3], timestamp=r[4], message=r[5], seq=r[0]
@@ -543,8 +580,9 @@ class PostgresStore:
         return lines, bool(flag)
 
     async def load_unfinished(self) -> list[RunRecord]:
-        rows = await self._check_open().fetch(
-            f"SELECT {_RUN_COLUMNS} FROM runs WHERE status IN ('pending', 'running') ORDER BY pos"
+        rows = await self._read(
+            "fetch",
+            f"SELECT {_RUN_COLUMNS} FROM runs WHERE status IN ('pending', 'running') ORDER BY pos",
         )
         return [_run_from_row(r) for r in rows]
 
@@ -556,51 +594,81 @@ class PostgresStore:
                 batch.append(self._queue.get_nowait())
             writes = [w for w in batch if w is not _STOP]
             if writes:
-                if conn.is_closed():
-                    conn = await self._reconnect(writes) or conn
-                if not conn.is_closed():
-                    await self._apply(conn, writes)
+                conn = await self._apply(conn, writes)
             if len(writes) != len(batch):
                 return
 
-    async def _reconnect(self, writes: list[_Write]) -> asyncpg.Connection | None:
-        """A new writer connection (holding the engine's lock again) after the last one was
-        lost; on failure the batch's writes fail with the reason."""
-        try:
-            conn = await _connect(self.url, self.durable)
-            try:
-                await self._hold_engine_lock(conn)
-            except BaseException:
-                await conn.close()
-                raise
-        except Exception as exc:
-            _log.error("store connection lost and not regained: %s", exc)
-            _settle([(w, None, exc) for w in writes])
-            return None
-        _log.warning("store connection regained")
-        self._conn = conn
-        return conn
-
-    async def _apply(self, conn: asyncpg.Connection, writes: list[_Write]) -> None:
+    async def _apply(self, conn: asyncpg.Connection, writes: list[_Write]) -> asyncpg.Connection:
         """One transaction for the batch; every future of it is settled, whatever fails.
+        Returns the connection to go on with.
 
         The writes run without savepoints first; if one of them fails, the batch runs again
-        with a savepoint around each write, so that only the failing write is undone.
+        with a savepoint around each write, so that only the failing write is undone. If the
+        connection is lost, the writer connects again (for up to RECONNECT_SECONDS, the writes
+        queued meanwhile waiting behind) and replays the batch: it may have been committed
+        before the answer was lost, so a replay takes what it finds written by these same
+        writes as done (an insert of a run already there, an idempotency key already this
+        run's, a log line already there).
         """
-        outcomes: list[tuple[_Write, Any, BaseException | None]] = []
-        try:
+        replay = False
+        while True:
             try:
-                outcomes = await self._run_batch(conn, writes, careful=False)
-            except _Retry:
-                outcomes = await self._run_batch(conn, writes, careful=True)
-            self.commits += 1
-        except Exception as exc:  # the connection, or the server: the whole batch fails
-            _log.error("store transaction failed: %s", exc)
-            outcomes = [(w, None, exc) for w in writes]
-        _settle(outcomes)
+                outcomes = await self._commit_batch(conn, writes, replay)
+            except Exception as exc:
+                if not _is_lost(exc) and not conn.is_closed():
+                    _log.error("store transaction failed: %s", exc)
+                    _settle([(w, None, exc) for w in writes])
+                    return conn
+                regained = await self._reconnect(exc)
+                if regained is None:
+                    _settle([(w, None, exc) for w in writes])
+                    return conn
+                conn, replay = regained, True
+                continue
+            _settle(outcomes)
+            return conn
+
+    async def _commit_batch(
+        self, conn: asyncpg.Connection, writes: list[_Write], replay: bool
+    ) -> list[tuple[_Write, Any, BaseException | None]]:
+        try:
+            outcomes = await self._run_batch(conn, writes, careful=False, replay=replay)
+        except _Retry:
+            outcomes = await self._run_batch(conn, writes, careful=True, replay=replay)
+        self.commits += 1
+        return outcomes
+
+    async def _reconnect(self, cause: BaseException) -> asyncpg.Connection | None:
+        """A new writer connection, holding the engine's lock again, after the last one was
+        lost; None if none could be made in RECONNECT_SECONDS."""
+        _log.warning(
+            "store connection lost (%s); connecting again, writes wait meanwhile",
+            str(cause) or type(cause).__name__,
+        )
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + RECONNECT_SECONDS
+        delay = 0.05
+        while True:
+            try:
+                conn = await _connect(self.url, self.durable, timeout=10.0)
+                try:
+                    await self._hold_engine_lock(conn)
+                except BaseException:
+                    await conn.close()
+                    raise
+            except Exception as exc:
+                if loop.time() + delay > deadline:
+                    _log.error("store connection not regained: %s", exc)
+                    return None
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+                continue
+            _log.warning("store connection regained")
+            self._conn = conn
+            return conn
 
     async def _run_batch(
-        self, conn: asyncpg.Connection, writes: list[_Write], careful: bool
+        self, conn: asyncpg.Connection, writes: list[_Write], careful: bool, replay: bool
     ) -> list[tuple[_Write, Any, BaseException | None]]:
         outcomes: list[tuple[_Write, Any, BaseException | None]] = []
         async with conn.transaction():
@@ -608,8 +676,10 @@ class PostgresStore:
                 for write in writes:
                     try:
                         async with conn.transaction():
-                            result = await _run_one(conn, write)
+                            result = await _run_one(conn, write, replay)
                     except _WRITE_ERRORS as exc:
+                        if _is_lost(exc):
+                            raise
                         outcomes.append((write, None, exc))
                     else:
                         outcomes.append((write, result, None))
@@ -619,24 +689,27 @@ class PostgresStore:
                 while index < len(writes):
                     write = writes[index]
                     if write.custom is not None:
-                        outcomes.append((write, await write.custom(conn), None))
+                        outcomes.append((write, await write.custom(conn, replay), None))
                         index += 1
                         continue
+                    sql = write.statement(replay)
                     end = index + 1
                     while (
                         end < len(writes)
                         and writes[end].custom is None
-                        and writes[end].sql == write.sql
+                        and writes[end].statement(replay) == sql
                     ):
                         end += 1
                     rows = [row for w in writes[index:end] for row in w.rows]
                     if len(rows) == 1:
-                        await conn.execute(write.sql, *rows[0])
+                        await conn.execute(sql, *rows[0])
                     else:
-                        await conn.executemany(write.sql, rows)
+                        await conn.executemany(sql, rows)
                     outcomes.extend((w, w.value, None) for w in writes[index:end])
                     index = end
-            except _WRITE_ERRORS:
+            except _WRITE_ERRORS as exc:
+                if _is_lost(exc):
+                    raise
                 raise _Retry from None
         return outcomes
 
@@ -692,13 +765,14 @@ def _settle(outcomes: list[tuple[_Write, Any, BaseException | None]]) -> None:
             write.future.set_result(result)
 
 
-async def _run_one(conn: asyncpg.Connection, write: _Write) -> Any:
+async def _run_one(conn: asyncpg.Connection, write: _Write, replay: bool) -> Any:
     if write.custom is not None:
-        return await write.custom(conn)
+        return await write.custom(conn, replay)
+    sql = write.statement(replay)
     if len(write.rows) == 1:
-        await conn.execute(write.sql, *write.rows[0])
+        await conn.execute(sql, *write.rows[0])
     else:
-        await conn.executemany(write.sql, write.rows)
+        await conn.executemany(sql, write.rows)
     return write.value
 
 

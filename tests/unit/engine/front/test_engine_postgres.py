@@ -167,3 +167,40 @@ def test_the_embedded_engine_reports_a_bad_database_clearly(
     url = postgres_cluster.url("missing_db")
     with pytest.raises(StoreOpenError, match="the database 'missing_db' does not exist"):
         LocalEngine("e2e_app:app", cwd=APPS, db=url).start()
+
+
+def test_an_engine_rides_out_a_database_restart(
+    postgres_cluster: PostgresCluster, postgres_url: str
+) -> None:
+    port = str(_free_port())
+    proc = _start(_dev("--port", port, "--db", postgres_url, "e2e_app:app"))
+    base = f"http://127.0.0.1:{port}/v1"
+
+    def start(task: str, value: object) -> str:
+        answer = httpx.post(f"{base}/task-runs", json={"task": task, "input": [value]}, timeout=60)
+        assert answer.status_code == 202, answer.text
+        return str(answer.json()["id"])
+
+    def finished(run_id: str) -> dict[str, object]:
+        deadline = time.monotonic() + 90
+        while (body := httpx.get(f"{base}/task-runs/{run_id}", timeout=60).json())["status"] in (
+            "pending",
+            "running",
+        ):
+            assert time.monotonic() < deadline, body
+            time.sleep(0.05)
+        return dict(body)
+
+    try:
+        _wait_listening(proc)
+        during = start("sleep_for", 1.0)  # running while the server restarts
+        postgres_cluster.restart()
+        after = start("square", 6)
+        assert finished(during)["status"] == "completed"
+        assert finished(after)["results"] == [36]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "store connection lost" in err and "store connection regained" in err
+    assert PASSWORD not in out + err
