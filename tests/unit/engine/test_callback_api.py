@@ -2,6 +2,8 @@
 
 These tests talk to a worker's socket directly with an HTTP client, acting as a misbehaving
 worker next to the real one: process tests, over real Unix sockets of real worker processes.
+What the answers about subtasks mean (the long poll, idempotency keys) is tested without a
+process or socket in test_scheduling.py.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from render_sdk.engine._attempts import Attempt
 from render_sdk.engine.core import EngineCore
 from render_sdk.engine.records import RunStatus
 
-from .conftest import MakeEngine, run_to_end, wait_end
+from .conftest import MakeEngine, wait_end
 
 
 def b64(value: object) -> str:
@@ -94,39 +96,6 @@ async def test_bad_requests_get_4xx_and_the_engine_keeps_serving(
         assert answer.status_code == 409 and "already ended" in error_of(answer)
     rec = await wait_end(core, attempt.run.record.id)
     assert rec.status is RunStatus.COMPLETED and rec.results == [42]
-
-
-async def test_subtasks_and_long_poll(make_engine: MakeEngine) -> None:
-    core = await make_engine()
-    done = await run_to_end(core, "square", [9])
-    attempt = await running_attempt(core, "long_sleep", [60])
-    assert attempt.worker is not None
-    async with raw_client(attempt.worker.socket_path) as http:
-        # A run that is not a subtask of this attempt's run is unknown here.
-        answer = await http.post("/get-subtask-result", json={"task_run_id": done.id})
-        assert answer.status_code == 404 and "not a subtask" in error_of(answer)
-        body = {"task_name": "square", "input": b64([3]), "idempotency_key": "k"}
-        child = (await http.post("/run-subtask", json=body)).json()["task_run_id"]
-        same = (await http.post("/run-subtask", json=body)).json()["task_run_id"]
-        assert child == same
-        # The long poll holds the answer until the child is done.
-        answer = await http.post(
-            "/get-subtask-result", json={"task_run_id": child, "wait_ms": 60000}
-        )
-        assert answer.headers["render-long-poll"] == "1"
-        assert answer.json() == {"still_running": False, "complete": {"output": b64([9])}}
-        answer = await http.post("/get-subtask-result", json={"task_run_id": child})
-        assert "render-long-poll" not in answer.headers
-        body = {"task_name": "long_sleep", "input": b64([60])}
-        slow = (await http.post("/run-subtask", json=body)).json()["task_run_id"]
-        answer = await http.post("/get-subtask-result", json={"task_run_id": slow, "wait_ms": 0})
-        assert answer.json() == {"still_running": True}
-        answer = await http.post("/get-subtask-result", json={"task_run_id": slow, "wait_ms": -1})
-        assert answer.status_code == 400
-    child_rec = await core.get_run(child)
-    assert child_rec.parent_id == attempt.run.record.id
-    await core.cancel_run(attempt.run.record.id)
-    assert (await core.get_run(slow)).status is RunStatus.CANCELED
 
 
 async def test_serve_mode_order_and_attempt_id(make_engine: MakeEngine) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from render_sdk import _callback_protocol as protocol
 from render_sdk.engine import scheduler, serialize
 from render_sdk.engine.records import RunFilter, RunRecord, RunStatus
 
@@ -333,6 +334,49 @@ async def test_the_console_says_why_a_run_is_retried_and_why_it_failed(
     assert mine.index(retrying) < mine.index(f"too_slow {details.id} running (attempt 2)")
     assert mine[-1].startswith(f"too_slow {details.id} failed in ")
     assert mine[-1].endswith(": timed out after 0.05s (attempt 2)")
+
+
+async def test_subtasks_and_the_long_poll_through_the_callback_api(make_fake: MakeFake) -> None:
+    """The answers a worker gets about its subtasks; with one slot, so the children can only
+    run while the parent waits for them (a held long poll holds no slot)."""
+    held: list[Calls] = []
+    ready = asyncio.Event()
+
+    async def parent(value: Any, calls: Calls) -> Any:
+        held.append(calls)  # the test speaks for this worker
+        ready.set()
+        await asyncio.Event().wait()
+
+    core, _ = await make_fake({"parent": parent, "square": square, "forever": forever}, limit=1)
+    done = await run_to_end(core, "square", [9])
+    root = await core.start_run(await _task(core, "parent"), [])
+    await ready.wait()
+    [calls] = held
+    result = protocol.GET_SUBTASK_RESULT
+    # A run that is not a subtask of this attempt's run is unknown here.
+    answer = await calls.request(result, {"task_run_id": done.id})
+    assert answer.status == 404 and "not a subtask" in answer.body["error"]
+    body = {"task_name": "square", "input": protocol.encode([3]), "idempotency_key": "k"}
+    child = (await calls.request(protocol.RUN_SUBTASK, body)).body["task_run_id"]
+    same = (await calls.request(protocol.RUN_SUBTASK, body)).body["task_run_id"]
+    assert child == same
+    assert (await core.get_run(child)).status is RunStatus.PENDING  # the parent holds the slot
+    # The long poll holds the answer until the child is done.
+    answer = await calls.request(result, {"task_run_id": child, "wait_ms": 60000})
+    assert answer.headers == [("render-long-poll", "1")]
+    assert answer.body == {"still_running": False, "complete": {"output": protocol.encode([9])}}
+    answer = await calls.request(result, {"task_run_id": child})
+    assert answer.headers == []
+    body = {"task_name": "forever", "input": protocol.encode([])}
+    slow = (await calls.request(protocol.RUN_SUBTASK, body)).body["task_run_id"]
+    answer = await calls.request(result, {"task_run_id": slow, "wait_ms": 0})
+    assert answer.status == 200 and answer.body == {"still_running": True}
+    answer = await calls.request(result, {"task_run_id": slow, "wait_ms": -1})
+    assert answer.status == 400 and "'wait_ms'" in answer.body["error"]
+    child_rec = await core.get_run(child)
+    assert child_rec.parent_id == root.id and child_rec.results == [9]
+    await core.cancel_run(root.id)
+    assert (await core.get_run(slow)).status is RunStatus.CANCELED
 
 
 async def _task(core: Any, name: str) -> Any:
