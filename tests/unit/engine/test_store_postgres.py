@@ -413,3 +413,29 @@ async def test_a_value_the_driver_cannot_send_fails_that_write_alone(postgres_ur
         assert (await store.insert_run(run(3), None)).created
     finally:
         await store.close()
+
+
+async def test_a_user_who_may_not_create_the_schema_is_told(
+    postgres_cluster: PostgresCluster, postgres_url: str
+) -> None:
+    dbname = postgres_url.rsplit("/", 1)[1]
+    postgres_cluster.sql(f"CREATE ROLE limited_{dbname} LOGIN PASSWORD 'lim-pass-1'")
+    url = postgres_url.replace(f"render:{PASSWORD}", f"limited_{dbname}:lim-pass-1")
+    with pytest.raises(StoreOpenError) as caught:
+        await PostgresStore(url).open()
+    message = str(caught.value)
+    assert message.startswith(f"cannot open the PostgreSQL database postgresql://limited_{dbname}:")
+    assert message.endswith(f"permission denied for database {dbname}")
+    assert "lim-pass-1" not in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["postgresql://app:s3cret-pw@127.0.0.1:notaport/db", "postgresql://app:s3cret-pw@[::1/db"],
+)
+async def test_a_malformed_url_is_one_line_without_the_password(url: str) -> None:
+    with pytest.raises(StoreOpenError) as caught:
+        await PostgresStore(url).open()
+    message = str(caught.value)
+    assert "s3cret-pw" not in message and "\n" not in message
+    assert message.startswith("invalid PostgreSQL URL postgresql://")
