@@ -142,11 +142,14 @@ def generate_check(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Benchmarks, not tests: this engine side by side with Celery + Redis (docs/benchmarks.md).
+    """Benchmarks, not tests: this engine side by side with Celery + Redis and DBOS
+    (docs/benchmarks.md).
 
-    Installs what the Celery baseline needs on demand (Debian's redis-server, celery[redis]).
+    Installs what the baselines need on demand (Debian's redis-server, celery[redis], dbos); the
+    engine on PostgreSQL and DBOS use a throwaway cluster of Debian's postgresql
+    (tests/pgcluster.py).
     """
-    install_project(session, "engine")
+    install_project(session, "engine,postgres")
     session.install("py-spy", "playwright>=1.45")  # UI drives Debian's chromium, if installed
     session.run("python", "bench/run.py", *session.posargs)
 

@@ -45,18 +45,21 @@ APP = "bench.app:app"
 EVENT_CHUNK = 100  # run ids per task_run_events stream (keeps each URL short)
 
 
-def engine_command(variant: str, port: int, db: Path) -> list[str]:
+def engine_command(variant: str, port: int, db: Path | str) -> list[str]:
     """The ``render-workflows dev`` command line of a variant: ``fast``, ``nofsync`` (the fast
-    path with ``--no-fsync``: crash-safe, not power-loss-safe) or ``process``."""
+    path with ``--no-fsync``: crash-safe, not power-loss-safe), ``process`` or ``postgres`` (the
+    fast path on PostgreSQL: ``db`` is the database URL)."""
     base = [sys.executable, "-m", "render_sdk.cli", "dev", "--quiet", "--port", str(port)]
     base += ["--db", str(db)]
-    if variant == "fast":
+    if variant in ("fast", "postgres"):
         return [*base, APP]
     if variant == "nofsync":
         return [*base, "--no-fsync", APP]
     if variant == "process":
         return [*base, "--", sys.executable, "-m", "render_sdk.cli", APP]
-    raise ValueError(f"unknown engine variant {variant!r}: expected 'fast', 'nofsync' or 'process'")
+    raise ValueError(
+        f"unknown engine variant {variant!r}: expected 'fast', 'nofsync', 'process' or 'postgres'"
+    )
 
 
 @dataclass
@@ -66,7 +69,7 @@ class Engine:
     variant: str
     proc: subprocess.Popen[bytes]
     base_url: str
-    db: Path
+    db: Path | str
     log: Path
 
     @property
@@ -89,10 +92,14 @@ class Engine:
         return live + (reaped_children_cpu_seconds(self.pid) or 0.0)
 
 
-def start_engine(variant: str, workdir: Path, db: Path | None = None) -> Engine:
-    """Start an engine variant on a free loopback port and wait until it answers."""
+def start_engine(variant: str, workdir: Path, db: Path | str | None = None) -> Engine:
+    """Start an engine variant on a free loopback port and wait until it answers; ``db`` is a
+    file (default: one in ``workdir``) or, for ``postgres``, the database URL."""
     port = free_port()
-    db = db or workdir / f"{variant}.db"
+    if db is None:
+        if variant == "postgres":
+            raise ValueError("the postgres variant needs its database URL")
+        db = workdir / f"{variant}.db"
     log = workdir / f"engine-{variant}.log"
     proc = spawn(engine_command(variant, port, db), log, env=bench_env())
     base_url = f"http://127.0.0.1:{port}"

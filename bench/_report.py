@@ -120,6 +120,9 @@ PAIRS: tuple[tuple[str, str], ...] = (
     ("fast", "nofsync"),
     ("fast", "process"),
     ("process", "celery"),
+    ("postgres", "fast"),
+    ("postgres", "celery"),
+    ("postgres", "dbos"),
 )
 
 
@@ -208,3 +211,37 @@ def render_floor(results: Results) -> str:
     for metric, label in FLOOR_ROWS:
         lines.append(f"| {label} | {_fmt(floor.value(metric))} |")
     return "\n".join(lines)
+
+
+def render_postgres_targets(results: Results) -> str:
+    """The engine on PostgreSQL against its targets (docs/benchmarks.md): B2 at least 3x DBOS's
+    rate and at least Celery's, B1 p50 at most twice the SQLite engine's, B4 at most 250 ms."""
+
+    def value(bench: str, system: str, metric: str) -> float | None:
+        item = results.get(bench, system)
+        return None if item is None or item.not_measured else item.metrics.get(metric)
+
+    lines: list[str] = []
+    b2 = value("B2", "postgres", "runs_per_s")
+    if b2 is not None:
+        for system, factor in (("dbos", 3.0), ("celery", 1.0)):
+            other = value("B2", system, "runs_per_s")
+            if other is None:
+                lines.append(f"- B2 >= {factor:g}x {SYSTEMS[system]}: not measured beside it")
+                continue
+            verdict = "met" if b2 >= factor * other else "missed"
+            lines.append(
+                f"- B2 >= {factor:g}x {SYSTEMS[system]}: {verdict} "
+                f"({b2:.0f} runs/s against {other:.0f}, x{b2 / other:.2f})"
+            )
+    b1, fast = value("B1", "postgres", "p50_ms"), value("B1", "fast", "p50_ms")
+    if b1 is not None and fast is not None:
+        verdict = "met" if b1 <= 2 * fast else "missed"
+        lines.append(
+            f"- B1 p50 <= 2x the SQLite engine's: {verdict} ({b1:.2f} ms against {fast:.2f} ms, "
+            f"x{b1 / fast:.2f})"
+        )
+    b4 = value("B4", "postgres", "p50_ms")
+    if b4 is not None:
+        lines.append(f"- B4 p50 <= 250 ms: {'met' if b4 <= 250 else 'missed'} ({b4:.0f} ms)")
+    return "\n".join(["Targets of the engine on PostgreSQL:", *lines]) if lines else ""

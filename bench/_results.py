@@ -11,6 +11,8 @@ SYSTEMS: dict[str, str] = {
     "nofsync": "fast path, --no-fsync",
     "process": "engine, process per run",
     "celery": "Celery + Redis",
+    "postgres": "engine on PostgreSQL, one node",
+    "dbos": "DBOS queue on PostgreSQL",
 }
 
 

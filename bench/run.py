@@ -33,12 +33,13 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
+if sys.path[:1] != [str(ROOT)]:
+    # First, before bench/ itself (the script's folder), whose tests/ would hide the repository's.
     sys.path.insert(0, str(ROOT))
 
 BENCHES = ("B1", "B2", "B3", "B4", "B5", "C1", "F", "UI")
 B5_FAILED_EVERY = 100  # B5's stored runs: 1 in 100 failed, for a filtered inspector page
-SYSTEM_KEYS = ("fast", "nofsync", "process", "celery")
+SYSTEM_KEYS = ("fast", "nofsync", "process", "celery", "postgres", "dbos")
 
 
 @dataclass(frozen=True)
@@ -66,10 +67,26 @@ DEFAULT = Sizes(
         "nofsync": (1000, 100),
         "process": (30, 3),
         "celery": (1000, 100),
+        "postgres": (1000, 100),
+        "dbos": (200, 20),
     },
-    b2={"fast": 2000, "nofsync": 2000, "process": 100, "celery": 2000},
-    b3={"fast": (300, 30), "nofsync": (300, 30), "process": (10, 2), "celery": (300, 30)},
-    b4={"fast": 10, "nofsync": 10, "process": 2, "celery": 10},
+    b2={
+        "fast": 2000,
+        "nofsync": 2000,
+        "process": 100,
+        "celery": 2000,
+        "postgres": 2000,
+        "dbos": 1000,
+    },
+    b3={
+        "fast": (300, 30),
+        "nofsync": (300, 30),
+        "process": (10, 2),
+        "celery": (300, 30),
+        "postgres": (300, 30),
+        "dbos": (50, 5),
+    },
+    b4={"fast": 10, "nofsync": 10, "process": 2, "celery": 10, "postgres": 10, "dbos": 3},
     rounds={"B1": 5, "B2": 3, "B3": 5, "B4": 5},
     fan=100,
     b5_runs=100_000,
@@ -86,10 +103,26 @@ QUICK = Sizes(
         "nofsync": (200, 20),
         "process": (10, 2),
         "celery": (200, 20),
+        "postgres": (200, 20),
+        "dbos": (50, 5),
     },
-    b2={"fast": 2000, "nofsync": 2000, "process": 50, "celery": 2000},
-    b3={"fast": (50, 5), "nofsync": (50, 5), "process": (5, 1), "celery": (50, 5)},
-    b4={"fast": 3, "nofsync": 3, "process": 1, "celery": 3},
+    b2={
+        "fast": 2000,
+        "nofsync": 2000,
+        "process": 50,
+        "celery": 2000,
+        "postgres": 2000,
+        "dbos": 500,
+    },
+    b3={
+        "fast": (50, 5),
+        "nofsync": (50, 5),
+        "process": (5, 1),
+        "celery": (50, 5),
+        "postgres": (50, 5),
+        "dbos": (10, 2),
+    },
+    b4={"fast": 3, "nofsync": 3, "process": 1, "celery": 3, "postgres": 3, "dbos": 2},
     rounds={"B1": 2, "B2": 2, "B3": 2, "B4": 2},
     fan=100,
     b5_runs=100_000,
@@ -190,6 +223,9 @@ class Runner:
         self.timings: dict[str, float] = {}
         self.engines: dict[str, Any] = {}
         self.celery: tuple[Any, Any] | None = None
+        from bench._postgres import BenchPostgres
+
+        self.postgres = BenchPostgres()  # started on first use, by the postgres or dbos system
 
     # --- bookkeeping -----------------------------------------------------------------------
     def _say(self, text: str) -> None:
@@ -233,7 +269,7 @@ class Runner:
         Each function takes (samples, warm-up) and returns a Result. A system that cannot start
         is reported as not measured for every benchmark and left out.
         """
-        from bench import _celery, _engine
+        from bench import _celery, _dbos, _engine
         from bench._procs import NotMeasured
 
         benches: list[str] = [b for b in ("B1", "B2", "B3", "B4", "C1") if b in self.only]
@@ -241,14 +277,15 @@ class Runner:
         if not benches:
             return subjects
         fan = self.sizes.fan
-        for variant in ("fast", "nofsync", "process"):
+        for variant in ("fast", "nofsync", "process", "postgres"):
             if variant not in self.systems:
                 continue
             if variant != "fast" and benches == ["C1"]:
                 continue  # C1 runs against the fast path only
             self._say(f"- starting the engine ({variant}) ...")
             try:
-                engine = _engine.start_engine(variant, self.workdir)
+                db = self.postgres.new_database_url() if variant == "postgres" else None
+                engine = _engine.start_engine(variant, self.workdir, db)
             except NotMeasured as exc:
                 wanted = [b for b in benches if variant == "fast" or b != "C1"]
                 self._all_not_measured(variant, wanted, str(exc))
@@ -288,6 +325,21 @@ class Runner:
                     "B3": lambda n, w: _celery.b3(mod, n, w),
                     "B4": lambda n, w: _celery.b4(mod, n, fan),
                     "B4chord": lambda n, w: _celery.b4_chord(mod, n, fan),
+                }
+        if "dbos" in self.systems:
+            self._say("- starting a DBOS worker on PostgreSQL ...")
+            try:
+                dbos = _dbos.DBOSStack(self.workdir, self.postgres.new_database_url())
+                stack.callback(dbos.stop)
+                dbos.start()
+            except NotMeasured as exc:
+                self._all_not_measured("dbos", [b for b in benches if b != "C1"], str(exc))
+            else:
+                subjects["dbos"] = {
+                    "B1": lambda n, w: _dbos.b1(dbos, n, w),
+                    "B2": lambda n, w: _dbos.b2(dbos, n),
+                    "B3": lambda n, w: _dbos.b3(dbos, n, w),
+                    "B4": lambda n, w: _dbos.b4(dbos, n, fan),
                 }
         return subjects
 
@@ -537,6 +589,7 @@ class Runner:
 
     def run(self) -> None:
         with ExitStack() as stack:
+            stack.callback(self.postgres.stop)  # last: after the systems that use it
             subjects = self._subjects(stack)
             self.run_side_by_side(subjects)
             if "C1" in self.only:
@@ -563,7 +616,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     from bench._machine import machine_info
-    from bench._report import render_floor, render_notes, render_table
+    from bench._report import render_floor, render_notes, render_postgres_targets, render_table
 
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
@@ -588,7 +641,8 @@ def main(argv: list[str] | None = None) -> int:
     table = render_table(runner.results)
     floor = render_floor(runner.results)
     notes = render_notes(runner.results)
-    text = "\n\n".join(part for part in (table, floor, notes) if part)
+    postgres = render_postgres_targets(runner.results)
+    text = "\n\n".join(part for part in (table, postgres, floor, notes) if part)
     print("\n" + text)
     print(
         f"\n{elapsed:.0f} s in all; machine: {machine['cpu_model']}, {machine['cores']} cores, "

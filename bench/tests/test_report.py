@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from bench._profile import summarize
-from bench._report import ratio, render_floor, render_notes, render_table
+from bench._report import (
+    ratio,
+    render_floor,
+    render_notes,
+    render_postgres_targets,
+    render_table,
+)
 from bench._results import Result, Results
 from bench._stats import latency_summary, percentile
 
@@ -185,3 +191,22 @@ def test_the_blocking_clients_b1_is_checked_against_the_async_one_and_celery() -
         2.1, celery=2.05
     )
     assert "| 2.00 | 2.40 |" in b1_line(2.4)  # the fast path's and the blocking client's cells
+
+
+def test_the_postgres_engine_is_checked_against_dbos_celery_and_the_sqlite_engine() -> None:
+    results = Results()
+    results.add(Result("B2", "postgres", {"runs_per_s": 900.0}))
+    results.add(Result("B2", "dbos", {"runs_per_s": 250.0}))
+    results.add(Result("B2", "celery", {"runs_per_s": 1000.0}))
+    results.add(Result("B1", "postgres", {"p50_ms": 4.0}))
+    results.add(Result("B1", "fast", {"p50_ms": 2.5}))
+    results.add(Result("B4", "postgres", {"p50_ms": 300.0}))
+    lines = render_postgres_targets(results).splitlines()
+    assert lines == [
+        "Targets of the engine on PostgreSQL:",
+        "- B2 >= 3x DBOS queue on PostgreSQL: met (900 runs/s against 250, x3.60)",
+        "- B2 >= 1x Celery + Redis: missed (900 runs/s against 1000, x0.90)",
+        "- B1 p50 <= 2x the SQLite engine's: met (4.00 ms against 2.50 ms, x1.60)",
+        "- B4 p50 <= 250 ms: missed (300 ms)",
+    ]
+    assert render_postgres_targets(Results()) == ""  # nothing on PostgreSQL measured
