@@ -301,8 +301,11 @@ async def migrate(conn: asyncpg.Connection) -> int:
     """
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1, $2)", _LOCK_CLASS, _MIGRATION_LOCK)
+        # Created only when missing: CREATE SCHEMA needs the CREATE privilege on the database
+        # even with IF NOT EXISTS, and a schema made for the engine's user is enough.
+        if not await conn.fetchval("SELECT 1 FROM pg_namespace WHERE nspname = $1", SCHEMA):
+            await conn.execute(f"CREATE SCHEMA {SCHEMA}")
         await conn.execute(
-            f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}; "
             f"CREATE TABLE IF NOT EXISTS {SCHEMA}.schema_version "
             "(version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
         )
