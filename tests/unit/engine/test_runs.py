@@ -14,6 +14,8 @@ from render_sdk.engine import scheduler
 from render_sdk.engine.core import EngineCore
 from render_sdk.engine.interface import RunFilter
 from render_sdk.engine.records import InvalidRequest, NotFound, RunRecord, RunStatus
+from render_sdk.engine.store import Store
+from render_sdk.engine.store_memory import MemoryStore
 from render_sdk.engine.store_sqlite import SQLiteStore
 
 from .conftest import MakeFake, run_to_end, wait_end
@@ -292,6 +294,12 @@ async def test_a_started_run_whose_insert_does_not_commit_is_stopped(
     assert (await run_to_end(core, "square", [3])).results == [9]  # the engine goes on
 
 
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request: pytest.FixtureRequest) -> Store:
+    """The in-memory store, or SQLite (whose writes commit later, on its writer thread)."""
+    return MemoryStore() if request.param == "memory" else SQLiteStore(":memory:", durable=False)
+
+
 async def _queued_behind_a_blocker(core: EngineCore, name: str, value: list[object]) -> str:
     """Start ``name`` while the only slot is taken, so that it waits in the queue and starts
     through the scheduler; free the slot; return the queued run's id."""
@@ -306,12 +314,14 @@ async def _queued_behind_a_blocker(core: EngineCore, name: str, value: list[obje
 
 
 async def test_a_short_attempt_is_written_once_with_its_outcome(
-    make_fake: MakeFake, monkeypatch: pytest.MonkeyPatch
+    make_fake: MakeFake, monkeypatch: pytest.MonkeyPatch, store: Store
 ) -> None:
     # "Short" is shorter than RECORD_START_AFTER, raised here so that the attempt counts as
     # short however slow the machine.
     monkeypatch.setattr(scheduler, "RECORD_START_AFTER", 60.0)
-    core, _ = await make_fake({"blocker": held(asyncio.Event()), "square": square}, limit=1)
+    core, _ = await make_fake(
+        {"blocker": held(asyncio.Event()), "square": square}, limit=1, store=store
+    )
     saved: list[tuple[str, RunStatus]] = []
     save = core.store.save_run
 
@@ -331,9 +341,11 @@ async def test_a_short_attempt_is_written_once_with_its_outcome(
     assert [a.status for a in stored.attempts] == [RunStatus.COMPLETED]
 
 
-async def test_a_longer_attempt_is_written_as_running_while_it_runs(make_fake: MakeFake) -> None:
+async def test_a_longer_attempt_is_written_as_running_while_it_runs(
+    make_fake: MakeFake, store: Store
+) -> None:
     core, _ = await make_fake(
-        {"blocker": held(asyncio.Event()), "long": held(asyncio.Event())}, limit=1
+        {"blocker": held(asyncio.Event()), "long": held(asyncio.Event())}, limit=1, store=store
     )
     running = asyncio.Event()
     reported: list[tuple[str, RunStatus]] = []
@@ -345,7 +357,8 @@ async def test_a_longer_attempt_is_written_as_running_while_it_runs(make_fake: M
 
     core.watch_states(on_change)
     run_id = await _queued_behind_a_blocker(core, "long", [])
-    # The engine reports the run as running once its start is written (RECORD_START_AFTER).
+    # The engine reports the run as running once its start is committed (after
+    # RECORD_START_AFTER): a read of the store then sees it too.
     await running.wait()
     stored = await core.store.get_run(run_id)
     assert stored is not None and stored.status is RunStatus.RUNNING
