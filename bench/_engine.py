@@ -100,7 +100,7 @@ def start_engine(variant: str, workdir: Path, db: Path | str | None = None) -> E
         if variant == "postgres":
             raise ValueError("the postgres variant needs its database URL")
         db = workdir / f"{variant}.db"
-    log = workdir / f"engine-{variant}.log"
+    log = workdir / f"engine-{variant}-{port}.log"
     proc = spawn(engine_command(variant, port, db), log, env=bench_env())
     base_url = f"http://127.0.0.1:{port}"
 
@@ -267,6 +267,40 @@ async def b2(engine: Engine, n: int, timeout: float) -> Result:
         engine.variant,
         metrics,
         note=f"{n} x start_task at once (gather), completion via task_run_events",
+    )
+
+
+async def b2_nodes(engines: Sequence[Engine], system: str, n: int, timeout: float) -> Result:
+    """B2 across several engine nodes on one database: ``n`` starts split evenly between the
+    nodes (one client each, all at once), each node's runs awaited on that node's events."""
+    from render_sdk import RenderAsync
+
+    async def one_node(engine: Engine, count: int) -> int:
+        async with RenderAsync(base_url=engine.base_url) as render:
+            runs = await asyncio.gather(
+                *(render.workflows.start_task("noop", []) for _ in range(count))
+            )
+            return await wait_terminal(render, [r.id for r in runs], timeout)
+
+    await asyncio.gather(*(one_node(engine, 1) for engine in engines))  # every node warm
+    shares = [n // len(engines) + (i < n % len(engines)) for i in range(len(engines))]
+    cpu0 = [engine.cpu_seconds() + engine.workers_cpu_seconds() for engine in engines]
+    t0 = time.perf_counter()
+    failed = sum(await asyncio.gather(*map(one_node, engines, shares)))
+    elapsed = time.perf_counter() - t0
+    cpu = [
+        e.cpu_seconds() + e.workers_cpu_seconds() - c for e, c in zip(engines, cpu0, strict=True)
+    ]
+    if failed:
+        raise NotMeasured(f"{failed} of {n} runs did not complete")
+    metrics = {"n": float(n), "seconds": elapsed, "runs_per_s": n / elapsed}
+    for index, seconds in enumerate(cpu):
+        metrics[f"node{index + 1}_cpu_ms_per_run"] = seconds * 1000 / n
+    return Result(
+        "B2",
+        system,
+        metrics,
+        note=f"{n} x start_task split over {len(engines)} nodes, each awaited on its node's events",
     )
 
 

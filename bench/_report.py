@@ -123,6 +123,7 @@ PAIRS: tuple[tuple[str, str], ...] = (
     ("postgres", "fast"),
     ("postgres", "celery"),
     ("postgres", "dbos"),
+    ("postgres2", "postgres"),
 )
 
 

@@ -12,6 +12,7 @@ SYSTEMS: dict[str, str] = {
     "process": "engine, process per run",
     "celery": "Celery + Redis",
     "postgres": "engine on PostgreSQL, one node",
+    "postgres2": "engine on PostgreSQL, two nodes",
     "dbos": "DBOS queue on PostgreSQL",
 }
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import signal
@@ -39,7 +40,7 @@ if sys.path[:1] != [str(ROOT)]:
 
 BENCHES = ("B1", "B2", "B3", "B4", "B5", "C1", "F", "UI")
 B5_FAILED_EVERY = 100  # B5's stored runs: 1 in 100 failed, for a filtered inspector page
-SYSTEM_KEYS = ("fast", "nofsync", "process", "celery", "postgres", "dbos")
+SYSTEM_KEYS = ("fast", "nofsync", "process", "celery", "postgres", "postgres2", "dbos")
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ DEFAULT = Sizes(
         "process": (30, 3),
         "celery": (1000, 100),
         "postgres": (1000, 100),
+        "postgres2": (1000, 100),
         "dbos": (200, 20),
     },
     b2={
@@ -76,6 +78,7 @@ DEFAULT = Sizes(
         "process": 100,
         "celery": 2000,
         "postgres": 2000,
+        "postgres2": 2000,
         "dbos": 1000,
     },
     b3={
@@ -84,9 +87,18 @@ DEFAULT = Sizes(
         "process": (10, 2),
         "celery": (300, 30),
         "postgres": (300, 30),
+        "postgres2": (300, 30),
         "dbos": (50, 5),
     },
-    b4={"fast": 10, "nofsync": 10, "process": 2, "celery": 10, "postgres": 10, "dbos": 3},
+    b4={
+        "fast": 10,
+        "nofsync": 10,
+        "process": 2,
+        "celery": 10,
+        "postgres": 10,
+        "postgres2": 10,
+        "dbos": 3,
+    },
     rounds={"B1": 5, "B2": 3, "B3": 5, "B4": 5},
     fan=100,
     b5_runs=100_000,
@@ -104,6 +116,7 @@ QUICK = Sizes(
         "process": (10, 2),
         "celery": (200, 20),
         "postgres": (200, 20),
+        "postgres2": (200, 20),
         "dbos": (50, 5),
     },
     b2={
@@ -112,6 +125,7 @@ QUICK = Sizes(
         "process": 50,
         "celery": 2000,
         "postgres": 2000,
+        "postgres2": 2000,
         "dbos": 500,
     },
     b3={
@@ -120,9 +134,18 @@ QUICK = Sizes(
         "process": (5, 1),
         "celery": (50, 5),
         "postgres": (50, 5),
+        "postgres2": (50, 5),
         "dbos": (10, 2),
     },
-    b4={"fast": 3, "nofsync": 3, "process": 1, "celery": 3, "postgres": 3, "dbos": 2},
+    b4={
+        "fast": 3,
+        "nofsync": 3,
+        "process": 1,
+        "celery": 3,
+        "postgres": 3,
+        "postgres2": 3,
+        "dbos": 2,
+    },
     rounds={"B1": 2, "B2": 2, "B3": 2, "B4": 2},
     fan=100,
     b5_runs=100_000,
@@ -325,6 +348,30 @@ class Runner:
                     "B3": lambda n, w: _celery.b3(mod, n, w),
                     "B4": lambda n, w: _celery.b4(mod, n, fan),
                     "B4chord": lambda n, w: _celery.b4_chord(mod, n, fan),
+                }
+        if "postgres2" in self.systems and benches != ["C1"]:
+            self._say("- starting two engine nodes on one PostgreSQL database ...")
+            try:
+                url = self.postgres.new_database_url()
+                nodes = []
+                for _ in range(2):
+                    node = _engine.start_engine("postgres", self.workdir, url)
+                    stack.callback(_engine.stop_engine, node)
+                    nodes.append(node)
+            except NotMeasured as exc:
+                self._all_not_measured("postgres2", benches, str(exc))
+            else:
+                first = nodes[0]
+
+                def on_first(coro: Coroutine[Any, Any, Any]) -> Any:
+                    return dataclasses.replace(bounded(coro), system="postgres2")
+
+                subjects["postgres2"] = {
+                    # Latency through one node, the other sharing the database and the work.
+                    "B1": lambda n, w: on_first(_engine.b1(first, n, w)),
+                    "B2": lambda n, w: bounded(_engine.b2_nodes(nodes, "postgres2", n, 600)),
+                    "B3": lambda n, w: on_first(_engine.b3(first, n, w)),
+                    "B4": lambda n, w: on_first(_engine.b4(first, n, fan)),
                 }
         if "dbos" in self.systems:
             self._say("- starting a DBOS worker on PostgreSQL ...")
