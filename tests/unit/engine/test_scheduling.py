@@ -14,7 +14,7 @@ from render_sdk.engine import scheduler, serialize
 from render_sdk.engine.records import RunFilter, RunRecord, RunStatus
 
 from .conftest import MakeFake, run_to_end, wait_end
-from .fake_workers import Calls, Crash, Fail, SubtaskFailed, fake_engine, task
+from .fake_workers import Calls, Crash, Fail, SubtaskFailed, task
 
 
 async def start(core: Any, name: str, value: Any) -> RunRecord:
@@ -24,11 +24,11 @@ async def start(core: Any, name: str, value: Any) -> RunRecord:
     return rec
 
 
-async def test_runs_complete_with_their_results() -> None:
+async def test_runs_complete_with_their_results(make_fake: MakeFake) -> None:
     async def square(value: Any, calls: Calls) -> Any:
         return value[0] ** 2
 
-    core, workers = await fake_engine({"square": square})
+    core, workers = await make_fake({"square": square})
     runs = [await start(core, "square", [i]) for i in range(10)]
     done = [await wait_end(core, r.id) for r in runs]
     assert [d.results for d in done] == [[i * i] for i in range(10)]
@@ -36,17 +36,16 @@ async def test_runs_complete_with_their_results() -> None:
     assert workers.attempts_started == 10
     stored = await core.store.get_run(runs[3].id)
     assert stored is not None and stored.results == [9] and stored.event_seq is not None
-    await core.stop()
 
 
-async def test_no_more_than_the_limit_run_at_once() -> None:
+async def test_no_more_than_the_limit_run_at_once(make_fake: MakeFake) -> None:
     gate = asyncio.Event()
 
     async def held(value: Any, calls: Calls) -> Any:
         await gate.wait()
         return value
 
-    core, workers = await fake_engine({"held": held}, limit=2)
+    core, workers = await make_fake({"held": held}, limit=2)
     runs = [await start(core, "held", [i]) for i in range(6)]
     await workers.wait_started(2)
     statuses = [(await core.get_run(r.id)).status for r in runs]
@@ -55,10 +54,9 @@ async def test_no_more_than_the_limit_run_at_once() -> None:
     for r in runs:
         assert (await wait_end(core, r.id)).status is RunStatus.COMPLETED
     assert workers.most_at_once == 2
-    await core.stop()
 
 
-async def test_a_failing_task_is_retried_then_succeeds() -> None:
+async def test_a_failing_task_is_retried_then_succeeds(make_fake: MakeFake) -> None:
     tries: list[int] = []
 
     async def flaky(value: Any, calls: Calls) -> Any:
@@ -67,7 +65,7 @@ async def test_a_failing_task_is_retried_then_succeeds() -> None:
             raise ValueError(f"try {len(tries)}")
         return "ok"
 
-    core, _ = await fake_engine({"flaky": flaky}, [task("flaky", retries=2, wait_ms=5)])
+    core, _ = await make_fake({"flaky": flaky}, [task("flaky", retries=2, wait_ms=5)])
     done = await wait_end(core, (await start(core, "flaky", [])).id)
     assert done.status is RunStatus.COMPLETED and done.results == ["ok"]
     assert done.retries == 2
@@ -76,32 +74,29 @@ async def test_a_failing_task_is_retried_then_succeeds() -> None:
         (RunStatus.FAILED, "ValueError: try 2"),
         (RunStatus.COMPLETED, None),
     ]
-    await core.stop()
 
 
-async def test_retries_run_out() -> None:
+async def test_retries_run_out(make_fake: MakeFake) -> None:
     async def broken(value: Any, calls: Calls) -> Any:
         raise ValueError("always")
 
-    core, _ = await fake_engine({"broken": broken}, [task("broken", retries=1)])
+    core, _ = await make_fake({"broken": broken}, [task("broken", retries=1)])
     done = await wait_end(core, (await start(core, "broken", [])).id)
     assert done.status is RunStatus.FAILED and done.error == "ValueError: always"
     assert len(done.attempts) == 2 and done.retries == 1
-    await core.stop()
 
 
-async def test_a_task_past_its_timeout_is_stopped() -> None:
+async def test_a_task_past_its_timeout_is_stopped(make_fake: MakeFake) -> None:
     async def forever(value: Any, calls: Calls) -> Any:
         await asyncio.Event().wait()
 
-    core, workers = await fake_engine({"forever": forever}, [task("forever", timeout=0.05)])
+    core, workers = await make_fake({"forever": forever}, [task("forever", timeout=0.05)])
     done = await wait_end(core, (await start(core, "forever", [])).id)
     assert done.status is RunStatus.FAILED and done.error == "timed out after 0.05s"
     assert workers.ended == [(done.id, 1, "TimedOut")]
-    await core.stop()
 
 
-async def test_cancel_ends_the_whole_tree() -> None:
+async def test_cancel_ends_the_whole_tree(make_fake: MakeFake) -> None:
     child_started = asyncio.Event()
 
     async def parent(value: Any, calls: Calls) -> Any:
@@ -111,7 +106,7 @@ async def test_cancel_ends_the_whole_tree() -> None:
         child_started.set()
         await asyncio.Event().wait()
 
-    core, workers = await fake_engine({"parent": parent, "child": child})
+    core, workers = await make_fake({"parent": parent, "child": child})
     root = await start(core, "parent", [])
     await child_started.wait()
     await core.cancel_run(root.id)
@@ -122,20 +117,18 @@ async def test_cancel_ends_the_whole_tree() -> None:
     assert child_rec.error == f"canceled: ancestor run {root.id} was canceled"
     assert [a.status for a in child_rec.attempts] == [RunStatus.CANCELED]
     assert sorted(kind for _, _, kind in workers.ended) == ["Canceled", "Canceled"]
-    await core.stop()
 
 
-async def test_a_parent_waiting_for_its_subtasks_holds_no_slot() -> None:
+async def test_a_parent_waiting_for_its_subtasks_holds_no_slot(make_fake: MakeFake) -> None:
     async def tree(value: Any, calls: Calls) -> Any:
         depth = value[0]
         if depth == 0:
             return 1
         return 1 + await calls.subtask("tree", [depth - 1])
 
-    core, _ = await fake_engine({"tree": tree}, limit=1)
+    core, _ = await make_fake({"tree": tree}, limit=1)
     done = await wait_end(core, (await start(core, "tree", [5])).id)
     assert done.status is RunStatus.COMPLETED and done.results == [6]
-    await core.stop()
 
 
 def _filter(root: str) -> Any:
