@@ -1,4 +1,4 @@
-"""Identifiers the engine hands out: run ids, task ids and attempt tokens."""
+"""Identifiers the engine hands out: run ids, task ids, node ids and attempt tokens."""
 
 from __future__ import annotations
 
@@ -48,6 +48,15 @@ def task_id_for(name: str) -> str:
     True
     """
     return "tsk-" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:20]
+
+
+def new_node_id() -> str:
+    """A fresh id of one engine node (one start of an engine), kept as the owner of its runs.
+
+    >>> new_node_id().startswith("nod-")
+    True
+    """
+    return "nod-" + _random_hex(6)
 
 
 def new_attempt_token() -> str:

@@ -16,19 +16,20 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 from render_sdk.engine import lifecycle
 from render_sdk.engine._attempts import ActiveRun, Attempt
 from render_sdk.engine._cursor import decode_cursor, encode_cursor
-from render_sdk.engine._ids import new_run_id
+from render_sdk.engine._ids import new_node_id, new_run_id
 from render_sdk.engine._logcapture import DEFAULT_LOG_LIMIT
 from render_sdk.engine._validation import parse_task, validate_input
 from render_sdk.engine.callbacks import CallbackAPI
 from render_sdk.engine.fastlane import FastLane
 from render_sdk.engine.interface import EngineConfig
+from render_sdk.engine.nodes import Node
 from render_sdk.engine.records import (
     InvalidRequest,
     JSONInput,
@@ -112,6 +113,7 @@ class EngineCore:
         if self.limit < 1:
             raise ValueError(f"max_concurrency must be at least 1, got {self.limit}")
         self.store: Store = store or make_store(config.db_path, durable=config.durable)
+        self.node = Node(self.store, new_node_id(), config.lease_seconds)
         self._serve_command = serve_command
         self._log_limit = log_limit
         self._tasks: dict[str, TaskRecord] = {}
@@ -198,7 +200,7 @@ class EngineCore:
                 workers=self._workers,
                 log_limit=self._log_limit,
             )
-            self._fast_lane = FastLane(self._scheduler, self.store)
+            self._fast_lane = FastLane(self._scheduler, self.store, self.node.id)
             # Register first: an app that cannot load is then reported once, not once per
             # pre-started worker.
             await self._register()
@@ -210,17 +212,18 @@ class EngineCore:
         self._started = True
 
     async def _recover(self) -> None:
-        writes: list[Awaitable[None]] = []
-        for rec in await self.store.load_unfinished():
+        """Join the store as a node and take up the runs nobody holds (with a single-node store:
+        every unfinished run; their running attempts were interrupted by the sweep)."""
+        claimed, freed = await self.node.join()
+        for rec in claimed:
             task = self._tasks.get(rec.task_name)
             run = ActiveRun(rec, task or self._tasks_by_id.get(rec.task_id) or _placeholder(rec))
             if task is None:
                 await self.scheduler.fail_unrunnable(run, lifecycle.task_gone(rec.task_name))
                 continue
-            saved = self.scheduler.recover(run)
-            if saved is not None:
-                writes.append(saved)
-        await asyncio.gather(*writes)
+            if rec.id in freed:
+                self.scheduler.log_state(rec)
+            self.scheduler.admit(run)
         _log.info("engine started: %d task(s), concurrency %d", len(self._tasks), self.limit)
 
     async def stop(self) -> None:
@@ -232,7 +235,10 @@ class EngineCore:
             await self._scheduler.stop()
         if self._workers is not None:
             await self._workers.close()
-        await self.store.close()
+        try:
+            await self.node.leave()
+        finally:
+            await self.store.close()
         if self.socket_dir is not None and self._own_socket_dir:
             shutil.rmtree(self.socket_dir, ignore_errors=True)
         self._started = False

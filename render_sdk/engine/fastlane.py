@@ -36,13 +36,14 @@ def _consume(future: asyncio.Future[Any]) -> None:
 class FastLane:
     """Inserts new runs and hands them to the scheduler.
 
-    lane = FastLane(scheduler, store)
+    lane = FastLane(scheduler, store, node_id)
     created = await lane.create(ActiveRun(record, task), scope=None, subtask=False)
     """
 
-    def __init__(self, scheduler: Scheduler, store: Store) -> None:
+    def __init__(self, scheduler: Scheduler, store: Store, node: str) -> None:
         self.scheduler = scheduler
         self.store = store
+        self.node = node  # this engine's node id: the owner of the runs it creates
         self._staged = store if isinstance(store, StagedInserts) else None
 
     def _insert(
@@ -61,6 +62,7 @@ class FastLane:
         accepted (a snapshot), or the :class:`InsertResult` of an idempotency key already taken.
         ``subtask`` runs are answered once their insert is applied."""
         rec = run.record
+        rec.owner = self.node
         attempt = self.scheduler.reserve(run)
         if attempt is None:
             if subtask:

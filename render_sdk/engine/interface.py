@@ -35,6 +35,10 @@ class EngineConfig:
     worker_max_runs: int = 10_000  # retire a reused worker process after this many attempts
     worker_max_rss_mb: int = 512  # ... or when its resident memory grows past this
     socket_dir: Path | None = None  # private (0700) folder for callback sockets; None: a temp dir
+    # Seconds a node's lease lasts: a node that stops renewing it (killed, cut off) loses its
+    # runs to the other nodes this long after its last renewal (docs/engine.md, "Nodes and
+    # claims"). Matters only with a store that several nodes share.
+    lease_seconds: float = 15.0
 
 
 class EngineCoreAPI(Protocol):

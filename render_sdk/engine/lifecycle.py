@@ -218,6 +218,7 @@ def start(rec: RunRecord, attempt: AttemptRecord, now: datetime) -> Transition:
     source, rec.status = rec.status, target
     if rec.started_at is None:
         rec.started_at = now
+    rec.not_before = None
     _because(rec, STARTED)
     return Transition(rec.id, source, target, RunEvent.START, STARTED)
 
@@ -305,11 +306,13 @@ def settle(
     return Settlement(RunEvent.FAIL, reason)
 
 
-def retry_wait(rec: RunRecord, reason: Reason) -> Transition:
-    """Put a run whose attempt failed back to pending, counting the retry."""
+def retry_wait(rec: RunRecord, reason: Reason, not_before: datetime | None = None) -> Transition:
+    """Put a run whose attempt failed back to pending, counting the retry; it may start again
+    from ``not_before`` (kept with the run, so the wait survives a restart)."""
     target = next_run_status(rec.status, RunEvent.RETRY)
     source, rec.status = rec.status, target
     rec.retries += 1
+    rec.not_before = not_before
     _because(rec, reason)
     return Transition(rec.id, source, target, RunEvent.RETRY, reason)
 
@@ -330,6 +333,7 @@ def finish(
         raise IllegalTransition(f"run {rec.id} cannot end while its attempt is running")
     source, rec.status = rec.status, target
     rec.completed_at = now
+    rec.owner = rec.not_before = None  # nobody holds a terminal run
     rec.results = results if target is COMPLETED else None
     rec.error = None if target is COMPLETED else reason.message
     rec.event_seq = event_seq
@@ -349,4 +353,13 @@ def interrupt(rec: RunRecord, now: datetime) -> bool:
         rec.status = next_run_status(RUNNING, RunEvent.INTERRUPT)
         _because(rec, INTERRUPTED)
         changed = True
+    return changed
+
+
+def release(rec: RunRecord, now: datetime) -> bool:
+    """The node holding ``rec`` is gone (it stopped, or its lease lapsed): its running attempt
+    is interrupted as by :func:`interrupt` (no retry spent) and no node holds the run any more,
+    so any node may claim it. False if nothing changed."""
+    changed = interrupt(rec, now) or rec.owner is not None
+    rec.owner = None
     return changed

@@ -131,6 +131,12 @@ class RunRecord:
     # whose cancel ended it, the task that is gone, an attempt's exit status or timeout).
     reason: ReasonCode | None = None
     reason_detail: str | None = None
+    # The engine node holding the run (running it, or holding it in a retry wait it will
+    # resume); None while any node may claim it, and once it is terminal (docs/engine.md,
+    # "Nodes and claims").
+    owner: str | None = None
+    # When a run waiting for a retry may start again (None: at once).
+    not_before: datetime | None = None
 
     def copy(self) -> RunRecord:
         """A copy that later changes to this record or its attempts do not touch."""

@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
-from datetime import datetime, timezone
+from collections.abc import Callable, Coroutine
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from render_sdk.engine import lifecycle
@@ -115,11 +115,18 @@ class Scheduler:
 
     # --- queueing -----------------------------------------------------------------------------
     def admit(self, run: ActiveRun) -> None:
-        """Take a pending run into memory and queue it."""
+        """Take a pending run into memory and queue it (at its ``not_before``, if it is in a
+        retry wait)."""
         self.active[run.record.id] = run
         parent = self.active.get(run.record.parent_id) if run.record.parent_id else None
         if parent is not None:
             parent.children.append(run.record.id)
+        if run.record.not_before is not None:
+            wait = (run.record.not_before - utcnow()).total_seconds()
+            if wait > 0 and not self._stopping:
+                loop = asyncio.get_running_loop()
+                run.retry_timer = loop.call_later(wait, self._enqueue, run)
+                return
         self._enqueue(run)
 
     def _enqueue(self, run: ActiveRun) -> None:
@@ -312,13 +319,14 @@ class Scheduler:
         if settled.event is not RunEvent.RETRY:
             await self._terminal(run, settled.event, settled.reason, settled.results)
             return
-        lifecycle.retry_wait(rec, settled.reason)
+        delay = settled.retry_after or 0.0
+        lifecycle.retry_wait(rec, settled.reason, utcnow() + timedelta(seconds=delay))
         run.attempt = None
         await self.store.save_run(rec)
         self.log_state(rec, retry_in=settled.retry_after)
         if not run.canceling:
             loop = asyncio.get_running_loop()
-            run.retry_timer = loop.call_later(settled.retry_after or 0.0, self._enqueue, run)
+            run.retry_timer = loop.call_later(delay, self._enqueue, run)
 
     async def _terminal(
         self,
@@ -377,19 +385,10 @@ class Scheduler:
             self._background(self._terminal(node, RunEvent.CANCEL, reason))
         await asyncio.gather(*(node.done.wait() for node in tree))
 
-    # --- recovery and stop --------------------------------------------------------------------
-    def recover(self, run: ActiveRun) -> Awaitable[None] | None:
-        """Queue a run found unfinished in the store at start; return the write of its
-        interrupted attempt, if it had one."""
-        saved = None
-        if lifecycle.interrupt(run.record, utcnow()):
-            saved = self.store.save_run(run.record)
-            self.log_state(run.record)
-        self.admit(run)
-        return saved
-
+    # --- stop ---------------------------------------------------------------------------------
     async def stop(self) -> None:
-        """Stop starting attempts, kill the running ones (they stay ``running`` on disk)."""
+        """Stop starting attempts, kill the running ones (they stay ``running`` on disk until
+        the node leaves the store, render_sdk/engine/nodes.py)."""
         self._stopping = True
         self.workers.stop()
         for run in self.active.values():

@@ -2,9 +2,23 @@
 
 :class:`Store` is everything the core asks of storage, in terms any database can serve: insert a
 run (once per idempotency key), save a run's new state, list runs newest first with a cursor,
-read logs, load the runs left unfinished. :class:`~render_sdk.engine.store_sqlite.SQLiteStore`
-and :class:`~render_sdk.engine.store_memory.MemoryStore` implement it and pass the same
+read logs, load the runs left unfinished, and share runs between engine nodes (below).
+:class:`~render_sdk.engine.store_sqlite.SQLiteStore`,
+:class:`~render_sdk.engine.store_memory.MemoryStore` and
+:class:`~render_sdk.engine.store_postgres.PostgresStore` implement it and pass the same
 conformance tests (tests/unit/engine/test_store_conformance.py).
+
+Nodes and claims (docs/engine.md, "Nodes and claims"). Each start of an engine is a *node* with
+an id (``nod-...``). A run that is not terminal has an ``owner``, the node holding it (running
+it, or holding it in a retry wait it will resume), or none: then any node may *claim* it once its
+``not_before`` (the end of a retry wait) has passed. A node is live while it holds a lease that
+it renews (:meth:`Store.join`, :meth:`Store.renew`); :meth:`Store.sweep`, run by any node, frees
+the runs of every owner that is not live: their running attempts are recorded as interrupted (no
+retry spent, render_sdk/engine/lifecycle.py) and nobody holds them any more. A node that stops
+cleanly frees its runs at once (:meth:`Store.leave`). The same run is never claimed by two
+nodes. Leases live in the database for a store that several nodes share (PostgreSQL); a store
+of one node at a time (SQLite, memory) keeps them in memory, so at open every earlier owner is
+gone and its runs are freed by the first sweep.
 
 Writes are ordered when they are called: each takes a snapshot of its records at once, a
 write called after another is never durable before it, and a read sees every write called
@@ -98,8 +112,37 @@ class Store(Protocol):
         """Up to ``limit`` lines of the run after seq ``after``, and the truncated flag."""
 
     async def load_unfinished(self) -> list[RunRecord]:
-        """Runs that are pending or running, oldest first, with all their attempts: the work
-        this engine takes up at start."""
+        """Runs that are pending or running, oldest first, with all their attempts."""
+
+    # --- nodes and claims ---------------------------------------------------------------------
+    @property
+    def shared(self) -> bool:
+        """True when several nodes may use this store at once (they then claim new work from
+        it); False for a store of one node at a time."""
+
+    async def join(self, node: str, lease_seconds: float) -> None:
+        """Record ``node`` as live for ``lease_seconds`` from now."""
+
+    async def renew(self, node: str, lease_seconds: float) -> bool:
+        """Extend ``node``'s lease to ``lease_seconds`` from now; False if it holds none any more
+        (a sweep found it lapsed and freed its runs)."""
+
+    async def sweep(self) -> dict[str, list[str]]:
+        """Free the runs of every owner that is not live (its lease lapsed, or it never joined
+        this store since it opened), and forget lapsed nodes: each such run's running attempt
+        is interrupted, and it has no owner any more. A running run without an owner (written
+        before owners were kept) is freed too. Returns the freed run ids by former owner."""
+
+    async def leave(self, node: str) -> None:
+        """``node`` stops: free its runs (as :meth:`sweep` does) and forget it."""
+
+    async def claim_runs(
+        self, node: str, limit: int | None, *, waiting: bool = False
+    ) -> list[RunRecord]:
+        """Up to ``limit`` (None: all) pending runs without an owner, oldest first, now owned by
+        ``node``: those whose ``not_before`` has passed, and with ``waiting`` those still in a
+        retry wait too (the node then resumes each at its ``not_before``). Concurrent claims,
+        from this store object or from other nodes, never return the same run twice."""
 
 
 @runtime_checkable

@@ -11,10 +11,13 @@ from __future__ import annotations
 import asyncio
 import bisect
 import secrets
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import TypeVar
 
+from render_sdk.engine import lifecycle
 from render_sdk.engine.records import LogRecord, RunFilter, RunRecord, RunStatus, TaskRecord
 from render_sdk.engine.store import InsertResult, StoreCounters
 
@@ -49,6 +52,7 @@ class MemoryStore:
         self._logs: dict[str, _Logs] = {}
         self._cursor_key = secrets.token_bytes(16)
         self._open = False
+        self._nodes: dict[str, float] = {}  # live node -> its lease's end (time.monotonic)
 
     def _check_open(self) -> None:
         if not self._open:
@@ -56,6 +60,7 @@ class MemoryStore:
 
     async def open(self) -> StoreCounters:
         self._open = True
+        self._nodes = {}  # one node at a time: every earlier one is gone
         event_seq = max((r.event_seq or 0 for _, r in self._runs.values()), default=0)
         log_seq = max((logs.seqs[-1] for logs in self._logs.values() if logs.seqs), default=0)
         return StoreCounters(event_seq=event_seq, log_seq=log_seq, cursor_key=self._cursor_key)
@@ -149,3 +154,62 @@ class MemoryStore:
         unfinished = (RunStatus.PENDING, RunStatus.RUNNING)
         runs = (self._runs[run_id][1] for run_id in self._order)
         return [rec.copy() for rec in runs if rec.status in unfinished]
+
+    # --- nodes and claims -----------------------------------------------------------------------
+    @property
+    def shared(self) -> bool:
+        return False
+
+    async def join(self, node: str, lease_seconds: float) -> None:
+        self._check_open()
+        self._nodes[node] = time.monotonic() + lease_seconds
+
+    async def renew(self, node: str, lease_seconds: float) -> bool:
+        self._check_open()
+        if node not in self._nodes:
+            return False
+        self._nodes[node] = time.monotonic() + lease_seconds
+        return True
+
+    async def sweep(self) -> dict[str, list[str]]:
+        self._check_open()
+        now = time.monotonic()
+        for node in [n for n, until in self._nodes.items() if until < now]:
+            del self._nodes[node]
+        return self._free(lambda owner: owner is None or owner not in self._nodes)
+
+    async def leave(self, node: str) -> None:
+        self._nodes.pop(node, None)
+        self._free(lambda owner: owner == node)
+
+    def _free(self, gone: Callable[[str | None], bool]) -> dict[str, list[str]]:
+        """Free the unfinished runs whose owner is ``gone`` (an unowned run only if running)."""
+        freed: dict[str, list[str]] = {}
+        now = datetime.now(timezone.utc)
+        for _, rec in self._runs.values():
+            owner = rec.owner
+            if rec.status.terminal or not gone(owner):
+                continue
+            if owner is None and rec.status is not RunStatus.RUNNING:
+                continue
+            lifecycle.release(rec, now)
+            freed.setdefault(owner or "", []).append(rec.id)
+        return freed
+
+    async def claim_runs(
+        self, node: str, limit: int | None, *, waiting: bool = False
+    ) -> list[RunRecord]:
+        self._check_open()
+        now = datetime.now(timezone.utc)
+        claimed: list[RunRecord] = []
+        for run_id in self._order:
+            if limit is not None and len(claimed) >= limit:
+                break
+            rec = self._runs[run_id][1]
+            if rec.status is not RunStatus.PENDING or rec.owner is not None:
+                continue
+            if not waiting and rec.not_before is not None and rec.not_before > now:
+                continue
+            rec.owner = node
+            claimed.append(rec.copy())
+        return claimed

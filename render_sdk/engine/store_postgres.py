@@ -25,11 +25,13 @@ import secrets
 import socket
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import asyncpg
 
+from render_sdk.engine import lifecycle
 from render_sdk.engine.records import LogRecord, RunFilter, RunRecord, RunStatus, TaskRecord
 from render_sdk.engine.store import InsertResult, StoreCounters, StoreOpenError, mask_url
 from render_sdk.engine.store_sqlite import (
@@ -124,15 +126,33 @@ MIGRATIONS: list[tuple[int, str]] = [
         ALTER TABLE runs ADD COLUMN reason_detail text;
         """,
     ),
+    (
+        # Nodes and claims (store.py): the node holding each run, when a run in a retry wait
+        # may start again, and each live node's lease. Claimable runs read off their own index,
+        # oldest first; a node's runs off another.
+        4,
+        """
+        ALTER TABLE runs ADD COLUMN owner text;
+        ALTER TABLE runs ADD COLUMN not_before timestamptz;
+        CREATE INDEX runs_claimable ON runs (pos) WHERE status = 'pending' AND owner IS NULL;
+        CREATE INDEX runs_owned ON runs (owner) WHERE owner IS NOT NULL;
+        CREATE TABLE nodes (
+            id text PRIMARY KEY,
+            joined_at timestamptz NOT NULL DEFAULT now(),
+            expires_at timestamptz NOT NULL,
+            info text NOT NULL DEFAULT ''
+        );
+        """,
+    ),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 
 _RUN_COLUMNS = (
     "id, task_id, task_name, status, input, parent_id, root_id, created_at, retries, "
     "started_at, completed_at, results, error, event_seq, attempts, reason, reason_detail, "
-    "parent_attempt"
+    "parent_attempt, owner, not_before"
 )
-_NCOLS = 18
+_NCOLS = 20
 _INSERT_RUN = (
     f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ("
     + ", ".join(f"${n}" for n in range(1, _NCOLS + 1))
@@ -141,7 +161,7 @@ _INSERT_RUN = (
 _SAVE_RUN = (
     "UPDATE runs SET status = $1, retries = $2, started_at = $3, completed_at = $4, "
     "results = $5, error = $6, event_seq = $7, attempts = $8, reason = $9, "
-    "reason_detail = $10 WHERE id = $11"
+    "reason_detail = $10, owner = $11, not_before = $12 WHERE id = $13"
 )
 _CLAIM_KEY = (
     "INSERT INTO idempotency (scope, key, run_id) VALUES ($1, $2, $3) "
@@ -200,6 +220,8 @@ def _run_row(run: RunRecord) -> tuple[Any, ...]:
         run.created_at,
         *_state_values(run),
         run.parent_attempt,
+        run.owner,
+        run.not_before,
     )
 
 
@@ -224,6 +246,8 @@ def _run_from_row(row: Any) -> RunRecord:
         reason=_reason(row[15]),
         reason_detail=row[16],
         parent_attempt=row[17],
+        owner=row[18],
+        not_before=row[19],
     )
 
 
@@ -382,6 +406,8 @@ class PostgresStore:
         try:
             await self._hold_engine_lock(conn)
             await migrate(conn)
+            # One engine at a time (its lock): every node that used the database before is gone.
+            await conn.execute(f"DELETE FROM {SCHEMA}.nodes")
             counters = await _read_counters(conn)
             self._pool = await asyncpg.create_pool(
                 self.url,
@@ -510,7 +536,8 @@ class PostgresStore:
         return self._write(custom=op)
 
     def save_run(self, run: RunRecord) -> asyncio.Future[None]:
-        return self._write(_SAVE_RUN, (run.status.value, *_state_values(run), run.id))
+        values = (run.status.value, *_state_values(run), run.owner, run.not_before, run.id)
+        return self._write(_SAVE_RUN, values)
 
     def append_logs(self, lines: Sequence[LogRecord]) -> None:
         if not lines:
@@ -588,6 +615,66 @@ class PostgresStore:
             f"SELECT {_RUN_COLUMNS} FROM runs WHERE status IN ('pending', 'running') ORDER BY pos",
         )
         return [_run_from_row(r) for r in rows]
+
+    # --- nodes and claims (store.py) -----------------------------------------------------------
+    @property
+    def shared(self) -> bool:
+        return False
+
+    async def join(self, node: str, lease_seconds: float) -> None:
+        await self._check_open().execute(
+            "INSERT INTO nodes (id, expires_at, info) "
+            "VALUES ($1, now() + $2 * interval '1 second', $3) "
+            "ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at",
+            node,
+            float(lease_seconds),
+            _application_name(),
+        )
+
+    async def renew(self, node: str, lease_seconds: float) -> bool:
+        status = await self._check_open().execute(
+            "UPDATE nodes SET expires_at = now() + $2 * interval '1 second' WHERE id = $1",
+            node,
+            float(lease_seconds),
+        )
+        return bool(status == "UPDATE 1")
+
+    async def sweep(self) -> dict[str, list[str]]:
+        async def op(conn: asyncpg.Connection, replay: bool) -> dict[str, list[str]]:
+            await conn.execute("DELETE FROM nodes WHERE expires_at < now()")
+            return await _free(
+                conn,
+                "(owner IS NOT NULL AND owner NOT IN (SELECT id FROM nodes)) "
+                "OR (owner IS NULL AND status = 'running')",
+            )
+
+        result: dict[str, list[str]] = await self._write(custom=op)
+        return result
+
+    async def leave(self, node: str) -> None:
+        async def op(conn: asyncpg.Connection, replay: bool) -> None:
+            await conn.execute("DELETE FROM nodes WHERE id = $1", node)
+            await _free(conn, "owner = $1", node)
+
+        await self._write(custom=op)
+
+    async def claim_runs(
+        self, node: str, limit: int | None, *, waiting: bool = False
+    ) -> list[RunRecord]:
+        due = "" if waiting else " AND (not_before IS NULL OR not_before <= now())"
+        sql = (
+            f"UPDATE runs SET owner = $1 WHERE pos IN (SELECT pos FROM runs "
+            f"WHERE status = 'pending' AND owner IS NULL{due} "
+            f"ORDER BY pos LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING {_RUN_COLUMNS}, pos"
+        )
+
+        async def op(conn: asyncpg.Connection, replay: bool) -> list[RunRecord]:
+            rows = await conn.fetch(sql, node, limit)
+            rows.sort(key=lambda row: int(row[_NCOLS]))
+            return [_run_from_row(row) for row in rows]
+
+        claimed: list[RunRecord] = await self._write(custom=op)
+        return claimed
 
     # --- the writer task -----------------------------------------------------------------------
     async def _write_loop(self, conn: asyncpg.Connection) -> None:
@@ -777,6 +864,29 @@ async def _run_one(conn: asyncpg.Connection, write: _Write, replay: bool) -> Any
     else:
         await conn.executemany(sql, write.rows)
     return write.value
+
+
+async def _free(conn: asyncpg.Connection, which: str, *args: Any) -> dict[str, list[str]]:
+    """Free the unfinished runs ``which`` selects: a running attempt interrupted, no owner
+    (render_sdk/engine/lifecycle.py: release). Rows another transaction holds are left to
+    the next sweep."""
+    rows = await conn.fetch(
+        f"SELECT {_RUN_COLUMNS} FROM runs WHERE status IN ('pending', 'running') "
+        f"AND ({which}) ORDER BY pos FOR UPDATE SKIP LOCKED",
+        *args,
+    )
+    now = datetime.now(timezone.utc)
+    freed: dict[str, list[str]] = {}
+    updates = []
+    for row in rows:
+        rec = _run_from_row(row)
+        owner = rec.owner
+        lifecycle.release(rec, now)
+        updates.append((rec.status.value, *_state_values(rec), None, rec.not_before, rec.id))
+        freed.setdefault(owner or "", []).append(rec.id)
+    if updates:
+        await conn.executemany(_SAVE_RUN, updates)
+    return freed
 
 
 async def _read_counters(conn: asyncpg.Connection) -> StoreCounters:

@@ -16,11 +16,13 @@ import json
 import os
 import secrets
 import sqlite3
+import time
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from render_sdk.engine import lifecycle
 from render_sdk.engine._writer import SQLiteWriter
 from render_sdk.engine.records import (
     AttemptRecord,
@@ -98,6 +100,13 @@ CREATE INDEX runs_top_task_status ON runs (task_id, status, pos) WHERE parent_id
 ALTER TABLE runs ADD COLUMN reason TEXT;
 ALTER TABLE runs ADD COLUMN reason_detail TEXT;
 """,
+    # The node holding each run and when a run in a retry wait may start again (store.py,
+    # "Nodes and claims"); the claimable runs read off their own index, oldest first.
+    4: """
+ALTER TABLE runs ADD COLUMN owner TEXT;
+ALTER TABLE runs ADD COLUMN not_before TEXT;
+CREATE INDEX runs_claimable ON runs (pos) WHERE status = 'pending' AND owner IS NULL;
+""",
 }
 SCHEMA_VERSION = max(_MIGRATIONS)
 
@@ -138,9 +147,9 @@ def _migrate(conn: sqlite3.Connection, path: str) -> None:
 _RUN_COLUMNS = (
     "id, task_id, task_name, status, input, parent_id, root_id, created_at, retries, "
     "started_at, completed_at, results, error, event_seq, attempts, reason, reason_detail, "
-    "parent_attempt"
+    "parent_attempt, owner, not_before"
 )
-_NCOLS = 18
+_NCOLS = 20
 
 
 def _ts(value: datetime | None) -> str | None:
@@ -172,6 +181,8 @@ def _run_row(run: RunRecord) -> tuple[Any, ...]:
         _ts(run.created_at),
         *_state_values(run),
         run.parent_attempt,
+        run.owner,
+        _ts(run.not_before),
     )
 
 
@@ -231,6 +242,8 @@ def _run_from_row(row: sqlite3.Row | tuple[Any, ...]) -> RunRecord:
         reason=_reason(row[15]),
         reason_detail=row[16],
         parent_attempt=row[17],
+        owner=row[18],
+        not_before=_dt(row[19]),
     )
 
 
@@ -311,6 +324,7 @@ class SQLiteStore:
         self.durable = durable
         self._writer = SQLiteWriter(self._connect)
         self._lock_fd: int | None = None
+        self._nodes: dict[str, float] = {}  # live node -> its lease's end (time.monotonic)
 
     @property
     def commits(self) -> int:
@@ -361,6 +375,7 @@ class SQLiteStore:
 
     async def open(self) -> StoreCounters:
         self._lock()
+        self._nodes = {}  # one node at a time: every earlier one is gone
         try:
             self._writer.start(asyncio.get_running_loop())
             return await self._writer.write(_read_counters)
@@ -429,13 +444,13 @@ class SQLiteStore:
         return op
 
     def _save_op(self, run: RunRecord) -> Any:
-        values = (run.status.value, *_state_values(run), run.id)
+        values = (run.status.value, *_state_values(run), run.owner, _ts(run.not_before), run.id)
 
         def op(conn: sqlite3.Connection) -> None:
             conn.execute(
                 "UPDATE runs SET status = ?, retries = ?, started_at = ?, completed_at = ?, "
                 "results = ?, error = ?, event_seq = ?, attempts = ?, reason = ?, "
-                "reason_detail = ? WHERE id = ?",
+                "reason_detail = ?, owner = ?, not_before = ? WHERE id = ?",
                 values,
             )
 
@@ -521,6 +536,77 @@ class SQLiteStore:
             return [_run_from_row(r) for r in rows]
 
         return await self._writer.read(op)
+
+    # --- nodes and claims: one node at a time, its lease kept in memory -----------------------
+    @property
+    def shared(self) -> bool:
+        return False
+
+    async def join(self, node: str, lease_seconds: float) -> None:
+        self._nodes[node] = time.monotonic() + lease_seconds
+
+    async def renew(self, node: str, lease_seconds: float) -> bool:
+        if node not in self._nodes:
+            return False
+        self._nodes[node] = time.monotonic() + lease_seconds
+        return True
+
+    async def sweep(self) -> dict[str, list[str]]:
+        now = time.monotonic()
+        for node in [n for n, until in self._nodes.items() if until < now]:
+            del self._nodes[node]
+        live = set(self._nodes)
+        return await self._writer.write(lambda conn: _free(conn, lambda o: o not in live))
+
+    async def leave(self, node: str) -> None:
+        self._nodes.pop(node, None)
+        await self._writer.write(lambda conn: _free(conn, lambda o: o == node))
+
+    async def claim_runs(
+        self, node: str, limit: int | None, *, waiting: bool = False
+    ) -> list[RunRecord]:
+        def op(conn: sqlite3.Connection) -> list[RunRecord]:
+            sql = (
+                f"SELECT {_RUN_COLUMNS} FROM runs WHERE status = 'pending' AND owner IS NULL"
+                + ("" if waiting else " AND (not_before IS NULL OR not_before <= ?)")
+                + " ORDER BY pos LIMIT ?"
+            )
+            args: list[Any] = [] if waiting else [_ts(datetime.now(timezone.utc))]
+            rows = conn.execute(sql, [*args, -1 if limit is None else limit]).fetchall()
+            claimed = [_run_from_row(row) for row in rows]
+            for rec in claimed:
+                rec.owner = node
+            conn.executemany(
+                "UPDATE runs SET owner = ? WHERE id = ?", [(node, r.id) for r in claimed]
+            )
+            return claimed
+
+        return await self._writer.write(op)
+
+
+def _free(conn: sqlite3.Connection, gone: Callable[[str | None], bool]) -> dict[str, list[str]]:
+    """Free the unfinished runs whose owner is ``gone`` (an unowned one only if running)."""
+    rows = conn.execute(
+        f"SELECT {_RUN_COLUMNS} FROM runs WHERE status IN ('pending', 'running') "
+        "AND (owner IS NOT NULL OR status = 'running') ORDER BY pos"
+    ).fetchall()
+    now = datetime.now(timezone.utc)
+    freed: dict[str, list[str]] = {}
+    for row in rows:
+        rec = _run_from_row(row)
+        owner = rec.owner
+        if not gone(owner):
+            continue
+        lifecycle.release(rec, now)
+        values = (rec.status.value, *_state_values(rec), rec.id)
+        conn.execute(
+            "UPDATE runs SET status = ?, retries = ?, started_at = ?, completed_at = ?, "
+            "results = ?, error = ?, event_seq = ?, attempts = ?, reason = ?, "
+            "reason_detail = ?, owner = NULL WHERE id = ?",
+            values,
+        )
+        freed.setdefault(owner or "", []).append(rec.id)
+    return freed
 
 
 def _listing(filter: RunFilter, limit: int, before: int | None) -> tuple[str, list[Any]]:

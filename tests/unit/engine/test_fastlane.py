@@ -81,7 +81,7 @@ def new_run(n: int = 1) -> ActiveRun:
 async def lane(store: MemoryStore, free: bool) -> tuple[FastLane, Slots]:
     await store.open()
     slots = Slots(free)
-    return FastLane(slots, store), slots  # type: ignore[arg-type]
+    return FastLane(slots, store, "nod-test"), slots  # type: ignore[arg-type]
 
 
 async def test_a_run_that_must_wait_is_inserted_pending_and_queued() -> None:

@@ -22,7 +22,7 @@ from render_sdk.engine.store_memory import MemoryStore
 from render_sdk.engine.store_sqlite import SQLiteStore
 
 from .conftest import MakeFake, run_to_end, wait_end
-from .fake_workers import Calls
+from .fake_workers import Calls, Fail, task
 
 Reopen = Callable[[], Store]
 
@@ -110,7 +110,7 @@ async def test_interrupted_attempt_is_rerun_without_spending_a_retry(
     assert await core.store.get_run(done.id) == done
 
 
-async def test_stop_leaves_running_runs_to_the_next_start_which_reruns_them(
+async def test_stop_frees_running_runs_for_the_next_start_which_reruns_them(
     make_fake: MakeFake, reopen: Reopen
 ) -> None:
     started = asyncio.Event()
@@ -129,7 +129,9 @@ async def test_stop_leaves_running_runs_to_the_next_start_which_reruns_them(
     store = reopen()
     await store.open()
     stored = await store.get_run(rec.id)
-    assert stored is not None and stored.status is RunStatus.RUNNING  # for the next start
+    # The node left: its attempt is recorded as interrupted and nobody holds the run.
+    assert stored is not None and stored.status is RunStatus.PENDING and stored.owner is None
+    assert [(a.status, a.error) for a in stored.attempts] == [(RunStatus.FAILED, INTERRUPTED_ERROR)]
     await store.close()
 
     release.set()
@@ -140,6 +142,44 @@ async def test_stop_leaves_running_runs_to_the_next_start_which_reruns_them(
         (RunStatus.FAILED, INTERRUPTED_ERROR),
         (RunStatus.COMPLETED, None),
     ]
+
+
+async def test_a_retry_wait_survives_a_restart(make_fake: MakeFake, reopen: Reopen) -> None:
+    """A run waiting for its retry is stored with the time it may start again (``not_before``);
+    the next engine resumes it then, not at once, and the retry is counted once."""
+    tries: list[int] = []
+
+    async def flaky(value: Any, calls: Calls) -> Any:
+        tries.append(1)
+        if len(tries) == 1:
+            raise Fail("first try fails")
+        return "ok"
+
+    spec = task("flaky", retries=1, wait_ms=700, factor=1.0)
+    core, _ = await make_fake({"flaky": flaky}, [spec], store=reopen())
+    waiting = asyncio.Event()  # told once the retry wait is written
+
+    def note(state: RunRecord) -> None:
+        if state.status is RunStatus.PENDING and state.retries == 1:
+            waiting.set()
+
+    core.watch_states(note)
+    rec = await start(core, "flaky")
+    await asyncio.wait_for(waiting.wait(), 60)
+    stored = await core.store.get_run(rec.id)
+    await core.stop()
+    assert (
+        stored is not None and stored.status is RunStatus.PENDING and stored.not_before is not None
+    )
+    failed_at = stored.attempts[0].completed_at
+    assert failed_at is not None and stored.not_before >= failed_at
+
+    again, _ = await make_fake({"flaky": flaky}, [spec], store=reopen())
+    done = await wait_end(again, rec.id)
+    assert done.status is RunStatus.COMPLETED and done.retries == 1
+    assert [a.status for a in done.attempts] == [RunStatus.FAILED, RunStatus.COMPLETED]
+    assert done.attempts[1].started_at >= stored.not_before  # not before its wait was over
+    assert done.not_before is None and done.owner is None
 
 
 async def test_a_recovered_run_whose_task_is_gone_fails(

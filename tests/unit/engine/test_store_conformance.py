@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -404,3 +405,151 @@ async def test_a_status_listing_sees_writes_called_before_it(stores: Stores) -> 
     pending = await store.list_runs(RunFilter(statuses=frozenset({RunStatus.PENDING})), 10, None)
     await saved
     assert [r.id for r, _ in running] == ["trn-000001"] and pending == []
+
+
+# --- nodes and claims (render_sdk/engine/store.py) ----------------------------------------------
+def owned(n: int, owner: str | None, status: RunStatus = RunStatus.PENDING) -> RunRecord:
+    """Run ``n`` held by ``owner``; a running one with its first attempt running."""
+    rec = run(n)
+    rec.owner = owner
+    rec.status = status
+    if status is RunStatus.RUNNING:
+        rec.started_at = rec.created_at
+        rec.attempts = [AttemptRecord(1, RunStatus.RUNNING, rec.created_at)]
+    return rec
+
+
+async def test_claims_take_unowned_runs_that_are_due_oldest_first(stores: Stores) -> None:
+    store = stores.store
+    now = datetime.now(timezone.utc)
+    later = owned(4, None)
+    later.retries, later.not_before = 1, now + timedelta(hours=1)
+    due = owned(5, None)
+    due.retries, due.not_before = 1, now - timedelta(seconds=1)
+    rows = [
+        owned(1, "nod-other"),
+        owned(2, None),
+        owned(3, None, RunStatus.RUNNING),  # running without an owner: only a sweep takes it
+        later,
+        due,
+        finished(6, seq=1),
+        owned(7, None),
+        owned(8, None),
+    ]
+    for rec in rows:
+        await store.insert_run(rec, None)
+    first = await store.claim_runs("nod-a", 2)
+    assert [r.id for r in first] == ["trn-000002", "trn-000005"]
+    assert all(r.owner == "nod-a" for r in first)
+    assert first[1].not_before == due.not_before and first[1].retries == 1
+    rest = await store.claim_runs("nod-b", None)
+    assert [r.id for r in rest] == ["trn-000007", "trn-000008"]
+    assert await store.claim_runs("nod-b", 10) == []
+    waiting = await store.claim_runs("nod-c", None, waiting=True)
+    assert [r.id for r in waiting] == ["trn-000004"] and waiting[0].not_before == later.not_before
+    for rec in [*first, *rest, *waiting]:
+        assert await store.get_run(rec.id) == rec  # the owner is stored
+    stored = await store.get_run("trn-000001")
+    assert stored is not None and stored.owner == "nod-other"
+
+
+async def test_concurrent_claims_never_return_one_run_twice(stores: Stores) -> None:
+    store = stores.store
+    for n in range(1, 41):
+        await store.insert_run(owned(n, None), None)
+    claims = await asyncio.gather(*(store.claim_runs(f"nod-{i}", 3) for i in range(20)))
+    ids = [rec.id for claim in claims for rec in claim]
+    assert sorted(ids) == [f"trn-{n:06d}" for n in range(1, 41)]  # each once, none left out
+    for i, claim in enumerate(claims):
+        for rec in claim:
+            stored = await store.get_run(rec.id)
+            assert stored is not None and stored.owner == f"nod-{i}"
+
+
+async def test_a_sweep_frees_the_runs_of_owners_that_are_gone(stores: Stores) -> None:
+    store = stores.store
+    await store.join("nod-live", 600)
+    waiting = owned(4, "nod-gone")
+    waiting.retries = 1
+    waiting.not_before = datetime.now(timezone.utc) + timedelta(hours=1)
+    rows = [
+        owned(1, "nod-live", RunStatus.RUNNING),
+        owned(2, "nod-gone", RunStatus.RUNNING),
+        owned(3, None, RunStatus.RUNNING),  # written before owners were kept
+        waiting,
+        owned(5, None),
+        finished(6, seq=1),
+    ]
+    for rec in rows:
+        await store.insert_run(rec, None)
+    freed = await store.sweep()
+    assert {owner: sorted(ids) for owner, ids in freed.items()} == {
+        "nod-gone": ["trn-000002", "trn-000004"],
+        "": ["trn-000003"],
+    }
+    for run_id in ("trn-000002", "trn-000003"):
+        rec = await store.get_run(run_id)
+        assert rec is not None and rec.status is RunStatus.PENDING and rec.owner is None
+        assert rec.retries == 0  # an interrupted attempt spends no retry
+        assert [(a.status, a.reason) for a in rec.attempts] == [
+            (RunStatus.FAILED, ReasonCode.INTERRUPTED)
+        ]
+        assert rec.reason is ReasonCode.INTERRUPTED
+    rec = await store.get_run("trn-000004")
+    assert rec is not None and rec.owner is None and rec.not_before == waiting.not_before
+    assert await store.get_run("trn-000001") == rows[0]  # a live node keeps its runs
+    assert await store.get_run("trn-000006") == rows[5]
+    assert await store.sweep() == {}
+    claimed = await store.claim_runs("nod-live", None)
+    assert [r.id for r in claimed] == ["trn-000002", "trn-000003", "trn-000005"]
+
+
+async def test_a_lapsed_lease_loses_the_nodes_runs(stores: Stores) -> None:
+    store = stores.store
+    await store.join("nod-short", 0.05)
+    await store.join("nod-long", 600)
+    await store.insert_run(owned(1, "nod-short", RunStatus.RUNNING), None)
+    await store.insert_run(owned(2, "nod-long", RunStatus.RUNNING), None)
+    assert await store.renew("nod-short", 0.05)
+    await asyncio.sleep(0.3)  # at least this long: the short lease has lapsed
+    assert await store.renew("nod-long", 600)
+    assert await store.sweep() == {"nod-short": ["trn-000001"]}
+    assert not await store.renew("nod-short", 600)  # it holds nothing any more: it must know
+    assert await store.renew("nod-long", 600)
+    rec = await store.get_run("trn-000002")
+    assert rec is not None and rec.owner == "nod-long" and rec.status is RunStatus.RUNNING
+
+
+async def test_a_node_that_leaves_frees_its_runs_at_once(stores: Stores) -> None:
+    store = stores.store
+    await store.join("nod-a", 600)
+    await store.join("nod-b", 600)
+    await store.insert_run(owned(1, "nod-a", RunStatus.RUNNING), None)
+    await store.insert_run(owned(2, "nod-b", RunStatus.RUNNING), None)
+    await store.insert_run(owned(3, "nod-a"), None)
+    await store.leave("nod-a")
+    first = await store.get_run("trn-000001")
+    assert first is not None and first.owner is None and first.status is RunStatus.PENDING
+    assert first.attempts[0].reason is ReasonCode.INTERRUPTED
+    third = await store.get_run("trn-000003")
+    assert third is not None and third.owner is None and third.attempts == []
+    second = await store.get_run("trn-000002")
+    assert second is not None and second.owner == "nod-b"
+    assert not await store.renew("nod-a", 600) and await store.renew("nod-b", 600)
+
+
+async def test_a_store_of_one_node_forgets_earlier_nodes_when_it_opens(stores: Stores) -> None:
+    """SQLite and memory: one node at a time, so at open every earlier owner is gone. A shared
+    store (PostgreSQL) keeps a node's lease across the open of another store object."""
+    store = stores.store
+    await store.join("nod-before", 600)
+    await store.insert_run(owned(1, "nod-before", RunStatus.RUNNING), None)
+    await store.close()
+    store = stores.store = stores.reopen()
+    await store.open()
+    freed = await store.sweep()
+    if store.shared:
+        assert freed == {} and await store.renew("nod-before", 600)
+    else:
+        assert freed == {"nod-before": ["trn-000001"]}
+        assert not await store.renew("nod-before", 600)

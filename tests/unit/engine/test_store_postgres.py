@@ -95,7 +95,7 @@ async def test_the_tables_live_in_a_schema_of_their_own(postgres_url: str) -> No
         await conn.close()
     assert {r[0] for r in tables} == {"render_workflows"}
     assert [r[1] for r in tables] == [
-        "idempotency", "logs", "meta", "runs", "schema_version", "tasks"
+        "idempotency", "logs", "meta", "nodes", "runs", "schema_version", "tasks"
     ]  # fmt: skip
 
 
