@@ -3,6 +3,7 @@
 nox -t ci              lint, types, generate_check, tests and interop: the README's test command
 nox -s reliability     the engine's long reliability runs (CI runs them after nox -t ci)
 nox -s e2e_postgres    the end-to-end suite with the engine on PostgreSQL (CI runs it too)
+nox -s nodes           several engine nodes on one PostgreSQL database (CI runs it too)
 nox -s demo            the main job: the local engine runs examples/, a client starts tasks
 nox -s tests           the test suite (pass pytest arguments after --)
 nox -s generate        rebuild generated/ from openapi.yaml
@@ -66,6 +67,16 @@ def e2e_postgres(session: nox.Session) -> None:
     install_project(session)
     args = session.posargs or ["-q", "-ra", *E2E_POSTGRES]
     session.run("pytest", *args, env={"RENDER_TEST_ENGINE_STORE": "postgres"})
+
+
+# Several `render-workflows dev` nodes on one PostgreSQL database (tests/nodes): real engine
+# processes started, killed and stopped, a few minutes in all; a session of its own, run by CI.
+@nox.session(python=PYTHON)
+def nodes(session: nox.Session) -> None:
+    """Several engine nodes on one PostgreSQL database (run by CI)."""
+    install_project(session)
+    args = session.posargs or ["-q", "-ra", "tests/nodes"]
+    session.run("pytest", "-m", "nodes", *args)
 
 
 def _python310() -> str | None:

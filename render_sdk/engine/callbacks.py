@@ -81,6 +81,10 @@ class CallbackHost(Protocol):
     async def hold_for(self, attempt: Attempt, subtask: ActiveRun, seconds: float) -> None:
         """Hold ``attempt`` (holding no slot) until ``subtask`` settles or ``seconds`` pass."""
 
+    async def hold_for_stored(self, attempt: Attempt, run_id: str, seconds: float) -> None:
+        """Hold ``attempt`` (holding no slot) until ``run_id``, run by another node, is
+        terminal or ``seconds`` pass (at once with a store of one node)."""
+
 
 class CallbackAPI:
     """Answers callback API requests for one engine.
@@ -276,6 +280,10 @@ class CallbackAPI:
             )
         if isinstance(found, ActiveRun) and not found.settled.is_set() and wait_ms > 0:
             await self.host.hold_for(attempt, found, wait_ms / 1000)
+        elif not isinstance(found, ActiveRun) and not found.status.terminal and wait_ms > 0:
+            # Run by another node (a store that several nodes share): wait for its news.
+            await self.host.hold_for_stored(attempt, run_id, wait_ms / 1000)
+            found = await self.host.lookup_run(run_id) or found
         record = found.record if isinstance(found, ActiveRun) else found
         if isinstance(found, ActiveRun) and not found.settled.is_set():
             self.host.wait_for(attempt, found)

@@ -7,7 +7,9 @@
 Options: ``--host`` (default 127.0.0.1), ``--port`` (8120), ``--db`` (``.render/workflows.db``
 under the current directory, ``:memory:``, or a PostgreSQL URL
 ``postgresql://user:password@host:port/dbname``; or the environment variable
-``RENDER_WORKFLOWS_DB``), ``--max-concurrency N``, ``--api-key KEY`` (or the
+``RENDER_WORKFLOWS_DB``), ``--lease-seconds S`` (or ``RENDER_WORKFLOWS_LEASE_SECONDS``: how soon
+other nodes on a shared PostgreSQL database take over the runs of a node that died),
+``--max-concurrency N``, ``--api-key KEY`` (or the
 environment variable ``RENDER_WORKFLOWS_DEV_API_KEY``), ``--allowed-host NAME``, ``--log-level``,
 ``--access-log``, ``--no-fsync``, ``--quiet``. A host other than loopback is refused unless an
 API key is set; requests addressed to other host names than this machine's (and those given with
@@ -35,12 +37,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
-from render_sdk.engine.interface import EngineConfig, EngineCoreAPI
+from render_sdk.engine.interface import DEFAULT_LEASE_SECONDS, EngineConfig, EngineCoreAPI
 from render_sdk.engine.store import StoreOpenError, is_postgres_url, make_store, mask_url
 
 PROG = "render-workflows dev"
 API_KEY_ENV = "RENDER_WORKFLOWS_DEV_API_KEY"
 DB_ENV = "RENDER_WORKFLOWS_DB"
+LEASE_ENV = "RENDER_WORKFLOWS_LEASE_SECONDS"
 DEFAULT_PORT = 8120
 DEFAULT_DB = os.path.join(".render", "workflows.db")
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
@@ -74,6 +77,17 @@ class DevOptions:
     app_target: str | None
     start_command: list[str] | None
     allowed_hosts: tuple[str, ...] = ()
+    lease_seconds: float = DEFAULT_LEASE_SECONDS
+
+
+def _lease(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not 1 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"the lease must be 1 to 3600 seconds, got {text}")
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -120,6 +134,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="SQLite database file, :memory:, or a PostgreSQL URL "
         "postgresql://user:password@host:port/dbname (needs render_sdk[postgres]); or set "
         f"{DB_ENV} (default {DEFAULT_DB} under the current directory)",
+    )
+    parser.add_argument(
+        "--lease-seconds",
+        type=_lease,
+        metavar="S",
+        help="with a PostgreSQL database that several engines share: how long a node's lease "
+        "lasts, so how soon the others take over the runs of a node that died "
+        f"(or set {LEASE_ENV}; default {DEFAULT_LEASE_SECONDS:g})",
     )
     parser.add_argument(
         "--max-concurrency",
@@ -193,6 +215,13 @@ def parse_args(argv: list[str], environ: dict[str, str] | None = None) -> DevOpt
         db = environ.get(DB_ENV) or DEFAULT_DB
     elif not db:
         raise UsageError("--db must not be empty")
+    lease: float | None = args.lease_seconds
+    if lease is None:
+        given = environ.get(LEASE_ENV)
+        try:
+            lease = _lease(given) if given else DEFAULT_LEASE_SECONDS
+        except argparse.ArgumentTypeError as exc:
+            raise UsageError(f"{LEASE_ENV}: {exc}") from None
     from render_sdk.engine.embedded import is_loopback
 
     if not is_loopback(args.host) and not api_key:
@@ -213,6 +242,7 @@ def parse_args(argv: list[str], environ: dict[str, str] | None = None) -> DevOpt
         app_target=target,
         start_command=command,
         allowed_hosts=tuple(args.allowed_host),
+        lease_seconds=lease,
     )
 
 
@@ -263,6 +293,7 @@ async def serve(options: DevOptions, core_factory: CoreFactory) -> int:
         cwd=Path.cwd(),
         max_concurrency=options.max_concurrency,
         durable=options.durable,
+        lease_seconds=options.lease_seconds,
     )
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()

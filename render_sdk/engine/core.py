@@ -31,6 +31,7 @@ from render_sdk.engine.fastlane import FastLane
 from render_sdk.engine.interface import EngineConfig
 from render_sdk.engine.nodes import Node
 from render_sdk.engine.records import (
+    EngineError,
     InvalidRequest,
     JSONInput,
     LogRecord,
@@ -48,6 +49,8 @@ from render_sdk.engine.workers import AppLoadError, ServePool, WorkerStartError
 __all__ = ["AppLoadError", "EngineCore", "WorkerStartError", "default_concurrency"]
 
 _log = logging.getLogger("render_sdk.engine")
+# Seconds between asks to cancel a run another node holds (it may be gone, its runs freed).
+CANCEL_ASK_EVERY = 5.0
 
 
 def default_concurrency(cpu_count: int | None = None) -> int:
@@ -201,6 +204,10 @@ class EngineCore:
                 log_limit=self._log_limit,
             )
             self._fast_lane = FastLane(self._scheduler, self.store, self.node.id)
+            shared = self.node.shared
+            if shared is not None:
+                self._scheduler.event_ids = shared.next_event_seq
+                self._scheduler.on_slot_freed = self.node.slot_freed
             # Register first: an app that cannot load is then reported once, not once per
             # pre-started worker.
             await self._register()
@@ -215,7 +222,21 @@ class EngineCore:
         """Join the store as a node and take up the runs nobody holds (with a single-node store:
         every unfinished run; their running attempts were interrupted by the sweep)."""
         claimed, freed = await self.node.join()
-        for rec in claimed:
+        if self.node.shared is not None:
+            self.scheduler.log_block(await self.node.shared.log_block())
+        await self.take(claimed, freed)
+        self.node.start(self)
+        _log.info("engine started: %d task(s), concurrency %d", len(self._tasks), self.limit)
+
+    # --- this engine as a node of its store (render_sdk/engine/nodes.py) -----------------------
+    async def take(
+        self, records: list[RunRecord], freed: set[str] | frozenset[str] = frozenset()
+    ) -> None:
+        """Run these runs claimed by this node (``freed``: those whose attempt a sweep has just
+        recorded as interrupted, told on the console)."""
+        for rec in records:
+            if rec.id in self.scheduler.active:
+                continue
             task = self._tasks.get(rec.task_name)
             run = ActiveRun(rec, task or self._tasks_by_id.get(rec.task_id) or _placeholder(rec))
             if task is None:
@@ -224,7 +245,26 @@ class EngineCore:
             if rec.id in freed:
                 self.scheduler.log_state(rec)
             self.scheduler.admit(run)
-        _log.info("engine started: %d task(s), concurrency %d", len(self._tasks), self.limit)
+
+    def free_slots(self) -> int:
+        """How many more runs could start now."""
+        scheduler = self.scheduler
+        return scheduler.limit - scheduler.busy() - len(scheduler.queue)
+
+    def log_block(self, start: int) -> None:
+        self.scheduler.log_block(start)
+
+    async def cancel_here(self, run_id: str, ancestor: str | None = None) -> None:
+        """A cancel of ``run_id`` (of ``ancestor``, a run above it, if given) was asked for:
+        cancel it and what is below it if this node holds it."""
+        active = self.scheduler.active.get(run_id)
+        if active is None:
+            return
+        if ancestor is not None:
+            active.cancel_reason = lifecycle.ancestor_canceled(ancestor)
+        with contextlib.suppress(EngineError):
+            await self.scheduler.cancel(run_id, None)
+        await self._cancel_below(run_id)
 
     async def stop(self) -> None:
         """Stop scheduling; kill running attempts (they run again at the next start)."""
@@ -237,6 +277,12 @@ class EngineCore:
             await self._workers.close()
         try:
             await self.node.leave()
+        except Exception as exc:  # the database is out of reach: the lease runs out instead
+            _log.warning(
+                "could not free this node's runs as it stops (%s): the next start, or another "
+                "node once this one's lease lapses, takes them",
+                exc,
+            )
         finally:
             await self.store.close()
         if self.socket_dir is not None and self._own_socket_dir:
@@ -352,6 +398,18 @@ class EngineCore:
         """The callback API's: hold ``attempt`` until ``subtask`` settles or ``seconds`` pass."""
         await self.scheduler.hold_for(attempt, subtask, seconds)
 
+    async def hold_for_stored(self, attempt: Attempt, run_id: str, seconds: float) -> None:
+        """The callback API's: hold ``attempt`` (holding no slot) until ``run_id``, a subtask
+        that another node runs, is terminal, or ``seconds`` pass."""
+        if self.node.shared is None:
+            return
+        ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        withdraw = self.node.watch(run_id, _settler(ended))
+        try:
+            await self.scheduler.hold_until(attempt, ended, seconds)
+        finally:
+            withdraw()
+
     async def lookup_run(self, run_id: str) -> ActiveRun | RunRecord | None:
         """The active run (memory) or the stored record, None if unknown."""
         found = self.scheduler.lookup(run_id)
@@ -393,19 +451,87 @@ class EngineCore:
             before = rows[-1][1]
 
     async def cancel_run(self, run_id: str) -> None:
-        """Cancel a pending or running run and its whole subtree."""
+        """Cancel a pending or running run and its whole subtree (with a shared store, on
+        whichever nodes they are)."""
         stored = None
         if run_id not in self.scheduler.active:
             found = await self.lookup_run(run_id)
             stored = found.record if isinstance(found, ActiveRun) else found
+            if stored is not None and not stored.status.terminal and self.node.shared:
+                await self._cancel_elsewhere(run_id)
+                return
         await self.scheduler.cancel(run_id, stored)
+        if self.node.shared is not None:
+            await self._cancel_below(run_id)
+
+    async def _cancel_elsewhere(self, run_id: str, ancestor: str | None = None) -> None:
+        """Cancel ``run_id``, which this node does not hold: take it if nobody holds it, else
+        ask its node (again, while it is not terminal: its node may be gone meanwhile)."""
+        shared = self.node.shared
+        assert shared is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            ended: asyncio.Future[None] = loop.create_future()
+            withdraw = self.node.watch(run_id, _settler(ended))
+            try:
+                taken = await shared.claim_run(self.node.id, run_id)
+                if taken is not None:  # nobody held it: it is canceled here, never started
+                    task = self._tasks_by_id.get(taken.task_id) or _placeholder(taken)
+                    run = ActiveRun(taken, self._tasks.get(taken.task_name, task))
+                    run.canceling = True
+                    if ancestor is not None:
+                        run.cancel_reason = lifecycle.ancestor_canceled(ancestor)
+                    self.scheduler.admit(run)
+                    with contextlib.suppress(EngineError):
+                        await self.scheduler.cancel(run_id, None)
+                    await self._cancel_below(run_id)
+                    return
+                await shared.request_cancel(run_id, ancestor)
+                await asyncio.wait([ended], timeout=CANCEL_ASK_EVERY)
+            finally:
+                withdraw()
+            if ended.done():
+                return
+            found = await self.store.get_run(run_id)
+            if found is None or found.status.terminal:
+                return
+
+    async def _cancel_below(self, run_id: str) -> None:
+        """Cancel the runs below ``run_id`` that other nodes hold (this node's are canceled)."""
+        root = await self.store.get_run(run_id)
+        if root is None:
+            return
+        below: dict[str, list[RunRecord]] = {}
+        before = None
+        unfinished = frozenset({RunStatus.PENDING, RunStatus.RUNNING})
+        while True:
+            page = await self.store.list_runs(
+                RunFilter(root_run_id=root.root_id, statuses=unfinished), 100, before
+            )
+            for rec, _ in page:
+                below.setdefault(rec.parent_id, []).append(rec)
+            if len(page) < 100:
+                break
+            before = page[-1][1]
+        stack = [run_id]
+        waits = []
+        while stack:
+            for child in below.get(stack.pop(), []):
+                stack.append(child.id)
+                if child.id not in self.scheduler.active:
+                    waits.append(self._cancel_elsewhere(child.id, run_id))
+        await asyncio.gather(*waits)
 
     def on_terminal(
         self, run_id: str, callback: Callable[[RunRecord], None]
     ) -> Callable[[], None] | None:
-        """Call ``callback`` with the run when it turns terminal; None if it is not active."""
+        """Call ``callback`` with the run when it turns terminal; None if it is not active
+        here, except with a store that several nodes share, where the run is watched wherever
+        it runs (and the callback called at once if it has ended)."""
         active = self.scheduler.active.get(run_id)
         if active is None:
+            if self.node.shared is not None:
+                return self.node.watch(run_id, callback)
             return None
         listeners = active.listeners
         listeners.append(callback)
@@ -435,6 +561,7 @@ class EngineCore:
         """Yield each run once, when it is terminal; NotFound for unknown ids before anything."""
         queue: asyncio.Queue[RunRecord] = asyncio.Queue()
         watched: list[ActiveRun] = []
+        elsewhere: list[Callable[[], None]] = []  # withdraws of runs on other nodes
         ready: list[RunRecord] = []
         try:
             for run_id in dict.fromkeys(run_ids):
@@ -449,6 +576,8 @@ class EngineCore:
                 if isinstance(found, ActiveRun):  # became active meanwhile (cannot, but be safe)
                     found.listeners.append(queue.put_nowait)
                     watched.append(found)
+                elif not found.status.terminal and self.node.shared is not None:
+                    elsewhere.append(self.node.watch(run_id, queue.put_nowait))
                 else:
                     ready.append(found)
             # In event-id order, so a reconnect with Last-Event-ID resumes without a gap.
@@ -456,7 +585,7 @@ class EngineCore:
             for rec in ready:
                 if after_seq is None or (rec.event_seq or 0) > after_seq:
                     yield snapshot(rec)
-            for _ in watched:
+            for _ in range(len(watched) + len(elsewhere)):
                 rec = await queue.get()
                 if after_seq is None or (rec.event_seq or 0) > after_seq:
                     yield snapshot(rec)
@@ -464,6 +593,8 @@ class EngineCore:
             for active in watched:
                 with contextlib.suppress(ValueError):
                     active.listeners.remove(queue.put_nowait)
+            for withdraw in elsewhere:
+                withdraw()
 
     async def get_logs(
         self, run_id: str, limit: int, cursor: int | None
@@ -472,6 +603,16 @@ class EngineCore:
         if await self.lookup_run(run_id) is None:
             raise NotFound(f"task run {run_id} not found")
         return await self.store.get_logs(run_id, cursor, limit)
+
+
+def _settler(future: asyncio.Future[None]) -> Callable[[Any], None]:
+    """A callback that resolves ``future`` (once)."""
+
+    def settle(_: Any) -> None:
+        if not future.done():
+            future.set_result(None)
+
+    return settle
 
 
 def _placeholder(rec: RunRecord) -> TaskRecord:

@@ -11,7 +11,9 @@ Two shortcuts, both safe because nothing reports a run before its insert is dura
 - A subtask's id goes to its parent's worker only, and anything the parent does with it is
   written after the insert: it is answered once the insert is applied.
 
-With any other store both shortcuts reduce to waiting for the insert.
+With any other store both shortcuts reduce to waiting for the insert. With a store that several
+nodes share, a new run that cannot start at once is stored without an owner instead of queued
+here: whichever node has a free slot first claims it (render_sdk/engine/nodes.py).
 """
 
 from __future__ import annotations
@@ -64,6 +66,15 @@ class FastLane:
         rec = run.record
         rec.owner = self.node
         attempt = self.scheduler.reserve(run)
+        if attempt is None and self.store.shared:
+            # Another node may have a free slot: stored without an owner, claimed by whichever
+            # node has one first (render_sdk/engine/nodes.py), this one included.
+            rec.owner = None
+            result = await self.store.insert_run(rec, scope)
+            if not result.created:
+                return result
+            self.scheduler.log_state(rec)
+            return rec.copy()
         if attempt is None:
             if subtask:
                 applied, durable = self._insert(rec, scope)

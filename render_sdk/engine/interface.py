@@ -14,6 +14,11 @@ from typing import Protocol
 from render_sdk.engine.records import JSONInput, LogRecord, RunRecord, TaskRecord
 from render_sdk.engine.records import RunFilter as RunFilter  # the front's listings take it
 
+# Seconds a node's lease lasts by default (docs/engine.md, "Running several nodes"): long enough
+# to ride out a short pause of the database or the machine, short enough that the runs of a node
+# that died start again elsewhere within a quarter of a minute.
+DEFAULT_LEASE_SECONDS = 15.0
+
 
 @dataclass
 class EngineConfig:
@@ -38,7 +43,7 @@ class EngineConfig:
     # Seconds a node's lease lasts: a node that stops renewing it (killed, cut off) loses its
     # runs to the other nodes this long after its last renewal (docs/engine.md, "Nodes and
     # claims"). Matters only with a store that several nodes share.
-    lease_seconds: float = 15.0
+    lease_seconds: float = DEFAULT_LEASE_SECONDS
 
 
 class EngineCoreAPI(Protocol):

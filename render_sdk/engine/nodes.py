@@ -2,18 +2,25 @@
 
 Every start of an engine is a node with an id of its own (``nod-...``). The runs a node holds
 carry its id as their ``owner`` (render_sdk/engine/store.py, "Nodes and claims"; docs/engine.md,
-"Nodes and claims"). :class:`Node` is where this engine joins its store, takes the work that no
-live node holds, and leaves it:
+"Nodes and claims" and "Running several nodes"). :class:`Node` is where this engine joins its
+store, takes the work that no live node holds, and leaves it:
 
 - at start it joins (a lease of ``lease_seconds``), sweeps (frees the runs of owners that are
   gone: their running attempts are recorded as interrupted, no retry spent) and claims the runs
   nobody holds. With a store of one node at a time (SQLite, memory), every earlier owner is gone
   at open, so this is the recovery of everything left unfinished, runs in a retry wait included
-  (each resumes at its ``not_before``);
+  (each resumes at its ``not_before``); nothing more happens here until the node leaves;
+- with a store that several nodes share (:class:`~render_sdk.engine.store.SharedStore`), it
+  also renews its lease every third of it, sweeps every half of it, and claims runs nobody holds
+  whenever it has free slots: woken by the news that there are some (another node's insert, a
+  sweep), by a slot of its own freeing up after such news, and every CLAIM_EVERY seconds
+  whatever happened (news can be lost). It also relays the news that runs ended
+  (:meth:`Node.watch`) and cancels asked for on other nodes;
 - when it stops cleanly it leaves: its runs are freed at once for other nodes.
 
-New runs of a single-node store never go through claims: the fast lane inserts them owned by
-this node and the scheduler's in-memory queue runs them (render_sdk/engine/fastlane.py).
+New runs never go through claims when they can start at once: the fast lane inserts them owned
+by this node and the scheduler's in-memory queue runs them (render_sdk/engine/fastlane.py). With
+a single-node store that is every new run.
 """
 
 from __future__ import annotations
@@ -21,13 +28,33 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol
 
 from render_sdk.engine.records import RunRecord
-from render_sdk.engine.store import Store
+from render_sdk.engine.store import SharedStore, Store
 
 _log = logging.getLogger("render_sdk.engine")
 
-DEFAULT_LEASE_SECONDS = 15.0
+CLAIM_EVERY = 2.0  # seconds: the claim that runs whatever news came (the safety net)
+RECHECK_EVERY = 5.0  # seconds: runs watched on other nodes are read again (lost news)
+
+
+class NodeHost(Protocol):
+    """What the node needs of its engine."""
+
+    def free_slots(self) -> int:
+        """How many more runs the engine could start now."""
+
+    async def take(self, records: list[RunRecord]) -> None:
+        """Run these claimed runs (each now owned by this node)."""
+
+    async def cancel_here(self, run_id: str, ancestor: str | None = None) -> None:
+        """Cancel ``run_id`` if this node holds it (another node asked; ``ancestor``: the run
+        above it whose cancel this is)."""
+
+    def log_block(self, start: int) -> None:
+        """Number log lines from ``start`` on (a fresh block of the shared store)."""
 
 
 class Node:
@@ -45,25 +72,49 @@ class Node:
         self.store = store
         self.id = node_id
         self.lease_seconds = lease_seconds
+        self.shared: SharedStore | None = (
+            store if store.shared and isinstance(store, SharedStore) else None
+        )
+        self.host: NodeHost | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._joined = False
+        self._wake = asyncio.Event()
+        self._maybe_work = True  # news of runs to claim since a claim last found too few
+        self._watchers: dict[str, list[Callable[[RunRecord], None]]] = {}
 
+    # --- joining and leaving ------------------------------------------------------------------
     async def join(self) -> tuple[list[RunRecord], set[str]]:
         """Join the store, free the runs of owners that are gone, and claim what nobody holds
         (all of it with a single-node store): the claimed runs, oldest first, and the ids of
-        the runs this sweep freed."""
+        the runs this sweep freed. With a shared store the claims are the node's to run
+        (:meth:`start`) and nothing is returned."""
         await self.store.join(self.id, self.lease_seconds)
         self._joined = True
+        if self.shared is not None:
+            await self.shared.listen(_News(self))
         freed = await self.sweep()
+        if self.shared is not None:
+            return [], set()
         claimed = await self.store.claim_runs(self.id, None, waiting=True)
         return claimed, {run_id for ids in freed.values() for run_id in ids}
+
+    def start(self, host: NodeHost) -> None:
+        """With a shared store: start renewing, sweeping and claiming for ``host``."""
+        self.host = host
+        if self.shared is None:
+            return
+        self._wake.set()
+        self._background(self._renew_loop())
+        self._background(self._sweep_loop())
+        self._background(self._claim_loop())
+        self._background(self._recheck_loop())
 
     async def sweep(self) -> dict[str, list[str]]:
         """Free the runs of owners that are gone; the freed run ids by former owner."""
         freed = await self.store.sweep()
         for owner, run_ids in freed.items():
             if owner:
-                _log.info(
+                _log.warning(
                     "node %s is gone: %d run(s) it held are free to run again", owner, len(run_ids)
                 )
         return freed
@@ -78,3 +129,144 @@ class Node:
         if self._joined:
             self._joined = False
             await self.store.leave(self.id)
+
+    # --- shared stores: the loops ---------------------------------------------------------------
+    def _background(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _every(self, seconds: float, step: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await step()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the database is away: say so, go on
+                _log.warning("node %s: %s failed: %s", self.id, step.__name__, exc)
+
+    async def _renew_loop(self) -> None:
+        async def renew() -> None:
+            if not await self.store.renew(self.id, self.lease_seconds):
+                # Swept: other nodes took its runs. Its attempts still running are run again
+                # elsewhere (at-least-once); it joins again for new work.
+                _log.error(
+                    "node %s lost its lease (the database was out of reach for longer than "
+                    "%gs): its runs were taken over by other nodes; joining again",
+                    self.id,
+                    self.lease_seconds,
+                )
+                await self.store.join(self.id, self.lease_seconds)
+
+        await self._every(self.lease_seconds / 3, renew)
+
+    async def _sweep_loop(self) -> None:
+        async def sweep() -> None:
+            await self.sweep()
+
+        await self._every(self.lease_seconds / 2, sweep)
+
+    def claim_soon(self) -> None:
+        """Claim runs nobody holds as soon as this node can (news that there are some)."""
+        self._maybe_work = True
+        self._wake.set()
+
+    def slot_freed(self) -> None:
+        """A slot of this node freed up: claim if news of work came since the last claim."""
+        if self._maybe_work:
+            self._wake.set()
+
+    async def _claim_loop(self) -> None:
+        assert self.host is not None and self.shared is not None
+        while True:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), CLAIM_EVERY)
+            self._wake.clear()
+            free = self.host.free_slots()
+            if free <= 0:
+                continue
+            try:
+                claimed = await self.store.claim_runs(self.id, free)
+                if claimed:
+                    self.host.log_block(await self.shared.log_block())
+                    await self.host.take(claimed)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                _log.warning("node %s: claiming runs failed: %s", self.id, exc)
+                continue
+            if len(claimed) < free:
+                self._maybe_work = False
+            else:
+                self._wake.set()  # there may be more
+
+    # --- shared stores: runs that end on other nodes --------------------------------------------
+    def watch(self, run_id: str, callback: Callable[[RunRecord], None]) -> Callable[[], None]:
+        """Call ``callback`` once with ``run_id``'s record when it is terminal, wherever it runs
+        (read from the store after the news, and once right away: registered first, then read,
+        so nothing is missed). Returns the function that withdraws it."""
+        self._watchers.setdefault(run_id, []).append(callback)
+        self._background(self._check(run_id))
+
+        def withdraw() -> None:
+            found = self._watchers.get(run_id)
+            if found is not None:
+                with contextlib.suppress(ValueError):
+                    found.remove(callback)
+                if not found:
+                    self._watchers.pop(run_id, None)
+
+        return withdraw
+
+    def done(self, run_id: str) -> None:
+        if run_id in self._watchers:
+            self._background(self._check(run_id))
+
+    async def _check(self, run_id: str) -> None:
+        try:
+            rec = await self.store.get_run(run_id)
+        except Exception as exc:
+            _log.warning(
+                "reading run %s failed: %s (read again in %gs)", run_id, exc, RECHECK_EVERY
+            )
+            return
+        if rec is None or not rec.status.terminal:
+            return
+        for callback in self._watchers.pop(run_id, []):
+            callback(rec)
+
+    def resync(self) -> None:
+        self.claim_soon()
+        for run_id in list(self._watchers):
+            self._background(self._check(run_id))
+
+    async def _recheck_loop(self) -> None:
+        async def recheck() -> None:
+            for run_id in list(self._watchers):
+                await self._check(run_id)
+
+        await self._every(RECHECK_EVERY, recheck)
+
+    def cancel(self, run_id: str, ancestor: str | None) -> None:
+        if self.host is not None:
+            self._background(self.host.cancel_here(run_id, ancestor))
+
+
+class _News:
+    """The node's :class:`~render_sdk.engine.store.StoreListener`."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+
+    def work(self) -> None:
+        self.node.claim_soon()
+
+    def done(self, run_id: str) -> None:
+        self.node.done(run_id)
+
+    def cancel(self, run_id: str, ancestor: str | None) -> None:
+        self.node.cancel(run_id, ancestor)
+
+    def resync(self) -> None:
+        self.node.resync()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -80,12 +80,21 @@ class Scheduler:
         self._stopping = False
         # Called with each run whose state changed (see EngineCore.watch_states).
         self.state_listeners: list[Callable[[RunRecord], None]] = []
+        # With a store several nodes share: where terminal event ids come from (the database,
+        # so no two nodes hand out the same), and what to call when a slot frees up (the node
+        # may claim work then). None with a single-node store: counters in memory, no claims.
+        self.event_ids: Callable[[], Awaitable[int]] | None = None
+        self.on_slot_freed: Callable[[], None] | None = None
 
     # --- bookkeeping --------------------------------------------------------------------------
     def next_log_seq(self) -> int:
         """The next log line sequence number (monotonic over the store's life)."""
         self._log_seq += 1
         return self._log_seq
+
+    def log_block(self, start: int) -> None:
+        """Number log lines from ``start`` on: a block of a store that several nodes share."""
+        self._log_seq = start - 1
 
     def _background(self, coro: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.ensure_future(coro)
@@ -194,6 +203,18 @@ class Scheduler:
         finally:
             attempt.long_polls -= 1
 
+    async def hold_until(
+        self, attempt: Attempt, ended: asyncio.Future[None], seconds: float
+    ) -> None:
+        """Hold ``attempt``, which holds no slot meanwhile, until ``ended`` is done or
+        ``seconds`` pass."""
+        attempt.long_polls += 1
+        self.pump()
+        try:
+            await asyncio.wait([ended], timeout=seconds)
+        finally:
+            attempt.long_polls -= 1
+
     # --- the fast lane: a new run that can start at once ----------------------------------------
     def reserve(self, run: ActiveRun) -> Attempt | None:
         """The first attempt of a new run if it can start at once (nothing queued, a free slot,
@@ -291,6 +312,8 @@ class Scheduler:
                 if not future.done():
                     future.set_result(None)
             self.pump()
+            if self.on_slot_freed is not None and not self.queue:
+                self.on_slot_freed()
 
     async def _save_start(self, rec: RunRecord, started: AttemptRecord, now: datetime) -> None:
         """Write the start of a still running attempt, then show it in the record."""
@@ -338,8 +361,14 @@ class Scheduler:
         rec = run.record
         if run.done.is_set() or rec.status.terminal:
             return  # it ended another way first (a cancel racing an outcome)
-        self._event_seq += 1
-        lifecycle.finish(rec, event, reason, utcnow(), self._event_seq, results)
+        if self.event_ids is not None:
+            seq = await self.event_ids()
+            if run.done.is_set() or rec.status.terminal:
+                return
+        else:
+            self._event_seq += 1
+            seq = self._event_seq
+        lifecycle.finish(rec, event, reason, utcnow(), seq, results)
         run.attempt = None
         committed = self.store.save_run(rec)
         run.settled.set()

@@ -158,10 +158,52 @@ class StagedInserts(Protocol):
         Work may start on an applied insert as long as nothing reports the run before then."""
 
 
+class StoreListener(Protocol):
+    """What a node does with the news of other nodes (:class:`SharedStore`)."""
+
+    def work(self) -> None:
+        """Runs nobody holds are there to claim."""
+
+    def done(self, run_id: str) -> None:
+        """``run_id`` became terminal (read it from the store: it is committed)."""
+
+    def cancel(self, run_id: str, ancestor: str | None) -> None:
+        """A cancel of ``run_id`` was asked for on some node (because ``ancestor``, a run
+        above it, was canceled, if given)."""
+
+    def resync(self) -> None:
+        """News may have been missed (the connection was lost): look again at what you wait
+        for."""
+
+
+@runtime_checkable
+class SharedStore(Protocol):
+    """What a store that several nodes use at once (:attr:`Store.shared`) offers besides
+    :class:`Store`: news between nodes, and counters no two nodes hand out twice."""
+
+    async def listen(self, listener: StoreListener) -> None:
+        """Tell ``listener`` the news of every node, until the store closes. The news a
+        write sends goes out once it is committed."""
+
+    def request_cancel(self, run_id: str, ancestor: str | None = None) -> Awaitable[None]:
+        """Send every node the news that ``run_id`` is to be canceled (because ``ancestor``
+        was, if given)."""
+
+    async def claim_run(self, node: str, run_id: str) -> RunRecord | None:
+        """Claim ``run_id`` for ``node`` if it is pending and nobody holds it (None if not)."""
+
+    async def next_event_seq(self) -> int:
+        """A terminal event id larger than every one handed out before it."""
+
+    async def log_block(self) -> int:
+        """The first of a block of ``LOG_BLOCK`` log line numbers of the caller's own, each
+        larger than every number handed out before."""
+
+
 class StoreOpenError(Exception):
     """The database cannot be used for a reason its user can fix (unreachable server, wrong
-    password, missing database or driver, in use by another engine). The message is one line
-    and never shows a password."""
+    password, missing database or driver, a schema newer than this engine). The message is one
+    line and never shows a password."""
 
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")

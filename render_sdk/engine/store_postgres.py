@@ -10,8 +10,10 @@ Writes go through one connection, in the order they are called: a writer task ta
 queued meanwhile into one transaction (group commit), so a write is never durable before one
 called earlier, and many runs share a commit. Reads use a small pool of other connections.
 
-One engine at a time: the engine holds a session-level advisory lock for as long as the store is
-open, and a second engine on the same database is refused, naming the first.
+Several engines share one database as nodes (docs/engine.md, "Running several nodes"): the
+``nodes`` table holds their leases, runs nobody holds are claimed with ``FOR UPDATE SKIP LOCKED``,
+news goes between them with ``NOTIFY`` (:meth:`PostgresStore.listen`), and the counters they
+share come from sequences.
 """
 
 from __future__ import annotations
@@ -33,7 +35,13 @@ import asyncpg
 
 from render_sdk.engine import lifecycle
 from render_sdk.engine.records import LogRecord, RunFilter, RunRecord, RunStatus, TaskRecord
-from render_sdk.engine.store import InsertResult, StoreCounters, StoreOpenError, mask_url
+from render_sdk.engine.store import (
+    InsertResult,
+    StoreCounters,
+    StoreListener,
+    StoreOpenError,
+    mask_url,
+)
 from render_sdk.engine.store_sqlite import (
     _attempt_from_item,
     _attempt_item,
@@ -47,8 +55,16 @@ _log = logging.getLogger("render_sdk.engine.store")
 SCHEMA = "render_workflows"
 # Advisory lock keys (classid, objid): 0x52574b46 is "RWKF".
 _LOCK_CLASS = 0x52574B46
-_ENGINE_LOCK = 1
 _MIGRATION_LOCK = 2
+# Notification channels (docs/engine.md, "Running several nodes"): runs nobody holds are there
+# to claim; a run became terminal (payload: its id); a cancel is asked for (payload: its id).
+WORK_CHANNEL = "render_workflows_work"
+DONE_CHANNEL = "render_workflows_done"
+CANCEL_CHANNEL = "render_workflows_cancel"
+_NOTIFY = "SELECT pg_notify($1, $2)"
+# Log line numbers are taken in blocks of this many (a fresh block with each claim, so that a
+# run's lines on a node that took it over come after its earlier ones).
+LOG_BLOCK = 100_000
 _MAX_BATCH = 10_000
 _POOL_SIZE = 4
 
@@ -142,6 +158,17 @@ MIGRATIONS: list[tuple[int, str]] = [
             expires_at timestamptz NOT NULL,
             info text NOT NULL DEFAULT ''
         );
+        """,
+    ),
+    (
+        # Counters several nodes share: terminal event ids one at a time, log line numbers in
+        # blocks (LOG_BLOCK), each going on from what is stored.
+        5,
+        """
+        CREATE SEQUENCE event_ids;
+        SELECT setval('event_ids', coalesce((SELECT max(event_seq) FROM runs), 0) + 1, false);
+        CREATE SEQUENCE log_blocks INCREMENT BY 100000;
+        SELECT setval('log_blocks', coalesce((SELECT max(seq) FROM logs), 0) + 1, false);
         """,
     ),
 ]
@@ -294,7 +321,7 @@ def _application_name() -> str:
 
 
 def _settings() -> dict[str, str]:
-    # Keepalives: the server notices an engine's machine gone (and frees its lock) in about
+    # Keepalives: the server notices an engine's machine gone (and ends its sessions) in about
     # 30 s instead of the system's default of hours.
     return {
         "search_path": SCHEMA,
@@ -396,6 +423,7 @@ class PostgresStore:
         self._queue: asyncio.Queue[_Write] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
         self._tail: asyncio.Future[Any] | None = None  # the last run write queued
+        self._listener: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
         return f"PostgresStore({mask_url(self.url)!r})"
@@ -404,10 +432,7 @@ class PostgresStore:
     async def open(self) -> StoreCounters:
         conn = await _connect(self.url, self.durable)
         try:
-            await self._hold_engine_lock(conn)
             await migrate(conn)
-            # One engine at a time (its lock): every node that used the database before is gone.
-            await conn.execute(f"DELETE FROM {SCHEMA}.nodes")
             counters = await _read_counters(conn)
             self._pool = await asyncpg.create_pool(
                 self.url,
@@ -425,35 +450,12 @@ class PostgresStore:
         self._writer = asyncio.create_task(self._write_loop(conn))
         return counters
 
-    async def _hold_engine_lock(self, conn: asyncpg.Connection) -> None:
-        # An engine killed a moment ago holds the lock until the server sees its connection
-        # close: a few tries before refusing.
-        for delay in (0.1, 0.2, 0.4, 0.8, 1.5, 0):
-            if await conn.fetchval(
-                "SELECT pg_try_advisory_lock($1, $2)", _LOCK_CLASS, _ENGINE_LOCK
-            ):
-                return
-            await asyncio.sleep(delay)
-        holder = await conn.fetchrow(
-            "SELECT a.application_name, host(a.client_addr), a.pid FROM pg_locks l "
-            "JOIN pg_stat_activity a ON a.pid = l.pid "
-            "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1 AND l.objid = $2 "
-            "AND l.objsubid = 2 AND l.database = "
-            "(SELECT oid FROM pg_database WHERE datname = current_database())",
-            _LOCK_CLASS,
-            _ENGINE_LOCK,
-        )
-        if holder is None:
-            who = "another engine"
-        else:
-            name = holder[0] or "a client"
-            who = f"{name} (server pid {holder[2]}" + (f", from {holder[1]})" if holder[1] else ")")
-        raise StoreOpenError(
-            f"the PostgreSQL database {mask_url(self.url)} is in use by {who}; several engines "
-            "on one database are not supported yet: stop that engine or use another database"
-        )
-
     async def close(self) -> None:
+        listening, self._listener = self._listener, None
+        if listening is not None:
+            listening.cancel()
+            with contextlib.suppress(BaseException):
+                await listening
         writer, self._writer = self._writer, None
         if writer is not None:
             self._queue.put_nowait(_STOP)
@@ -519,6 +521,7 @@ class PostgresStore:
             self._enqueue(
                 _Write(future, _INSERT_RUN, [row], value=created, replay_sql=_INSERT_RUN_REPLAY)
             )
+            self._notify_work(run)
             return future
         scope, key = idempotency
 
@@ -533,11 +536,107 @@ class PostgresStore:
             await conn.execute(_INSERT_RUN, *row)
             return InsertResult(created=True, run_id=run.id)
 
-        return self._write(custom=op)
+        inserted = self._write(custom=op)
+        self._notify_work(run)
+        return inserted
+
+    def _notify_work(self, run: RunRecord) -> None:
+        """A run nobody holds is there to claim: tell every node, with its insert's commit."""
+        if run.owner is None and run.status is RunStatus.PENDING:
+            self._enqueue(_Write(None, _NOTIFY, [(WORK_CHANNEL, "")]))
 
     def save_run(self, run: RunRecord) -> asyncio.Future[None]:
         values = (run.status.value, *_state_values(run), run.owner, run.not_before, run.id)
-        return self._write(_SAVE_RUN, values)
+        saved = self._write(_SAVE_RUN, values)
+        if run.status.terminal:  # every node's waiters for it read it once this commits
+            self._enqueue(_Write(None, _NOTIFY, [(DONE_CHANNEL, run.id)]))
+        return saved
+
+    def request_cancel(self, run_id: str, ancestor: str | None = None) -> asyncio.Future[None]:
+        """Ask the node holding ``run_id`` to cancel it (its subtree with it)."""
+        payload = run_id if ancestor is None else f"{run_id} {ancestor}"
+        return self._write(_NOTIFY, (CANCEL_CHANNEL, payload))
+
+    async def claim_run(self, node: str, run_id: str) -> RunRecord | None:
+        sql = (
+            f"UPDATE runs SET owner = $1 WHERE id = $2 AND status = 'pending' "
+            f"AND owner IS NULL RETURNING {_RUN_COLUMNS}"
+        )
+
+        async def op(conn: asyncpg.Connection, replay: bool) -> RunRecord | None:
+            row = await conn.fetchrow(sql, node, run_id)
+            if row is None and replay:  # claimed by this very write before its answer was lost
+                row = await conn.fetchrow(
+                    f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = $2 AND owner = $1 "
+                    "AND status = 'pending'",
+                    node,
+                    run_id,
+                )
+            return None if row is None else _run_from_row(row)
+
+        claimed: RunRecord | None = await self._write(custom=op)
+        return claimed
+
+    async def next_event_seq(self) -> int:
+        """A terminal event id no other node hands out, from the database's sequence."""
+        return int(await self._check_open().fetchval("SELECT nextval('event_ids')"))
+
+    async def log_block(self) -> int:
+        """The first of LOG_BLOCK log line numbers of this node's own, after every number any
+        node took before."""
+        return int(await self._check_open().fetchval("SELECT nextval('log_blocks')"))
+
+    async def listen(self, listener: StoreListener) -> None:
+        """Call ``listener`` on each notification of every node (a connection of its own, in
+        the background until :meth:`close`); after the connection is lost and made again,
+        ``listener.resync()`` (notifications meanwhile are lost)."""
+        self._listener = asyncio.create_task(self._listen(listener))
+
+    async def _listen(self, listener: StoreListener) -> None:
+        handlers: dict[str, Callable[[str], None]] = {
+            WORK_CHANNEL: lambda payload: listener.work(),
+            DONE_CHANNEL: listener.done,
+            CANCEL_CHANNEL: lambda payload: listener.cancel(*_cancel_news(payload)),
+        }
+
+        def on_notify(conn: Any, pid: int, channel: str, payload: str) -> None:
+            handler = handlers.get(channel)
+            if handler is not None:
+                try:
+                    handler(payload)
+                except Exception:
+                    _log.exception("a notification's handler failed")
+
+        first = True
+        while True:
+            try:
+                conn = await _connect(self.url, self.durable, timeout=10.0)
+            except StoreOpenError as exc:
+                _log.warning("cannot listen for other nodes' news: %s; trying again", exc)
+                await asyncio.sleep(1.0)
+                continue
+            lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+            def on_lost(_: Any, lost: asyncio.Future[None] = lost) -> None:
+                if not lost.done():
+                    lost.set_result(None)
+
+            conn.add_termination_listener(on_lost)
+            try:
+                for channel in handlers:
+                    await conn.add_listener(channel, on_notify)
+                if not first:
+                    _log.warning("listening for other nodes' news again")
+                    listener.resync()
+                first = False
+                await lost
+                _log.warning("the connection that listens for other nodes' news was lost")
+            except (OSError, asyncpg.PostgresError) as exc:
+                _log.warning("listening for other nodes' news failed: %s", exc)
+            finally:
+                with contextlib.suppress(Exception):
+                    await conn.close()
+            await asyncio.sleep(0.5)
 
     def append_logs(self, lines: Sequence[LogRecord]) -> None:
         if not lines:
@@ -619,7 +718,7 @@ class PostgresStore:
     # --- nodes and claims (store.py) -----------------------------------------------------------
     @property
     def shared(self) -> bool:
-        return False
+        return True
 
     async def join(self, node: str, lease_seconds: float) -> None:
         await self._check_open().execute(
@@ -642,11 +741,14 @@ class PostgresStore:
     async def sweep(self) -> dict[str, list[str]]:
         async def op(conn: asyncpg.Connection, replay: bool) -> dict[str, list[str]]:
             await conn.execute("DELETE FROM nodes WHERE expires_at < now()")
-            return await _free(
+            freed = await _free(
                 conn,
                 "(owner IS NOT NULL AND owner NOT IN (SELECT id FROM nodes)) "
                 "OR (owner IS NULL AND status = 'running')",
             )
+            if freed:
+                await conn.execute(_NOTIFY, WORK_CHANNEL, "")
+            return freed
 
         result: dict[str, list[str]] = await self._write(custom=op)
         return result
@@ -654,26 +756,15 @@ class PostgresStore:
     async def leave(self, node: str) -> None:
         async def op(conn: asyncpg.Connection, replay: bool) -> None:
             await conn.execute("DELETE FROM nodes WHERE id = $1", node)
-            await _free(conn, "owner = $1", node)
+            if await _free(conn, "owner = $1", node):
+                await conn.execute(_NOTIFY, WORK_CHANNEL, "")
 
         await self._write(custom=op)
 
     async def claim_runs(
         self, node: str, limit: int | None, *, waiting: bool = False
     ) -> list[RunRecord]:
-        due = "" if waiting else " AND (not_before IS NULL OR not_before <= now())"
-        sql = (
-            f"UPDATE runs SET owner = $1 WHERE pos IN (SELECT pos FROM runs "
-            f"WHERE status = 'pending' AND owner IS NULL{due} "
-            f"ORDER BY pos LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING {_RUN_COLUMNS}, pos"
-        )
-
-        async def op(conn: asyncpg.Connection, replay: bool) -> list[RunRecord]:
-            rows = await conn.fetch(sql, node, limit)
-            rows.sort(key=lambda row: int(row[_NCOLS]))
-            return [_run_from_row(row) for row in rows]
-
-        claimed: list[RunRecord] = await self._write(custom=op)
+        claimed: list[RunRecord] = await self._write(custom=_claim_op(node, limit, waiting))
         return claimed
 
     # --- the writer task -----------------------------------------------------------------------
@@ -729,8 +820,8 @@ class PostgresStore:
         return outcomes
 
     async def _reconnect(self, cause: BaseException) -> asyncpg.Connection | None:
-        """A new writer connection, holding the engine's lock again, after the last one was
-        lost; None if none could be made in RECONNECT_SECONDS."""
+        """A new writer connection after the last one was lost; None if none could be made in
+        RECONNECT_SECONDS."""
         _log.warning(
             "store connection lost (%s); connecting again, writes wait meanwhile",
             str(cause) or type(cause).__name__,
@@ -741,11 +832,6 @@ class PostgresStore:
         while True:
             try:
                 conn = await _connect(self.url, self.durable, timeout=10.0)
-                try:
-                    await self._hold_engine_lock(conn)
-                except BaseException:
-                    await conn.close()
-                    raise
             except Exception as exc:
                 if loop.time() + delay > deadline:
                     _log.error("store connection not regained: %s", exc)
@@ -864,6 +950,40 @@ async def _run_one(conn: asyncpg.Connection, write: _Write, replay: bool) -> Any
     else:
         await conn.executemany(sql, write.rows)
     return write.value
+
+
+def _claim_op(
+    node: str, limit: int | None, waiting: bool
+) -> Callable[[asyncpg.Connection, bool], Awaitable[list[RunRecord]]]:
+    """The write of :meth:`PostgresStore.claim_runs`."""
+    due = "" if waiting else " AND (not_before IS NULL OR not_before <= now())"
+    sql = (
+        f"UPDATE runs SET owner = $1 WHERE pos IN (SELECT pos FROM runs "
+        f"WHERE status = 'pending' AND owner IS NULL{due} "
+        f"ORDER BY pos LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING {_RUN_COLUMNS}, pos"
+    )
+
+    async def op(conn: asyncpg.Connection, replay: bool) -> list[RunRecord]:
+        if replay:
+            # This claim may have been committed before its answer was lost: hand back what
+            # the node holds and has not started (the engine skips the runs it has already).
+            rows = await conn.fetch(
+                f"SELECT {_RUN_COLUMNS}, pos FROM runs WHERE owner = $1 "
+                "AND status = 'pending' ORDER BY pos",
+                node,
+            )
+        else:
+            rows = await conn.fetch(sql, node, limit)
+            rows.sort(key=lambda row: int(row[_NCOLS]))
+        return [_run_from_row(row) for row in rows]
+
+    return op
+
+
+def _cancel_news(payload: str) -> tuple[str, str | None]:
+    """(run id, ancestor or None) of a cancel's news."""
+    run_id, _, ancestor = payload.partition(" ")
+    return run_id, ancestor or None
 
 
 async def _free(conn: asyncpg.Connection, which: str, *args: Any) -> dict[str, list[str]]:

@@ -1,9 +1,12 @@
-"""What the PostgreSQL store does beyond the conformance suite: its schema and migrations, one
-engine per database, group commit, and clear errors. A real cluster each time (tests/pg.py)."""
+"""What the PostgreSQL store does beyond the conformance suite: its schema and migrations,
+several nodes on one database, group commit, and clear errors. A real cluster each time
+(tests/pg.py)."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 import asyncpg
@@ -16,8 +19,10 @@ from render_sdk.engine.store_postgres import (
     _INSERT_RUN,
     _INSERT_RUN_REPLAY,
     LATEST_VERSION,
+    LOG_BLOCK,
     MIGRATIONS,
     PostgresStore,
+    _claim_op,
     _run_row,
     _Write,
     migrate,
@@ -58,27 +63,72 @@ async def test_engines_migrating_one_fresh_database_at_once_apply_each_step_once
             await conn.close()
 
 
-async def test_four_engines_opening_one_database_at_once_one_wins_the_others_are_told(
-    postgres_url: str,
-) -> None:
+async def test_four_nodes_share_one_database_claims_counters_and_news(postgres_url: str) -> None:
+    """Four stores (as four engine nodes) open one database at once: all of them open, their
+    concurrent claims never share a run (FOR UPDATE SKIP LOCKED), their counters never collide,
+    and the news one sends (work, a run's end, a cancel) reaches every one."""
     stores = [PostgresStore(postgres_url) for _ in range(4)]
-    outcomes = await asyncio.gather(*(s.open() for s in stores), return_exceptions=True)
-    opened = [s for s, o in zip(stores, outcomes, strict=True) if not isinstance(o, BaseException)]
-    refused = [o for o in outcomes if isinstance(o, BaseException)]
-    assert len(opened) == 1 and len(refused) == 3
-    for error in refused:
-        assert isinstance(error, StoreOpenError)
-        message = str(error)
-        assert "is in use by render-workflows engine pid" in message
-        assert "several engines on one database are not supported yet" in message
-        assert PASSWORD not in message and "***" in message
-    winner = opened[0]
-    assert (await winner.insert_run(run(1), None)).created
-    await winner.close()
-    again = PostgresStore(postgres_url)  # the lock goes with the engine
-    await again.open()
-    assert await again.get_run("trn-000001") == run(1)
-    await again.close()
+    await asyncio.gather(*(s.open() for s in stores))
+    heard = [_Heard() for _ in stores]
+    try:
+        for store, listener in zip(stores, heard, strict=True):
+            await store.join(f"nod-{id(store)}", 60)
+            await store.listen(listener)
+        for n in range(1, 121):  # inserted by all four, nobody holding them
+            await stores[n % 4].insert_run(run(n), None)
+        claims = await asyncio.gather(*(stores[i % 4].claim_runs(f"nod-{i}", 7) for i in range(24)))
+        ids = [rec.id for claim in claims for rec in claim]
+        assert len(ids) == len(set(ids)) == 120
+        for i, claim in enumerate(claims):
+            for rec in claim:
+                stored = await stores[0].get_run(rec.id)
+                assert stored is not None and stored.owner == f"nod-{i}"
+        seqs = await asyncio.gather(*(s.next_event_seq() for s in stores for _ in range(10)))
+        assert len(set(seqs)) == 40
+        blocks = sorted(await asyncio.gather(*(s.log_block() for s in stores)))
+        assert all(b - a >= LOG_BLOCK for a, b in itertools.pairwise(blocks))
+        done = run(1)
+        done.status, done.event_seq = RunStatus.COMPLETED, seqs[0]
+        await stores[1].save_run(done)
+        await stores[2].request_cancel("trn-000002", "trn-000001")
+        for listener in heard:
+            await asyncio.wait_for(listener.got(lambda h: "trn-000001" in h.ended), 60)
+            await asyncio.wait_for(
+                listener.got(lambda h: ("trn-000002", "trn-000001") in h.cancels), 60
+            )
+            assert listener.works > 0  # the inserts of runs nobody holds
+    finally:
+        await asyncio.gather(*(s.close() for s in stores))
+
+
+class _Heard:
+    """A StoreListener that keeps what it heard."""
+
+    def __init__(self) -> None:
+        self.works = 0
+        self.ended: list[str] = []
+        self.cancels: list[tuple[str, str | None]] = []
+        self.changed = asyncio.Event()
+
+    def work(self) -> None:
+        self.works += 1
+        self.changed.set()
+
+    def done(self, run_id: str) -> None:
+        self.ended.append(run_id)
+        self.changed.set()
+
+    def cancel(self, run_id: str, ancestor: str | None) -> None:
+        self.cancels.append((run_id, ancestor))
+        self.changed.set()
+
+    def resync(self) -> None:
+        pass
+
+    async def got(self, check: Callable[[_Heard], bool]) -> None:
+        while not check(self):
+            self.changed.clear()
+            await self.changed.wait()
 
 
 async def test_the_tables_live_in_a_schema_of_their_own(postgres_url: str) -> None:
@@ -248,9 +298,12 @@ async def test_writes_queued_while_the_server_restarts_are_all_committed(
         assert all(r.created for r in results)
         listed = await store.list_runs(RunFilter(), 100, None)
         assert len(listed) == 51
-        # The engine's lock was taken again with the new connection: a second engine is refused.
-        with pytest.raises(StoreOpenError, match="is in use by render-workflows engine"):
-            await PostgresStore(postgres_url).open()
+        other = PostgresStore(postgres_url)  # another node sees them all
+        await other.open()
+        try:
+            assert len(await other.list_runs(RunFilter(), 100, None)) == 51
+        finally:
+            await other.close()
     finally:
         await store.close()
 
@@ -280,6 +333,29 @@ async def test_a_replayed_batch_takes_its_own_committed_writes_as_done(postgres_
         assert (await again).run_id == "trn-000002"
         assert len(await store.list_runs(RunFilter(), 10, None)) == 3
         assert len((await store.get_logs("trn-000001", None, 10))[0]) == 1
+    finally:
+        await store.close()
+
+
+async def test_a_replayed_claim_hands_back_the_runs_it_had_claimed(postgres_url: str) -> None:
+    """A claim whose commit's answer was lost is replayed: the runs it took are this node's
+    already, so the replay returns the node's runs not started yet instead of taking more."""
+    store = PostgresStore(postgres_url)
+    await store.open()
+    try:
+        for n in range(1, 6):
+            await store.insert_run(run(n), None)
+        first = await store.claim_runs("nod-a", 2)  # committed; say its answer was lost
+        writer = store._conn
+        assert writer is not None
+        claim = _Write(
+            asyncio.get_running_loop().create_future(), custom=_claim_op("nod-a", 2, False)
+        )
+        ((_, replayed, error),) = await store._commit_batch(writer, [claim], replay=True)
+        assert error is None and replayed == first
+        assert [r.id for r in await store.claim_runs("nod-b", None)] == [
+            "trn-000003", "trn-000004", "trn-000005"
+        ]  # fmt: skip
     finally:
         await store.close()
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from render_sdk.engine.cli import API_KEY_ENV, UsageError, main, parse_args
+from render_sdk.engine.cli import API_KEY_ENV, LEASE_ENV, UsageError, main, parse_args
+from render_sdk.engine.interface import DEFAULT_LEASE_SECONDS
 
 HERE = Path(__file__).resolve().parent
 pytestmark = pytest.mark.timeout(60)
@@ -87,11 +88,22 @@ def test_api_key_from_the_environment() -> None:
         (["--host", "0.0.0.0", "main:app"], "refusing to listen on 0.0.0.0 without an API key"),
         (["--host", "192.168.1.5", "main:app"], "refusing"),
         (["--host", "example.com", "main:app"], "refusing"),
+        (["--lease-seconds", "0.5", "main:app"], "the lease must be 1 to 3600 seconds, got 0.5"),
+        (["--lease-seconds", "soon", "main:app"], "expected a number of seconds, got 'soon'"),
     ],
 )
 def test_bad_arguments(argv: list[str], words: str) -> None:
     with pytest.raises(UsageError, match=words.replace("(", r"\(")):
         parse_args(argv, environ={})
+
+
+def test_the_lease_comes_from_the_flag_then_the_environment_then_the_default() -> None:
+    env = {LEASE_ENV: "40"}
+    assert parse_args(["--lease-seconds", "5", "main:app"], environ=env).lease_seconds == 5.0
+    assert parse_args(["main:app"], environ=env).lease_seconds == 40.0
+    assert parse_args(["main:app"], environ={}).lease_seconds == DEFAULT_LEASE_SECONDS == 15.0
+    with pytest.raises(UsageError, match=f"{LEASE_ENV}: the lease must be 1 to 3600 seconds"):
+        parse_args(["main:app"], environ={LEASE_ENV: "9000"})
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1", "127.0.0.2"])

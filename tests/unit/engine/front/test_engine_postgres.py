@@ -82,22 +82,6 @@ def test_an_engine_on_postgresql_runs_tasks_and_keeps_them(postgres_url: str) ->
         again.communicate(timeout=60)
 
 
-def test_a_second_engine_on_the_same_database_is_refused(postgres_url: str) -> None:
-    first = _start(_dev("--port", "0", "--db", postgres_url, "e2e_app:app"))
-    try:
-        _wait_listening(first)
-        second = _run(
-            _dev("--port", "0", "--db", postgres_url.replace("postgresql:", "postgres:"), "m:app")
-        )
-    finally:
-        first.send_signal(signal.SIGTERM)
-        first.communicate(timeout=60)
-    assert second.returncode == 2
-    assert second.stderr.count("\n") == 1 and second.stderr.startswith(PROG)
-    assert f"is in use by render-workflows engine pid {first.pid} on " in second.stderr
-    assert PASSWORD not in second.stdout + second.stderr
-
-
 def test_a_wrong_password_is_one_line_and_status_2(
     postgres_cluster: PostgresCluster, postgres_url: str
 ) -> None:

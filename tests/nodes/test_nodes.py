@@ -1,0 +1,298 @@
+"""Several engine nodes on one PostgreSQL database: real ``render-workflows dev`` processes, real
+workers, a real cluster (tests/pg.py). docs/engine.md, "Running several nodes".
+
+The tasks (tests/e2e/apps/nodes_app.py) say which node ran them (each node's workers inherit
+its ``NODE_NAME``) and record each attempt's start and end in a file per key, so the tests check
+that work spread and that no run ran twice at the same time. Nothing here times anything: the
+waits are for states, with generous deadlines.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e._engine import APPS, free_port
+from tests.pg import PostgresCluster
+
+pytestmark = [pytest.mark.nodes, pytest.mark.timeout(600)]
+# Seconds: short, so that a killed node's runs start again soon, and well above the tasks'
+# length, so that a killed node's worker (which finishes its task) is done before the rerun.
+LEASE = 4
+DEADLINE = 240.0  # seconds any one wait may take on a loaded machine
+
+
+class Node:
+    """One ``render-workflows dev`` process on the shared database."""
+
+    def __init__(self, name: str, db: str, records: Path, logs: Path, concurrency: int = 2) -> None:
+        self.name = name
+        self.db = db
+        self.records = records
+        self.log_path = logs / f"node-{name}.log"
+        self.concurrency = concurrency
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/v1"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Node:
+        command = [
+            sys.executable, "-m", "render_sdk.cli", "dev", "--port", str(self.port),
+            "--db", self.db, "--lease-seconds", str(LEASE),
+            "--max-concurrency", str(self.concurrency), "nodes_app:app",
+        ]  # fmt: skip
+        env = {
+            **os.environ, "PYTHONUNBUFFERED": "1", "NODE_NAME": self.name,
+            "RECORDS": str(self.records),
+        }  # fmt: skip
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                command, cwd=APPS, stdout=log, stderr=subprocess.STDOUT, env=env
+            )
+        until(lambda: self._ready(), f"node {self.name} to listen", self.output)
+        return self
+
+    def _ready(self) -> bool:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise AssertionError(f"node {self.name} exited:\n{self.output()[-3000:]}")
+        try:
+            return httpx.get(f"{self.url}/tasks", timeout=2.0).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait()
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    # --- REST -----------------------------------------------------------------------------------
+    def start_run(self, task: str, *args: Any) -> str:
+        answer = httpx.post(f"{self.url}/task-runs", json={"task": task, "input": list(args)})
+        assert answer.status_code == 202, answer.text
+        return str(answer.json()["id"])
+
+    def get(self, run_id: str) -> dict[str, Any]:
+        answer = httpx.get(f"{self.url}/task-runs/{run_id}", timeout=30.0)
+        assert answer.status_code == 200, answer.text
+        body: dict[str, Any] = answer.json()
+        return body
+
+    def wait_done(self, run_id: str) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+
+        def done() -> bool:
+            found.update(self.get(run_id))
+            return found["status"] in ("completed", "failed", "canceled")
+
+        until(done, f"run {run_id} to end (asked node {self.name})", self.output)
+        return found
+
+
+def until(check: Callable[[], bool], what: str, output: Callable[[], str] = str) -> None:
+    deadline = time.monotonic() + DEADLINE
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {DEADLINE:g}s for {what}\n{output()[-3000:]}")
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def cluster_db(postgres_cluster: PostgresCluster) -> Iterator[str]:
+    name = postgres_cluster.create_database()
+    yield postgres_cluster.url(name)
+    postgres_cluster.drop_database(name)
+
+
+@pytest.fixture
+def nodes(cluster_db: str, tmp_path: Path) -> Iterator[Callable[..., Node]]:
+    """Start nodes on one fresh database; every node is stopped at the end of the test."""
+    records = tmp_path / "records"
+    records.mkdir()
+    started: list[Node] = []
+
+    def make(name: str, concurrency: int = 2) -> Node:
+        node = Node(name, cluster_db, records, tmp_path, concurrency)
+        started.append(node)
+        return node.start()
+
+    yield make
+    for node in started:
+        node.stop()
+
+
+def attempts_of(records: Path, key: str) -> list[tuple[str, float, float | None]]:
+    """(node, start, end or None) of each attempt recorded for ``key``, by process."""
+    opened: dict[str, tuple[str, float, float | None]] = {}
+    for line in (records / key).read_text().splitlines():
+        what, node, pid, at = line.split()
+        if what == "start":
+            opened[pid] = (node, float(at), None)
+        else:
+            opened[pid] = (opened[pid][0], opened[pid][1], float(at))
+    return sorted(opened.values(), key=lambda item: item[1])
+
+
+def no_overlap(attempts: list[tuple[str, float, float | None]]) -> bool:
+    """No attempt started before the one before it had ended (one that never ended overlaps
+    everything after it)."""
+    for before, after in itertools.pairwise(attempts):
+        if before[2] is None or after[1] < before[2]:
+            return False
+    return True
+
+
+def test_runs_started_on_one_node_run_on_the_others(nodes: Callable[..., Node]) -> None:
+    a, b, c = nodes("a"), nodes("b"), nodes("c")
+    ids = [a.start_run("where", f"k{i}", 0.3) for i in range(24)]
+    results = [c.wait_done(run_id) for run_id in ids]  # read through another node
+    assert [r["status"] for r in results] == ["completed"] * 24
+    assert [r["results"][0][1] for r in results] == [f"k{i}" for i in range(24)]
+    ran_on = {r["results"][0][0] for r in results}
+    assert len(ran_on) >= 2 and ran_on <= {"a", "b", "c"}, ran_on
+    listed = httpx.get(f"{b.url}/task-runs", params={"limit": 100}).json()
+    assert {item["taskRun"]["id"] for item in listed} >= set(ids)  # any node lists every run
+
+
+def test_fan_out_spreads_subtasks_across_nodes(nodes: Callable[..., Node]) -> None:
+    a, _, _ = nodes("a"), nodes("b"), nodes("c")
+    root = a.start_run("spread", "fan", 12, 0.3)
+    done = a.wait_done(root)
+    assert done["status"] == "completed", done
+    children = done["results"][0]
+    assert sorted(key for _, key in children) == sorted(f"fan-{i}" for i in range(12))
+    assert len({node for node, _ in children}) >= 2, children
+
+
+def test_an_event_stream_and_a_waiting_start_on_one_node_wake_when_another_ends_the_run(
+    nodes: Callable[..., Node],
+) -> None:
+    a = nodes("a", concurrency=1)
+    nodes("b")
+    busy = a.start_run("hold", "busy-a")  # a's one slot is taken: new runs go to b
+    until(lambda: a.get(busy)["status"] == "running", "a's slot to be taken", a.output)
+    with httpx.Client(timeout=DEADLINE) as http:
+        held = http.post(
+            f"{a.url}/task-runs",
+            json={"task": "where", "input": ["waited", 0.5]},
+            headers={"Prefer": "wait=60"},
+        )
+    assert held.status_code in (200, 202), held.text
+    body = held.json()
+    run_id = body["id"]
+    if body.get("status") != "completed":  # the head went out first: the body follows
+        body = a.wait_done(run_id)
+    assert body["status"] == "completed" and body["results"] == [["b", "waited"]], body
+    other = a.start_run("where", "streamed", 0.5)
+    with (
+        httpx.Client(timeout=DEADLINE) as http,
+        http.stream("GET", f"{a.url}/task-runs/events", params={"taskRunIds": other}) as stream,
+    ):
+        assert stream.status_code == 200
+        data = next(line for line in stream.iter_lines() if line.startswith("data:"))
+    event = json.loads(data[len("data:") :])
+    assert event["id"] == other and event["status"] == "completed"
+    assert a.get(other)["results"] == [["b", "streamed"]]
+    assert httpx.delete(f"{a.url}/task-runs/{busy}", timeout=DEADLINE).status_code == 204
+
+
+def test_a_cancel_on_one_node_stops_the_process_on_another(
+    nodes: Callable[..., Node], tmp_path: Path
+) -> None:
+    a, b = nodes("a"), nodes("b")
+    run_id = b.start_run("hold", "held")  # b has a free slot: b runs it
+    pid_file = tmp_path / "records" / "held.pid"
+    until(pid_file.exists, "the task to start on b", b.output)
+    pid = int(pid_file.read_text())
+    answer = httpx.delete(f"{a.url}/task-runs/{run_id}", timeout=DEADLINE)
+    assert answer.status_code in (200, 204), answer.text
+    done = a.wait_done(run_id)
+    assert done["status"] == "canceled"
+    until(lambda: not _alive(pid), "b's worker process to be stopped", b.output)
+
+
+def test_a_cancel_reaches_a_subtree_spread_over_nodes(
+    nodes: Callable[..., Node], tmp_path: Path
+) -> None:
+    a, b, c = nodes("a"), nodes("b", concurrency=3), nodes("c", concurrency=3)
+    root = a.start_run("hold_tree", "tree", 4)  # a's other slot and b and c take the children
+    records = tmp_path / "records"
+    pids = [records / f"tree-{i}.pid" for i in range(4)]
+    until(lambda: all(p.exists() for p in pids), "the 4 children to start", a.output)
+    answer = httpx.delete(f"{c.url}/task-runs/{root}", timeout=DEADLINE)
+    assert answer.status_code == 204, answer.text
+    assert a.wait_done(root)["status"] == "canceled"
+    tree = httpx.get(f"{b.url}/task-runs", params={"rootTaskRunId": root, "limit": 100}).json()
+    children = [item["taskRun"] for item in tree if item["taskRun"]["id"] != root]
+    assert len(children) == 4
+    for child in children:
+        done = b.wait_done(child["id"])
+        assert done["status"] == "canceled"
+        assert done["error"] == f"canceled: ancestor run {root} was canceled", done
+    for pid_file in pids:
+        pid = int(pid_file.read_text())
+        until(lambda pid=pid: not _alive(pid), f"child process {pid} to be stopped", a.output)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().split()[2] != "Z"
+
+
+def test_a_node_killed_mid_load_loses_nothing_and_runs_nothing_twice_at_once(
+    nodes: Callable[..., Node], tmp_path: Path
+) -> None:
+    records = tmp_path / "records"
+    a, b, c = nodes("a"), nodes("b"), nodes("c")
+    keys = [f"r{i}" for i in range(30)]
+    ids = {key: [a, b, c][i % 3].start_run("where", key, 1.0) for i, key in enumerate(keys)}
+
+    def b_is_running() -> bool:
+        for key in keys:
+            lines = (records / key).read_text() if (records / key).exists() else ""
+            if lines.startswith("start b ") and "end" not in lines:
+                return True
+        return False
+
+    until(b_is_running, "b to be running something", b.output)
+    b.kill()  # SIGKILL, mid-attempt
+    for key, run_id in ids.items():
+        done = a.wait_done(run_id)
+        assert done["status"] == "completed", (key, done, a.output()[-2000:])
+        assert done["results"][0][1] == key
+        assert done["retries"] == 0  # an interrupted attempt spends no retry
+        attempts = attempts_of(records, key)
+        assert no_overlap(attempts), (key, attempts)
+        if len(done["attempts"]) > 1:  # interrupted on b, run again elsewhere
+            assert done["results"][0][0] in ("a", "c")
+            first = done["attempts"][0]
+            assert first["status"] == "failed" and "interrupted" in first["error"], first
+    rerun = [key for key in keys if len(attempts_of(records, key)) > 1]
+    assert rerun and all(attempts_of(records, key)[0][0] == "b" for key in rerun), rerun
