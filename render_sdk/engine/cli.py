@@ -38,7 +38,8 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from render_sdk.engine.interface import DEFAULT_LEASE_SECONDS, EngineConfig, EngineCoreAPI
-from render_sdk.engine.store import StoreOpenError, is_postgres_url, make_store, mask_url
+from render_sdk.engine.store import StoreOpenError, is_postgres_url, mask_url
+from render_sdk.engine.stores import make_store
 
 PROG = "render-workflows dev"
 API_KEY_ENV = "RENDER_WORKFLOWS_DEV_API_KEY"

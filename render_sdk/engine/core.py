@@ -42,7 +42,8 @@ from render_sdk.engine.records import (
     TaskRecord,
 )
 from render_sdk.engine.scheduler import Scheduler, utcnow
-from render_sdk.engine.store import InsertResult, Store, make_store
+from render_sdk.engine.store import InsertResult, Store
+from render_sdk.engine.stores import make_store
 from render_sdk.engine.worker_backend import ProcessWorkers, WorkerBackend
 from render_sdk.engine.workers import AppLoadError, ServePool, WorkerStartError
 

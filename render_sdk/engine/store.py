@@ -26,9 +26,10 @@ before it (whether or not that write is durable yet). The awaitable a write retu
 once the write is durable; how a store gets there (SQLite batches many writes into one commit)
 is its own business.
 
-:func:`make_store` picks the store for a ``db`` setting: a ``postgresql://`` (or ``postgres://``)
-URL selects :class:`~render_sdk.engine.store_postgres.PostgresStore` (the ``postgres`` extra),
-anything else is a SQLite file (or ``:memory:``).
+:func:`~render_sdk.engine.stores.make_store` picks the store for a ``db`` setting: a
+``postgresql://`` (or ``postgres://``) URL selects
+:class:`~render_sdk.engine.store_postgres.PostgresStore` (the ``postgres`` extra), anything else
+is a SQLite file (or ``:memory:``).
 """
 
 from __future__ import annotations
@@ -240,21 +241,3 @@ def mask_url(db: str) -> str:
         return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
     except ValueError:
         return db.split("://", 1)[0] + "://***"
-
-
-def make_store(db: str, durable: bool = True) -> Store:
-    """The store for the engine's ``db`` setting: a PostgreSQL URL, a SQLite file or
-    ``:memory:``. Nothing is opened yet; a PostgreSQL URL without the driver installed is a
-    :class:`StoreOpenError`."""
-    if is_postgres_url(db):
-        try:
-            from render_sdk.engine.store_postgres import PostgresStore
-        except ImportError as exc:
-            raise StoreOpenError(
-                f"a PostgreSQL database needs the postgres extra ({exc.name or exc} is not "
-                "installed): install render_sdk[postgres]"
-            ) from None
-        return PostgresStore(db, durable=durable)
-    from render_sdk.engine.store_sqlite import SQLiteStore
-
-    return SQLiteStore(db, durable=durable)

@@ -34,6 +34,13 @@ from urllib.parse import unquote, urlsplit
 import asyncpg
 
 from render_sdk.engine import lifecycle
+from render_sdk.engine._stored import (
+    attempt_from_item,
+    attempt_item,
+    reason_from_code,
+    task_from_row,
+    task_spec,
+)
 from render_sdk.engine.records import LogRecord, RunFilter, RunRecord, RunStatus, TaskRecord
 from render_sdk.engine.store import (
     InsertResult,
@@ -41,13 +48,6 @@ from render_sdk.engine.store import (
     StoreListener,
     StoreOpenError,
     mask_url,
-)
-from render_sdk.engine.store_sqlite import (
-    _attempt_from_item,
-    _attempt_item,
-    _reason,
-    _task_from_row,
-    _task_spec,
 )
 
 _log = logging.getLogger("render_sdk.engine.store")
@@ -229,7 +229,7 @@ def _state_values(run: RunRecord) -> tuple[Any, ...]:
         _json(run.results),
         run.error,
         run.event_seq,
-        json.dumps([_attempt_item(a) for a in run.attempts], separators=(",", ":")),
+        json.dumps([attempt_item(a) for a in run.attempts], separators=(",", ":")),
         None if run.reason is None else run.reason.value,
         run.reason_detail,
     )
@@ -269,8 +269,8 @@ def _run_from_row(row: Any) -> RunRecord:
         results=None if results is None else json.loads(results),
         error=row[12],
         event_seq=row[13],
-        attempts=[_attempt_from_item(item) for item in json.loads(row[14])],
-        reason=_reason(row[15]),
+        attempts=[attempt_from_item(item) for item in json.loads(row[14])],
+        reason=reason_from_code(row[15]),
         reason_detail=row[16],
         parent_attempt=row[17],
         owner=row[18],
@@ -500,7 +500,7 @@ class PostgresStore:
         return future
 
     async def save_tasks(self, tasks: Sequence[TaskRecord]) -> None:
-        rows = [(t.id, t.name, t.created_at, _task_spec(t)) for t in tasks]
+        rows = [(t.id, t.name, t.created_at, task_spec(t)) for t in tasks]
 
         async def op(conn: asyncpg.Connection, replay: bool) -> None:
             await conn.executemany(
@@ -666,7 +666,7 @@ class PostgresStore:
         rows = await self._read(
             "fetch", "SELECT id, name, created_at, spec FROM tasks ORDER BY created_at, name"
         )
-        return [_task_from_row((r[0], r[1], r[2].isoformat(), r[3])) for r in rows]
+        return [task_from_row((r[0], r[1], r[2].isoformat(), r[3])) for r in rows]
 
     async def get_run(self, run_id: str) -> RunRecord | None:
         await self._caught_up()

@@ -23,13 +23,18 @@ from pathlib import Path
 from typing import Any
 
 from render_sdk.engine import lifecycle
+from render_sdk.engine._stored import (
+    attempt_from_item,
+    attempt_item,
+    from_iso,
+    iso,
+    reason_from_code,
+    task_from_row,
+    task_spec,
+)
 from render_sdk.engine._writer import SQLiteWriter
 from render_sdk.engine.records import (
-    AttemptRecord,
     LogRecord,
-    ParameterRecord,
-    ReasonCode,
-    RetryOptions,
     RunFilter,
     RunRecord,
     RunStatus,
@@ -152,14 +157,6 @@ _RUN_COLUMNS = (
 _NCOLS = 20
 
 
-def _ts(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def _dt(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
-
-
 def _json(value: Any) -> str | None:
     return None if value is None else json.dumps(value, separators=(",", ":"))
 
@@ -178,11 +175,11 @@ def _run_row(run: RunRecord) -> tuple[Any, ...]:
         json.dumps(run.input, separators=(",", ":")),
         run.parent_id,
         run.root_id,
-        _ts(run.created_at),
+        iso(run.created_at),
         *_state_values(run),
         run.parent_attempt,
         run.owner,
-        _ts(run.not_before),
+        iso(run.not_before),
     )
 
 
@@ -191,37 +188,19 @@ def _state_values(run: RunRecord) -> tuple[Any, ...]:
     error, event_seq, attempts, reason, reason_detail (``_RUN_COLUMNS`` from retries on)."""
     return (
         run.retries,
-        _ts(run.started_at),
-        _ts(run.completed_at),
+        iso(run.started_at),
+        iso(run.completed_at),
         _json(run.results),
         run.error,
         run.event_seq,
-        json.dumps([_attempt_item(a) for a in run.attempts], separators=(",", ":")),
+        json.dumps([attempt_item(a) for a in run.attempts], separators=(",", ":")),
         None if run.reason is None else run.reason.value,
         run.reason_detail,
     )
 
 
-def _attempt_item(a: AttemptRecord) -> list[Any]:
-    """``[number, status, started_at, completed_at, error, results]``, then the start-up times
-    (an object, or null) and ``reason``, ``reason_detail`` when there are any."""
-    item: list[Any] = [
-        a.number,
-        a.status.value,
-        _ts(a.started_at),
-        _ts(a.completed_at),
-        a.error,
-        a.results,
-    ]
-    if a.startup or a.reason is not None:
-        item.append({name: _ts(value) for name, value in a.startup.items()} if a.startup else None)
-    if a.reason is not None:
-        item += [a.reason.value, a.reason_detail]
-    return item
-
-
 def _run_from_row(row: sqlite3.Row | tuple[Any, ...]) -> RunRecord:
-    created = _dt(row[7])
+    created = from_iso(row[7])
     assert created is not None
     return RunRecord(
         id=row[0],
@@ -233,78 +212,17 @@ def _run_from_row(row: sqlite3.Row | tuple[Any, ...]) -> RunRecord:
         root_id=row[6],
         created_at=created,
         retries=row[8],
-        started_at=_dt(row[9]),
-        completed_at=_dt(row[10]),
+        started_at=from_iso(row[9]),
+        completed_at=from_iso(row[10]),
         results=_unjson(row[11]),
         error=row[12],
         event_seq=row[13],
-        attempts=[_attempt_from_item(item) for item in json.loads(row[14])],
-        reason=_reason(row[15]),
+        attempts=[attempt_from_item(item) for item in json.loads(row[14])],
+        reason=reason_from_code(row[15]),
         reason_detail=row[16],
         parent_attempt=row[17],
         owner=row[18],
-        not_before=_dt(row[19]),
-    )
-
-
-def _reason(code: str | None) -> ReasonCode | None:
-    """A stored reason code (None for one this version does not know: a newer engine's)."""
-    try:
-        return None if code is None else ReasonCode(code)
-    except ValueError:
-        return None
-
-
-def _attempt_from_item(item: list[Any]) -> AttemptRecord:
-    started = _dt(item[2])
-    assert started is not None
-    return AttemptRecord(
-        number=item[0],
-        status=RunStatus(item[1]),
-        started_at=started,
-        completed_at=_dt(item[3]),
-        error=item[4],
-        results=item[5],
-        startup={k: v for k, v in ((k, _dt(t)) for k, t in item[6].items()) if v is not None}
-        if len(item) > 6 and isinstance(item[6], dict)
-        else None,
-        reason=_reason(item[7]) if len(item) > 8 else None,
-        reason_detail=item[8] if len(item) > 8 else None,
-    )
-
-
-def _task_spec(task: TaskRecord) -> str:
-    return json.dumps(
-        {
-            "retry": None
-            if task.retry is None
-            else [task.retry.max_retries, task.retry.wait_duration_ms, task.retry.factor],
-            "timeout_seconds": task.timeout_seconds,
-            "plan": task.plan,
-            "parameters": [
-                [p.name, p.has_default, p.type, p.default_value] for p in task.parameters
-            ],
-            "workflow_id": task.workflow_id,
-            "workflow_version_id": task.workflow_version_id,
-        }
-    )
-
-
-def _task_from_row(row: tuple[Any, ...]) -> TaskRecord:
-    spec = json.loads(row[3])
-    retry = spec["retry"]
-    created = _dt(row[2])
-    assert created is not None
-    return TaskRecord(
-        id=row[0],
-        name=row[1],
-        created_at=created,
-        retry=None if retry is None else RetryOptions(retry[0], retry[1], retry[2]),
-        timeout_seconds=spec["timeout_seconds"],
-        plan=spec["plan"],
-        parameters=tuple(ParameterRecord(*p) for p in spec["parameters"]),
-        workflow_id=spec["workflow_id"],
-        workflow_version_id=spec["workflow_version_id"],
+        not_before=from_iso(row[19]),
     )
 
 
@@ -389,7 +307,7 @@ class SQLiteStore:
 
     # --- tasks ------------------------------------------------------------------------------
     async def save_tasks(self, tasks: Sequence[TaskRecord]) -> None:
-        rows = [(t.id, t.name, _ts(t.created_at), _task_spec(t)) for t in tasks]
+        rows = [(t.id, t.name, iso(t.created_at), task_spec(t)) for t in tasks]
 
         def op(conn: sqlite3.Connection) -> None:
             conn.executemany(
@@ -405,7 +323,7 @@ class SQLiteStore:
             rows = conn.execute(
                 "SELECT id, name, created_at, spec FROM tasks ORDER BY created_at, name"
             ).fetchall()
-            return [_task_from_row(r) for r in rows]
+            return [task_from_row(r) for r in rows]
 
         return await self._writer.read(op)
 
@@ -444,7 +362,7 @@ class SQLiteStore:
         return op
 
     def _save_op(self, run: RunRecord) -> Any:
-        values = (run.status.value, *_state_values(run), run.owner, _ts(run.not_before), run.id)
+        values = (run.status.value, *_state_values(run), run.owner, iso(run.not_before), run.id)
 
         def op(conn: sqlite3.Connection) -> None:
             conn.execute(
@@ -460,7 +378,7 @@ class SQLiteStore:
         return self._writer.write(self._save_op(run))
 
     def append_logs(self, lines: Sequence[LogRecord]) -> None:
-        rows = [(x.seq, x.run_id, x.attempt, x.stream, _ts(x.timestamp), x.message) for x in lines]
+        rows = [(x.seq, x.run_id, x.attempt, x.stream, iso(x.timestamp), x.message) for x in lines]
 
         def op(conn: sqlite3.Connection) -> None:
             conn.executemany(
@@ -571,7 +489,7 @@ class SQLiteStore:
                 + ("" if waiting else " AND (not_before IS NULL OR not_before <= ?)")
                 + " ORDER BY pos LIMIT ?"
             )
-            args: list[Any] = [] if waiting else [_ts(datetime.now(timezone.utc))]
+            args: list[Any] = [] if waiting else [iso(datetime.now(timezone.utc))]
             rows = conn.execute(sql, [*args, -1 if limit is None else limit]).fetchall()
             claimed = [_run_from_row(row) for row in rows]
             for rec in claimed:

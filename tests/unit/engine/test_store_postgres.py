@@ -13,7 +13,7 @@ import asyncpg
 import pytest
 
 from render_sdk.engine.records import LogRecord, RunFilter, RunRecord, RunStatus
-from render_sdk.engine.store import StoreOpenError, make_store, mask_url
+from render_sdk.engine.store import StoreOpenError, mask_url
 from render_sdk.engine.store_postgres import (
     _INSERT_LOG,
     _INSERT_RUN,
@@ -27,6 +27,7 @@ from render_sdk.engine.store_postgres import (
     _Write,
     migrate,
 )
+from render_sdk.engine.stores import make_store
 from tests.pg import PASSWORD, PostgresCluster, _free_port
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
