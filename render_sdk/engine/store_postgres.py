@@ -579,12 +579,29 @@ class PostgresStore:
 
     async def next_event_seq(self) -> int:
         """A terminal event id no other node hands out, from the database's sequence."""
-        return int(await self._check_open().fetchval("SELECT nextval('event_ids')"))
+        return await self._next_value("event_ids")
 
     async def log_block(self) -> int:
         """The first of LOG_BLOCK log line numbers of this node's own, after every number any
         node took before."""
-        return int(await self._check_open().fetchval("SELECT nextval('log_blocks')"))
+        return await self._next_value("log_blocks")
+
+    async def _next_value(self, sequence: str) -> int:
+        """``nextval`` of ``sequence``; while the connection is lost (the server restarting),
+        tried again for up to RECONNECT_SECONDS, as writes are: a run's end waits for its id."""
+        pool = self._check_open()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + RECONNECT_SECONDS
+        delay = 0.05
+        while True:
+            try:
+                return int(await pool.fetchval(f"SELECT nextval('{sequence}')"))
+            except Exception as exc:
+                if not _is_lost(exc) or loop.time() + delay > deadline:
+                    raise
+                _log.warning("store read lost its connection (%s); reading again", exc)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
 
     async def listen(self, listener: StoreListener) -> None:
         """Call ``listener`` on each notification of every node (a connection of its own, in

@@ -296,3 +296,24 @@ def test_a_node_killed_mid_load_loses_nothing_and_runs_nothing_twice_at_once(
             assert first["status"] == "failed" and "interrupted" in first["error"], first
     rerun = [key for key in keys if len(attempts_of(records, key)) > 1]
     assert rerun and all(attempts_of(records, key)[0][0] == "b" for key in rerun), rerun
+
+
+def test_nodes_ride_out_a_database_restart_and_a_node_restart(
+    nodes: Callable[..., Node], postgres_cluster: PostgresCluster, tmp_path: Path
+) -> None:
+    a, b = nodes("a"), nodes("b")
+    ids = {f"d{i}": [a, b][i % 2].start_run("where", f"d{i}", 0.5) for i in range(16)}
+    postgres_cluster.restart()  # under load: runs are running and queued meanwhile
+    ids.update({f"e{i}": [a, b][i % 2].start_run("where", f"e{i}", 0.2) for i in range(6)})
+    b.stop()  # a clean stop: its runs are freed at once ...
+    again = nodes("b")  # ... and a node started again takes its share
+    ids.update({f"f{i}": again.start_run("where", f"f{i}", 0.2) for i in range(6)})
+    for key, run_id in ids.items():
+        done = a.wait_done(run_id)
+        assert done["status"] == "completed" and done["results"][0][1] == key, (key, done)
+        assert done["retries"] == 0
+    # a, up all along, said what happened and that it goes on.
+    until(
+        lambda: "listening for other nodes' news again" in a.output(), "a to listen again", a.output
+    )
+    assert "the connection that listens for other nodes' news was lost" in a.output()
