@@ -180,7 +180,11 @@ class StoreListener(Protocol):
 @runtime_checkable
 class SharedStore(Protocol):
     """What a store that several nodes use at once (:attr:`Store.shared`) offers besides
-    :class:`Store`: news between nodes, and counters no two nodes hand out twice."""
+    :class:`Store`: news between nodes, and counters no two nodes hand out twice.
+
+    Once a store object has joined as a node, its :meth:`Store.save_run` writes a run only while
+    that node holds it: a node whose lease lapsed (its runs freed, perhaps claimed by another)
+    cannot overwrite what the run's new holder writes. Such writes are dropped."""
 
     async def listen(self, listener: StoreListener) -> None:
         """Tell ``listener`` the news of every node, until the store closes. The news a

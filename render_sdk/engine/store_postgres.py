@@ -190,6 +190,8 @@ _SAVE_RUN = (
     "results = $5, error = $6, event_seq = $7, attempts = $8, reason = $9, "
     "reason_detail = $10, owner = $11, not_before = $12 WHERE id = $13"
 )
+# A node's write of a run: only while the run is still its own (SharedStore: fencing).
+_SAVE_OWN_RUN = _SAVE_RUN + " AND owner = $14"
 _CLAIM_KEY = (
     "INSERT INTO idempotency (scope, key, run_id) VALUES ($1, $2, $3) "
     "ON CONFLICT DO NOTHING RETURNING run_id"
@@ -424,6 +426,7 @@ class PostgresStore:
         self._writer: asyncio.Task[None] | None = None
         self._tail: asyncio.Future[Any] | None = None  # the last run write queued
         self._listener: asyncio.Task[None] | None = None
+        self._node: str | None = None  # the node this store serves, once it joined
 
     def __repr__(self) -> str:
         return f"PostgresStore({mask_url(self.url)!r})"
@@ -547,7 +550,10 @@ class PostgresStore:
 
     def save_run(self, run: RunRecord) -> asyncio.Future[None]:
         values = (run.status.value, *_state_values(run), run.owner, run.not_before, run.id)
-        saved = self._write(_SAVE_RUN, values)
+        if self._node is None:
+            saved = self._write(_SAVE_RUN, values)
+        else:  # a node's: dropped if the run is no longer its own (SharedStore)
+            saved = self._write(_SAVE_OWN_RUN, (*values, self._node))
         if run.status.terminal:  # every node's waiters for it read it once this commits
             self._enqueue(_Write(None, _NOTIFY, [(DONE_CHANNEL, run.id)]))
         return saved
@@ -738,6 +744,7 @@ class PostgresStore:
         return True
 
     async def join(self, node: str, lease_seconds: float) -> None:
+        self._node = node
         await self._check_open().execute(
             "INSERT INTO nodes (id, expires_at, info) "
             "VALUES ($1, now() + $2 * interval '1 second', $3) "

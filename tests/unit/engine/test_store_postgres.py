@@ -338,6 +338,40 @@ async def test_a_replayed_batch_takes_its_own_committed_writes_as_done(postgres_
         await store.close()
 
 
+async def test_a_node_whose_lease_lapsed_cannot_overwrite_the_new_holder(
+    postgres_url: str,
+) -> None:
+    """Fencing: once the runs of a node whose lease lapsed were taken by another node, what the
+    first node still writes of them is dropped; the new holder's writes stand."""
+    slow, other = PostgresStore(postgres_url), PostgresStore(postgres_url)
+    await asyncio.gather(slow.open(), other.open())
+    try:
+        await slow.join("nod-slow", 0.05)
+        await other.join("nod-other", 600)
+        mine = run(1)
+        mine.owner = "nod-slow"
+        await slow.insert_run(mine, None)
+        mine.status = RunStatus.RUNNING
+        await slow.save_run(mine)  # its own: written
+        stored = await other.get_run("trn-000001")
+        assert stored is not None and stored.status is RunStatus.RUNNING
+        await asyncio.sleep(0.3)  # at least this long: the lease has lapsed
+        assert await other.sweep() == {"nod-slow": ["trn-000001"]}
+        (taken,) = await other.claim_runs("nod-other", None)
+        taken.status = RunStatus.RUNNING
+        await other.save_run(taken)
+        late = mine.copy()
+        late.status, late.results, late.event_seq = RunStatus.COMPLETED, ["stale"], 1
+        late.owner = None
+        await slow.save_run(late)  # no longer its own: dropped
+        stored = await slow.get_run("trn-000001")
+        assert stored is not None and stored.owner == "nod-other"
+        assert stored.status is RunStatus.RUNNING and stored.results is None
+        assert not await slow.renew("nod-slow", 600)  # and it learns it lost its lease
+    finally:
+        await asyncio.gather(slow.close(), other.close())
+
+
 async def test_a_replayed_claim_hands_back_the_runs_it_had_claimed(postgres_url: str) -> None:
     """A claim whose commit's answer was lost is replayed: the runs it took are this node's
     already, so the replay returns the node's runs not started yet instead of taking more."""
