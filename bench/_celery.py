@@ -33,7 +33,7 @@ from bench._procs import (
     wait_until,
 )
 from bench._results import Result
-from bench._stats import latency_summary
+from bench._stats import latency_summary, timed
 
 SYSTEM = "celery"
 
@@ -227,14 +227,13 @@ def _get(async_result: Any, timeout: float = 60) -> Any:
 
 def b1(mod: ModuleType, n: int, warmup: int, stack: CeleryStack | None = None) -> Result:
     """Sequential ``noop.delay().get()``: round trip latency."""
-    for _ in range(warmup):
-        _get(mod.noop.delay())
-    samples: list[float] = []
+
+    def noop() -> Any:
+        return _get(mod.noop.delay())
+
+    timed(noop, 0, warmup)
     before = stack.cpu_seconds() if stack else (0.0, 0.0)
-    for _ in range(n):
-        t0 = time.perf_counter()
-        _get(mod.noop.delay())
-        samples.append(time.perf_counter() - t0)
+    samples = timed(noop, n)
     metrics = latency_summary(samples)
     if stack is not None:
         metrics.update(_cpu_metrics(before, stack.cpu_seconds(), n))
@@ -272,13 +271,7 @@ def b2(mod: ModuleType, n: int, stack: CeleryStack | None = None) -> Result:
 def b3(mod: ModuleType, n: int, warmup: int) -> Result:
     """A parent task that starts one child and blocks on it (``get(disable_sync_subtasks=False)``,
     the allow-join-result pattern); client-observed wall time of the parent."""
-    for _ in range(warmup):
-        _get(mod.parent_one.delay())
-    samples: list[float] = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        _get(mod.parent_one.delay())
-        samples.append(time.perf_counter() - t0)
+    samples = timed(lambda: _get(mod.parent_one.delay()), n, warmup)
     return Result(
         "B3",
         SYSTEM,

@@ -20,7 +20,7 @@ from typing import Any
 
 from bench._procs import NotMeasured, bench_env, spawn, stop, wait_until
 from bench._results import Result
-from bench._stats import latency_summary
+from bench._stats import latency_summary, timed
 
 SYSTEM = "dbos"
 POLL_SECONDS = 0.01
@@ -94,13 +94,7 @@ class DBOSStack:
 
 def b1(stack: DBOSStack, n: int, warmup: int) -> Result:
     """Sequential enqueue + get_result of the no-op workflow."""
-    for _ in range(warmup):
-        stack.noop()
-    samples: list[float] = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        stack.noop()
-        samples.append(time.perf_counter() - t0)
+    samples = timed(stack.noop, n, warmup)
     return Result(
         "B1",
         SYSTEM,
@@ -129,13 +123,11 @@ def b2(stack: DBOSStack, n: int) -> Result:
 
 def b3(stack: DBOSStack, n: int, warmup: int) -> Result:
     """A parent workflow that enqueues one child and waits for it."""
-    for _ in range(warmup):
-        stack._enqueue("parent_one").get_result(polling_interval_sec=POLL_SECONDS)
-    samples: list[float] = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        stack._enqueue("parent_one").get_result(polling_interval_sec=POLL_SECONDS)
-        samples.append(time.perf_counter() - t0)
+
+    def parent() -> Any:
+        return stack._enqueue("parent_one").get_result(polling_interval_sec=POLL_SECONDS)
+
+    samples = timed(parent, n, warmup)
     return Result(
         "B3",
         SYSTEM,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -41,3 +43,15 @@ def latency_summary(seconds: Sequence[float]) -> dict[str, float]:
         "min_ms": min(ms),
         "max_ms": max(ms),
     }
+
+
+def timed(call: Callable[[], Any], n: int, warmup: int = 0) -> list[float]:
+    """Seconds each of ``n`` sequential calls of ``call`` took, after ``warmup`` untimed ones."""
+    for _ in range(warmup):
+        call()
+    samples: list[float] = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - t0)
+    return samples
