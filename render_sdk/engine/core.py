@@ -209,6 +209,7 @@ class EngineCore:
             if shared is not None:
                 self._scheduler.event_ids = shared.next_event_seq
                 self._scheduler.on_slot_freed = self.node.slot_freed
+                self._scheduler.on_log_block_low = self.node.log_block_low
             # Register first: an app that cannot load is then reported once, not once per
             # pre-started worker.
             await self._register()

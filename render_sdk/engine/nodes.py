@@ -201,6 +201,19 @@ class Node:
             else:
                 self._wake.set()  # there may be more
 
+    def log_block_low(self) -> None:
+        """Half of this node's block of log line numbers is used: take a fresh one."""
+
+        async def refill() -> None:
+            assert self.host is not None and self.shared is not None
+            try:
+                self.host.log_block(await self.shared.log_block())
+            except Exception as exc:
+                _log.warning("node %s: taking log line numbers failed: %s", self.id, exc)
+
+        if self.host is not None and self.shared is not None:
+            self._background(refill())
+
     # --- shared stores: runs that end on other nodes --------------------------------------------
     def watch(self, run_id: str, callback: Callable[[RunRecord], None]) -> Callable[[], None]:
         """Call ``callback`` once with ``run_id``'s record when it is terminal, wherever it runs

@@ -32,7 +32,7 @@ from render_sdk.engine.lifecycle import (
 )
 from render_sdk.engine.reasons import console_line
 from render_sdk.engine.records import AttemptRecord, Conflict, NotFound, RunRecord
-from render_sdk.engine.store import Store
+from render_sdk.engine.store import LOG_BLOCK, Store
 from render_sdk.engine.worker_backend import WorkerBackend
 from render_sdk.engine.workers import WorkerStartError
 
@@ -85,16 +85,24 @@ class Scheduler:
         # may claim work then). None with a single-node store: counters in memory, no claims.
         self.event_ids: Callable[[], Awaitable[int]] | None = None
         self.on_slot_freed: Callable[[], None] | None = None
+        self.on_log_block_low: Callable[[], None] | None = None
+        self._log_refill_at: int | None = None
 
     # --- bookkeeping --------------------------------------------------------------------------
     def next_log_seq(self) -> int:
         """The next log line sequence number (monotonic over the store's life)."""
         self._log_seq += 1
+        if self._log_refill_at is not None and self._log_seq >= self._log_refill_at:
+            self._log_refill_at = None  # half the block is used: the node takes a fresh one
+            if self.on_log_block_low is not None:
+                self.on_log_block_low()
         return self._log_seq
 
     def log_block(self, start: int) -> None:
-        """Number log lines from ``start`` on: a block of a store that several nodes share."""
+        """Number log lines from ``start`` on: a block of LOG_BLOCK numbers of a store that
+        several nodes share."""
         self._log_seq = start - 1
+        self._log_refill_at = start + LOG_BLOCK // 2
 
     def _background(self, coro: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.ensure_future(coro)

@@ -159,6 +159,10 @@ class StagedInserts(Protocol):
         Work may start on an applied insert as long as nothing reports the run before then."""
 
 
+# Log line numbers a node of a shared store takes at once (SharedStore.log_block).
+LOG_BLOCK = 100_000
+
+
 class StoreListener(Protocol):
     """What a node does with the news of other nodes (:class:`SharedStore`)."""
 

@@ -62,9 +62,9 @@ WORK_CHANNEL = "render_workflows_work"
 DONE_CHANNEL = "render_workflows_done"
 CANCEL_CHANNEL = "render_workflows_cancel"
 _NOTIFY = "SELECT pg_notify($1, $2)"
-# Log line numbers are taken in blocks of this many (a fresh block with each claim, so that a
-# run's lines on a node that took it over come after its earlier ones).
-LOG_BLOCK = 100_000
+# Log line numbers are taken in blocks of LOG_BLOCK (a fresh block with each claim, so that a
+# run's lines on a node that took it over come after its earlier ones; migration 5 has the
+# number).
 _MAX_BATCH = 10_000
 _POOL_SIZE = 4
 
@@ -427,6 +427,8 @@ class PostgresStore:
         self._tail: asyncio.Future[Any] | None = None  # the last run write queued
         self._listener: asyncio.Task[None] | None = None
         self._node: str | None = None  # the node this store serves, once it joined
+        self._seq_askers: list[asyncio.Future[int]] = []  # waiting for terminal event ids
+        self._seq_task: asyncio.Future[None] | None = None
 
     def __repr__(self) -> str:
         return f"PostgresStore({mask_url(self.url)!r})"
@@ -584,24 +586,51 @@ class PostgresStore:
         return claimed
 
     async def next_event_seq(self) -> int:
-        """A terminal event id no other node hands out, from the database's sequence."""
-        return await self._next_value("event_ids")
+        """A terminal event id no other node hands out, from the database's sequence. Runs
+        that end at once share one query: each asker waits for the next batch's answer."""
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._seq_askers.append(future)
+        if self._seq_task is None:
+            self._seq_task = asyncio.ensure_future(self._hand_out_event_seqs())
+        return await future
+
+    async def _hand_out_event_seqs(self) -> None:
+        try:
+            while self._seq_askers:
+                askers, self._seq_askers = self._seq_askers, []
+                try:
+                    values = sorted(await self._next_values("event_ids", len(askers)))
+                except Exception as exc:
+                    for asker in askers:
+                        if not asker.done():
+                            asker.set_exception(exc)
+                    continue
+                for asker, value in zip(askers, values, strict=True):
+                    if not asker.done():
+                        asker.set_result(value)
+        finally:
+            self._seq_task = None
 
     async def log_block(self) -> int:
         """The first of LOG_BLOCK log line numbers of this node's own, after every number any
         node took before."""
-        return await self._next_value("log_blocks")
+        (start,) = await self._next_values("log_blocks", 1)
+        return start
 
-    async def _next_value(self, sequence: str) -> int:
-        """``nextval`` of ``sequence``; while the connection is lost (the server restarting),
-        tried again for up to RECONNECT_SECONDS, as writes are: a run's end waits for its id."""
+    async def _next_values(self, sequence: str, count: int) -> list[int]:
+        """``count`` values of ``sequence``; while the connection is lost (the server
+        restarting), tried again for up to RECONNECT_SECONDS, as writes are: a run's end waits
+        for its id."""
         pool = self._check_open()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + RECONNECT_SECONDS
         delay = 0.05
         while True:
             try:
-                return int(await pool.fetchval(f"SELECT nextval('{sequence}')"))
+                rows = await pool.fetch(
+                    f"SELECT nextval('{sequence}') FROM generate_series(1, $1)", count
+                )
+                return [int(row[0]) for row in rows]
             except Exception as exc:
                 if not _is_lost(exc) or loop.time() + delay > deadline:
                     raise

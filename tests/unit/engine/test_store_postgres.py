@@ -13,13 +13,12 @@ import asyncpg
 import pytest
 
 from render_sdk.engine.records import LogRecord, RunFilter, RunRecord, RunStatus
-from render_sdk.engine.store import StoreOpenError, mask_url
+from render_sdk.engine.store import LOG_BLOCK, StoreOpenError, mask_url
 from render_sdk.engine.store_postgres import (
     _INSERT_LOG,
     _INSERT_RUN,
     _INSERT_RUN_REPLAY,
     LATEST_VERSION,
-    LOG_BLOCK,
     MIGRATIONS,
     PostgresStore,
     _claim_op,
