@@ -35,6 +35,8 @@ class BenchPostgres:
         return self._cluster.url(self._cluster.create_database())
 
     def stop(self) -> None:
+        if self._cluster is None:
+            return  # never started: nothing to import or stop
         from tests.pgcluster import PostgresCluster
 
         if isinstance(self._cluster, PostgresCluster):
