@@ -7,13 +7,12 @@ Three variants of the same engine:
 - ``process``: ``render-workflows dev -- python -m render_sdk.cli bench.app:app`` (one fresh
   worker process per attempt, the path of any start command).
 
-The client is this SDK's ``RenderAsync``, pointed at the engine through ``RENDER_LOCAL_DEV_URL``.
+The client is this SDK's ``RenderAsync``, pointed at the engine by its ``base_url``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
 import time
@@ -122,11 +121,11 @@ def stop_engine(engine: Engine) -> None:
 
 @asynccontextmanager
 async def client(engine: Engine) -> AsyncIterator[Any]:
-    """A ``RenderAsync`` pointed at ``engine``."""
-    os.environ["RENDER_LOCAL_DEV_URL"] = engine.base_url
+    """A ``RenderAsync`` pointed at ``engine`` (by ``base_url``: the runner clears
+    ``RENDER_LOCAL_DEV_URL``, which would take precedence)."""
     from render_sdk import RenderAsync
 
-    async with RenderAsync() as render:
+    async with RenderAsync(base_url=engine.base_url) as render:
         yield render
 
 
@@ -188,10 +187,9 @@ async def b1(engine: Engine, n: int, warmup: int) -> Result:
 
 
 def _b1_blocking(engine: Engine, n: int, warmup: int) -> list[float]:
-    os.environ["RENDER_LOCAL_DEV_URL"] = engine.base_url
     from render_sdk import Render
 
-    with Render() as render:
+    with Render(base_url=engine.base_url) as render:
         for _ in range(warmup):
             render.workflows.run_task("noop", [])
         samples: list[float] = []

@@ -662,6 +662,9 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    # Each client names its engine by base_url; these would send every client to one engine.
+    for key in ("RENDER_LOCAL_DEV_URL", "RENDER_USE_LOCAL_DEV"):
+        os.environ.pop(key, None)
     from bench._machine import machine_info
     from bench._report import render_floor, render_notes, render_postgres_targets, render_table
 
