@@ -1,10 +1,13 @@
-"""Records as the SQL stores keep them (store_sqlite.py, store_postgres.py): an attempt as a JSON
-item of its run's ``attempts`` column, a task's options as a JSON spec, a reason as its code,
-timestamps as ISO 8601 text."""
+"""Records as the SQL stores keep them (store_sqlite.py, store_postgres.py): a run as a row of
+:data:`RUN_COLUMNS`, an attempt as a JSON item of its run's ``attempts`` column, a task's options
+as a JSON spec, a reason as its code. A run's timestamps are kept as each store's database does
+(the ``stamp``/``unstamp`` arguments: ISO 8601 text in SQLite, ``timestamptz`` in PostgreSQL);
+those inside JSON as ISO 8601 text."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -13,9 +16,19 @@ from render_sdk.engine.records import (
     ParameterRecord,
     ReasonCode,
     RetryOptions,
+    RunRecord,
     RunStatus,
     TaskRecord,
 )
+
+RUN_COLUMNS = (
+    "id, task_id, task_name, status, input, parent_id, root_id, created_at, retries, "
+    "started_at, completed_at, results, error, event_seq, attempts, reason, reason_detail, "
+    "parent_attempt, owner, not_before"
+)
+RUN_NCOLS = 20
+Stamp = Callable[[datetime | None], Any]  # a timestamp as the database keeps it
+Unstamp = Callable[[Any], "datetime | None"]
 
 
 def iso(value: datetime | None) -> str | None:
@@ -24,6 +37,72 @@ def iso(value: datetime | None) -> str | None:
 
 def from_iso(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def run_row(run: RunRecord, stamp: Stamp) -> tuple[Any, ...]:
+    """Every column of ``run``, in the order of :data:`RUN_COLUMNS`."""
+    return (
+        run.id,
+        run.task_id,
+        run.task_name,
+        run.status.value,
+        _compact(run.input),
+        run.parent_id,
+        run.root_id,
+        stamp(run.created_at),
+        *state_values(run, stamp),
+        run.parent_attempt,
+        run.owner,
+        stamp(run.not_before),
+    )
+
+
+def state_values(run: RunRecord, stamp: Stamp) -> tuple[Any, ...]:
+    """The columns that change as a run proceeds: retries, started_at, completed_at, results,
+    error, event_seq, attempts, reason, reason_detail (:data:`RUN_COLUMNS` from retries on)."""
+    return (
+        run.retries,
+        stamp(run.started_at),
+        stamp(run.completed_at),
+        None if run.results is None else _compact(run.results),
+        run.error,
+        run.event_seq,
+        _compact([attempt_item(a) for a in run.attempts]),
+        None if run.reason is None else run.reason.value,
+        run.reason_detail,
+    )
+
+
+def run_from_row(row: Any, unstamp: Unstamp) -> RunRecord:
+    """The run of a row of :data:`RUN_COLUMNS`."""
+    created = unstamp(row[7])
+    assert created is not None
+    return RunRecord(
+        id=row[0],
+        task_id=row[1],
+        task_name=row[2],
+        status=RunStatus(row[3]),
+        input=json.loads(row[4]),
+        parent_id=row[5],
+        root_id=row[6],
+        created_at=created,
+        retries=row[8],
+        started_at=unstamp(row[9]),
+        completed_at=unstamp(row[10]),
+        results=None if row[11] is None else json.loads(row[11]),
+        error=row[12],
+        event_seq=row[13],
+        attempts=[attempt_from_item(item) for item in json.loads(row[14])],
+        reason=reason_from_code(row[15]),
+        reason_detail=row[16],
+        parent_attempt=row[17],
+        owner=row[18],
+        not_before=unstamp(row[19]),
+    )
 
 
 def attempt_item(a: AttemptRecord) -> list[Any]:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import secrets
@@ -35,9 +34,11 @@ import asyncpg
 
 from render_sdk.engine import lifecycle
 from render_sdk.engine._stored import (
-    attempt_from_item,
-    attempt_item,
-    reason_from_code,
+    RUN_COLUMNS,
+    RUN_NCOLS,
+    run_from_row,
+    run_row,
+    state_values,
     task_from_row,
     task_spec,
 )
@@ -174,15 +175,9 @@ MIGRATIONS: list[tuple[int, str]] = [
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 
-_RUN_COLUMNS = (
-    "id, task_id, task_name, status, input, parent_id, root_id, created_at, retries, "
-    "started_at, completed_at, results, error, event_seq, attempts, reason, reason_detail, "
-    "parent_attempt, owner, not_before"
-)
-_NCOLS = 20
 _INSERT_RUN = (
-    f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ("
-    + ", ".join(f"${n}" for n in range(1, _NCOLS + 1))
+    f"INSERT INTO runs ({RUN_COLUMNS}) VALUES ("
+    + ", ".join(f"${n}" for n in range(1, RUN_NCOLS + 1))
     + ")"
 )
 _SAVE_RUN = (
@@ -218,66 +213,21 @@ def _is_lost(exc: BaseException) -> bool:
     return isinstance(exc, _LOST) and not isinstance(exc, asyncpg.exceptions.QueryCanceledError)
 
 
-def _json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, separators=(",", ":"))
+def _as_is(value: Any) -> Any:
+    return value  # asyncpg reads and writes timestamptz as aware datetimes
+
+
+def _run_row(run: RunRecord) -> tuple[Any, ...]:
+    return run_row(run, _as_is)
 
 
 def _state_values(run: RunRecord) -> tuple[Any, ...]:
     """The columns that change as a run proceeds, in the order of ``_SAVE_RUN`` ($2 to $10)."""
-    return (
-        run.retries,
-        run.started_at,
-        run.completed_at,
-        _json(run.results),
-        run.error,
-        run.event_seq,
-        json.dumps([attempt_item(a) for a in run.attempts], separators=(",", ":")),
-        None if run.reason is None else run.reason.value,
-        run.reason_detail,
-    )
-
-
-def _run_row(run: RunRecord) -> tuple[Any, ...]:
-    return (
-        run.id,
-        run.task_id,
-        run.task_name,
-        run.status.value,
-        json.dumps(run.input, separators=(",", ":")),
-        run.parent_id,
-        run.root_id,
-        run.created_at,
-        *_state_values(run),
-        run.parent_attempt,
-        run.owner,
-        run.not_before,
-    )
+    return state_values(run, _as_is)
 
 
 def _run_from_row(row: Any) -> RunRecord:
-    results = row[11]
-    return RunRecord(
-        id=row[0],
-        task_id=row[1],
-        task_name=row[2],
-        status=RunStatus(row[3]),
-        input=json.loads(row[4]),
-        parent_id=row[5],
-        root_id=row[6],
-        created_at=row[7],
-        retries=row[8],
-        started_at=row[9],
-        completed_at=row[10],
-        results=None if results is None else json.loads(results),
-        error=row[12],
-        event_seq=row[13],
-        attempts=[attempt_from_item(item) for item in json.loads(row[14])],
-        reason=reason_from_code(row[15]),
-        reason_detail=row[16],
-        parent_attempt=row[17],
-        owner=row[18],
-        not_before=row[19],
-    )
+    return run_from_row(row, _as_is)
 
 
 # --- connecting ---------------------------------------------------------------------------------
@@ -568,14 +518,14 @@ class PostgresStore:
     async def claim_run(self, node: str, run_id: str) -> RunRecord | None:
         sql = (
             f"UPDATE runs SET owner = $1 WHERE id = $2 AND status = 'pending' "
-            f"AND owner IS NULL RETURNING {_RUN_COLUMNS}"
+            f"AND owner IS NULL RETURNING {RUN_COLUMNS}"
         )
 
         async def op(conn: asyncpg.Connection, replay: bool) -> RunRecord | None:
             row = await conn.fetchrow(sql, node, run_id)
             if row is None and replay:  # claimed by this very write before its answer was lost
                 row = await conn.fetchrow(
-                    f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = $2 AND owner = $1 "
+                    f"SELECT {RUN_COLUMNS} FROM runs WHERE id = $2 AND owner = $1 "
                     "AND status = 'pending'",
                     node,
                     run_id,
@@ -722,7 +672,7 @@ class PostgresStore:
 
     async def get_run(self, run_id: str) -> RunRecord | None:
         await self._caught_up()
-        row = await self._read("fetchrow", f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = $1", run_id)
+        row = await self._read("fetchrow", f"SELECT {RUN_COLUMNS} FROM runs WHERE id = $1", run_id)
         return None if row is None else _run_from_row(row)
 
     async def list_runs(
@@ -734,7 +684,7 @@ class PostgresStore:
             return []
         await self._caught_up()
         rows = await self._read("fetch", sql, *args)
-        return [(_run_from_row(r), int(r[_NCOLS])) for r in rows]
+        return [(_run_from_row(r), int(r[RUN_NCOLS])) for r in rows]
 
     async def get_logs(
         self, run_id: str, after: int | None, limit: int
@@ -763,7 +713,7 @@ class PostgresStore:
     async def load_unfinished(self) -> list[RunRecord]:
         rows = await self._read(
             "fetch",
-            f"SELECT {_RUN_COLUMNS} FROM runs WHERE status IN ('pending', 'running') ORDER BY pos",
+            f"SELECT {RUN_COLUMNS} FROM runs WHERE status IN ('pending', 'running') ORDER BY pos",
         )
         return [_run_from_row(r) for r in rows]
 
@@ -962,7 +912,7 @@ def _listing(filter: RunFilter, limit: int, before: int | None) -> tuple[str, li
         where.append("parent_id = ''")  # a literal: the partial indexes' condition
     if before is not None:
         where.append(f"pos < {arg(before)}")
-    select = f"SELECT {_RUN_COLUMNS}, pos FROM runs"
+    select = f"SELECT {RUN_COLUMNS}, pos FROM runs"
     statuses = None if filter.statuses is None else sorted(s.value for s in filter.statuses)
     if statuses is not None and not statuses:
         return "", []
@@ -1013,7 +963,7 @@ def _claim_op(
     sql = (
         f"UPDATE runs SET owner = $1 WHERE pos IN (SELECT pos FROM runs "
         f"WHERE status = 'pending' AND owner IS NULL{due} "
-        f"ORDER BY pos LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING {_RUN_COLUMNS}, pos"
+        f"ORDER BY pos LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING {RUN_COLUMNS}, pos"
     )
 
     async def op(conn: asyncpg.Connection, replay: bool) -> list[RunRecord]:
@@ -1021,13 +971,13 @@ def _claim_op(
             # This claim may have been committed before its answer was lost: hand back what
             # the node holds and has not started (the engine skips the runs it has already).
             rows = await conn.fetch(
-                f"SELECT {_RUN_COLUMNS}, pos FROM runs WHERE owner = $1 "
+                f"SELECT {RUN_COLUMNS}, pos FROM runs WHERE owner = $1 "
                 "AND status = 'pending' ORDER BY pos",
                 node,
             )
         else:
             rows = await conn.fetch(sql, node, limit)
-            rows.sort(key=lambda row: int(row[_NCOLS]))
+            rows.sort(key=lambda row: int(row[RUN_NCOLS]))
         return [_run_from_row(row) for row in rows]
 
     return op
@@ -1044,7 +994,7 @@ async def _free(conn: asyncpg.Connection, which: str, *args: Any) -> dict[str, l
     (render_sdk/engine/lifecycle.py: release). Rows another transaction holds are left to
     the next sweep."""
     rows = await conn.fetch(
-        f"SELECT {_RUN_COLUMNS} FROM runs WHERE status IN ('pending', 'running') "
+        f"SELECT {RUN_COLUMNS} FROM runs WHERE status IN ('pending', 'running') "
         f"AND ({which}) ORDER BY pos FOR UPDATE SKIP LOCKED",
         *args,
     )

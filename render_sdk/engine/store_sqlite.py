@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import json
 import os
 import secrets
 import sqlite3
@@ -24,11 +23,13 @@ from typing import Any
 
 from render_sdk.engine import lifecycle
 from render_sdk.engine._stored import (
-    attempt_from_item,
-    attempt_item,
+    RUN_COLUMNS,
+    RUN_NCOLS,
     from_iso,
     iso,
-    reason_from_code,
+    run_from_row,
+    run_row,
+    state_values,
     task_from_row,
     task_spec,
 )
@@ -37,7 +38,6 @@ from render_sdk.engine.records import (
     LogRecord,
     RunFilter,
     RunRecord,
-    RunStatus,
     TaskRecord,
 )
 from render_sdk.engine.store import InsertResult, StoreCounters
@@ -149,81 +149,16 @@ def _migrate(conn: sqlite3.Connection, path: str) -> None:
         conn.execute("COMMIT")
 
 
-_RUN_COLUMNS = (
-    "id, task_id, task_name, status, input, parent_id, root_id, created_at, retries, "
-    "started_at, completed_at, results, error, event_seq, attempts, reason, reason_detail, "
-    "parent_attempt, owner, not_before"
-)
-_NCOLS = 20
-
-
-def _json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, separators=(",", ":"))
-
-
-def _unjson(value: str | None) -> Any:
-    return None if value is None else json.loads(value)
-
-
 def _run_row(run: RunRecord) -> tuple[Any, ...]:
-    """Every column of ``run``, in the order of ``_RUN_COLUMNS``."""
-    return (
-        run.id,
-        run.task_id,
-        run.task_name,
-        run.status.value,
-        json.dumps(run.input, separators=(",", ":")),
-        run.parent_id,
-        run.root_id,
-        iso(run.created_at),
-        *_state_values(run),
-        run.parent_attempt,
-        run.owner,
-        iso(run.not_before),
-    )
+    return run_row(run, iso)
 
 
 def _state_values(run: RunRecord) -> tuple[Any, ...]:
-    """The columns that change as a run proceeds: retries, started_at, completed_at, results,
-    error, event_seq, attempts, reason, reason_detail (``_RUN_COLUMNS`` from retries on)."""
-    return (
-        run.retries,
-        iso(run.started_at),
-        iso(run.completed_at),
-        _json(run.results),
-        run.error,
-        run.event_seq,
-        json.dumps([attempt_item(a) for a in run.attempts], separators=(",", ":")),
-        None if run.reason is None else run.reason.value,
-        run.reason_detail,
-    )
+    return state_values(run, iso)
 
 
 def _run_from_row(row: sqlite3.Row | tuple[Any, ...]) -> RunRecord:
-    created = from_iso(row[7])
-    assert created is not None
-    return RunRecord(
-        id=row[0],
-        task_id=row[1],
-        task_name=row[2],
-        status=RunStatus(row[3]),
-        input=json.loads(row[4]),
-        parent_id=row[5],
-        root_id=row[6],
-        created_at=created,
-        retries=row[8],
-        started_at=from_iso(row[9]),
-        completed_at=from_iso(row[10]),
-        results=_unjson(row[11]),
-        error=row[12],
-        event_seq=row[13],
-        attempts=[attempt_from_item(item) for item in json.loads(row[14])],
-        reason=reason_from_code(row[15]),
-        reason_detail=row[16],
-        parent_attempt=row[17],
-        owner=row[18],
-        not_before=from_iso(row[19]),
-    )
+    return run_from_row(row, from_iso)
 
 
 class StoreInUse(RuntimeError):
@@ -355,8 +290,8 @@ class SQLiteStore:
                     "INSERT INTO idempotency (scope, key, run_id) VALUES (?, ?, ?)",
                     (*idempotency, run.id),
                 )
-            marks = ",".join("?" * _NCOLS)
-            conn.execute(f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({marks})", row)
+            marks = ",".join("?" * RUN_NCOLS)
+            conn.execute(f"INSERT INTO runs ({RUN_COLUMNS}) VALUES ({marks})", row)
             return InsertResult(created=True, run_id=run.id)
 
         return op
@@ -396,9 +331,7 @@ class SQLiteStore:
 
     async def get_run(self, run_id: str) -> RunRecord | None:
         def op(conn: sqlite3.Connection) -> RunRecord | None:
-            row = conn.execute(
-                f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)
-            ).fetchone()
+            row = conn.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone()
             if row is None:
                 return None
             return _run_from_row(row)
@@ -414,7 +347,7 @@ class SQLiteStore:
             if not sql:
                 return []
             rows = conn.execute(sql, args).fetchall()
-            return [(_run_from_row(r), int(r[_NCOLS])) for r in rows]
+            return [(_run_from_row(r), int(r[RUN_NCOLS])) for r in rows]
 
         return await self._writer.read(op)
 
@@ -448,7 +381,7 @@ class SQLiteStore:
     async def load_unfinished(self) -> list[RunRecord]:
         def op(conn: sqlite3.Connection) -> list[RunRecord]:
             rows = conn.execute(
-                f"SELECT {_RUN_COLUMNS} FROM runs WHERE status IN ('pending', 'running') "
+                f"SELECT {RUN_COLUMNS} FROM runs WHERE status IN ('pending', 'running') "
                 "ORDER BY pos"
             ).fetchall()
             return [_run_from_row(r) for r in rows]
@@ -485,7 +418,7 @@ class SQLiteStore:
     ) -> list[RunRecord]:
         def op(conn: sqlite3.Connection) -> list[RunRecord]:
             sql = (
-                f"SELECT {_RUN_COLUMNS} FROM runs WHERE status = 'pending' AND owner IS NULL"
+                f"SELECT {RUN_COLUMNS} FROM runs WHERE status = 'pending' AND owner IS NULL"
                 + ("" if waiting else " AND (not_before IS NULL OR not_before <= ?)")
                 + " ORDER BY pos LIMIT ?"
             )
@@ -505,7 +438,7 @@ class SQLiteStore:
 def _free(conn: sqlite3.Connection, gone: Callable[[str | None], bool]) -> dict[str, list[str]]:
     """Free the unfinished runs whose owner is ``gone`` (an unowned one only if running)."""
     rows = conn.execute(
-        f"SELECT {_RUN_COLUMNS} FROM runs WHERE status IN ('pending', 'running') "
+        f"SELECT {RUN_COLUMNS} FROM runs WHERE status IN ('pending', 'running') "
         "AND (owner IS NOT NULL OR status = 'running') ORDER BY pos"
     ).fetchall()
     now = datetime.now(timezone.utc)
@@ -550,7 +483,7 @@ def _listing(filter: RunFilter, limit: int, before: int | None) -> tuple[str, li
     if before is not None:
         where.append("pos < ?")
         args.append(before)
-    select = f"SELECT {_RUN_COLUMNS}, pos FROM runs"
+    select = f"SELECT {RUN_COLUMNS}, pos FROM runs"
     if filter.statuses is None:
         clause = ("WHERE " + " AND ".join(where)) if where else ""
         return f"{select} {clause} ORDER BY pos DESC LIMIT ?", [*args, limit]
