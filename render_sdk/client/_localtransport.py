@@ -26,10 +26,10 @@ import httpx
 from render_sdk.client import _constants as C
 from render_sdk.client._config import is_loopback
 
-_Origin = tuple[str, str, int]
+Origin = tuple[str, str, int]  # (scheme, host, port)
 
 
-def local_origin(url: httpx.URL, transport: str) -> _Origin:
+def local_origin(url: httpx.URL, transport: str) -> Origin:
     """``url``'s (scheme, host, port); UnsupportedProtocol unless it is plain HTTP to a loopback
     address (the only servers the local engine transports speak to)."""
     if url.scheme != "http" or not is_loopback(str(url)):
@@ -68,10 +68,10 @@ class IdleConnections(Generic[ConnT]):
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self._stacks: dict[_Origin, list[ConnT]] = {}
+        self._stacks: dict[Origin, list[ConnT]] = {}
         self._count = 0
 
-    def put(self, origin: _Origin, conn: ConnT) -> bool:
+    def put(self, origin: Origin, conn: ConnT) -> bool:
         """Keep ``conn``; False (not kept) when ``limit`` connections are idle already."""
         if self._count >= self.limit:
             return False
@@ -79,7 +79,7 @@ class IdleConnections(Generic[ConnT]):
         self._count += 1
         return True
 
-    def take(self, origin: _Origin, discard: Callable[[ConnT], None]) -> ConnT | None:
+    def take(self, origin: Origin, discard: Callable[[ConnT], None]) -> ConnT | None:
         """The most recent idle connection to ``origin`` that is still open, if any; the ones
         the server closed meanwhile go to ``discard``."""
         stack = self._stacks.get(origin)
@@ -204,7 +204,7 @@ class _ResponseStream(httpx.AsyncByteStream):
     """The body of one response; gives the connection back to the pool once fully read."""
 
     def __init__(
-        self, pool: LocalEngineTransport, origin: _Origin, conn: _Connection, timeout: float | None
+        self, pool: LocalEngineTransport, origin: Origin, conn: _Connection, timeout: float | None
     ) -> None:
         self._pool = pool
         self._origin = origin
@@ -261,7 +261,7 @@ class LocalEngineTransport(httpx.AsyncBaseTransport):
         self._max_connections = max_connections
         self._idle: IdleConnections[_Connection] = IdleConnections(max_keepalive)
         self._open: set[_Connection] = set()
-        self._waiters: deque[tuple[_Origin, asyncio.Future[_Connection | None]]] = deque()
+        self._waiters: deque[tuple[Origin, asyncio.Future[_Connection | None]]] = deque()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
 
@@ -279,7 +279,7 @@ class LocalEngineTransport(httpx.AsyncBaseTransport):
             self._loop = loop
         return loop
 
-    def _release(self, origin: _Origin, conn: _Connection) -> None:
+    def _release(self, origin: Origin, conn: _Connection) -> None:
         if not conn.reusable:
             self._discard(conn)
             return
@@ -313,7 +313,7 @@ class LocalEngineTransport(httpx.AsyncBaseTransport):
         self._discard(conn)
         return True
 
-    async def _acquire(self, request: httpx.Request, origin: _Origin) -> _Connection:
+    async def _acquire(self, request: httpx.Request, origin: Origin) -> _Connection:
         loop = self._check_loop()
         timeouts = request.extensions.get("timeout", {})
         while True:
@@ -347,7 +347,7 @@ class LocalEngineTransport(httpx.AsyncBaseTransport):
         self,
         loop: asyncio.AbstractEventLoop,
         request: httpx.Request,
-        origin: _Origin,
+        origin: Origin,
         timeout: float | None,
     ) -> _Connection:
         _, host, port = origin

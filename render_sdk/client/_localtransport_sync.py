@@ -25,9 +25,12 @@ import h11
 import httpx
 
 from render_sdk.client import _constants as C
-from render_sdk.client._localtransport import IdleConnections, local_origin, request_bytes
-
-_Origin = tuple[str, str, int]
+from render_sdk.client._localtransport import (
+    IdleConnections,
+    Origin,
+    local_origin,
+    request_bytes,
+)
 
 
 class _Connection:
@@ -97,7 +100,7 @@ class _ResponseStream(httpx.SyncByteStream):
     def __init__(
         self,
         pool: LocalEngineBlockingTransport,
-        origin: _Origin,
+        origin: Origin,
         conn: _Connection,
         timeout: float | None,
     ) -> None:
@@ -155,7 +158,7 @@ class LocalEngineBlockingTransport(httpx.BaseTransport):
         self._closed = False
 
     # --- pool ------------------------------------------------------------------------------
-    def _release(self, origin: _Origin, conn: _Connection) -> None:
+    def _release(self, origin: Origin, conn: _Connection) -> None:
         with self._changed:
             if not conn.reusable or self._closed or not self._idle.put(origin, conn):
                 self._discard_locked(conn)
@@ -180,7 +183,7 @@ class LocalEngineBlockingTransport(httpx.BaseTransport):
         self._discard_locked(conn)
         return True
 
-    def _acquire(self, origin: _Origin, timeouts: dict[str, float | None]) -> _Connection:
+    def _acquire(self, origin: Origin, timeouts: dict[str, float | None]) -> _Connection:
         pool_timeout = timeouts.get("pool")
         deadline = None if pool_timeout is None else time.monotonic() + pool_timeout
         with self._changed:
@@ -211,7 +214,7 @@ class LocalEngineBlockingTransport(httpx.BaseTransport):
         return len(self._open) + self._connecting
 
     @staticmethod
-    def _connect(origin: _Origin, timeout: float | None) -> _Connection:
+    def _connect(origin: Origin, timeout: float | None) -> _Connection:
         _, host, port = origin
         try:
             sock = socket.create_connection((host, port), timeout=timeout)
