@@ -199,7 +199,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--profile",
         action="store_true",
-        help="profile the fast-path engine and workers with py-spy during B1, B2",
+        help="profile the fast-path engine (and the one on PostgreSQL, if measured) with py-spy "
+        "during B1, B2",
     )
     parser.add_argument(
         "--workdir",
@@ -490,12 +491,12 @@ class Runner:
             note="client process CPU (time.process_time) / calls, 64 in flight, in its own process",
         )
 
-    def _profile_engine(self, engine: Any) -> None:
+    def _profile_engine(self, engine: Any, system: str) -> None:
         from bench import _engine
         from bench._procs import NotMeasured
         from bench._profile import Profiler, format_summary
 
-        self._say("- profiling the engine (py-spy) during B1 and B2 ...")
+        self._say(f"- profiling the engine ({system}, py-spy) during B1 and B2 ...")
         b1_n = self.sizes.b1["fast"][0]
         b2_n = self.sizes.b2["fast"]
         work_items: list[tuple[str, bool, Callable[[], Any]]] = [
@@ -505,7 +506,9 @@ class Runner:
             ("B2-gil", True, lambda: _engine.b2(engine, b2_n, 600)),
         ]
         for name, gil, work in work_items:
-            out = self.workdir / "profiles" / f"{name}-fast.txt"
+            out = self.workdir / "profiles" / f"{name}-{system}.txt"
+            if system != "fast":
+                name = f"{name}-{system}"
             profiler = Profiler(engine.pid, out, gil=gil)
             try:
                 profiler.start()
@@ -525,7 +528,7 @@ class Runner:
                 "summary": summary,
                 "metrics_while_profiled": result.metrics,
             }
-            title = f"{name}, fast path, " + (
+            title = f"{name}, {system}, " + (
                 "threads holding the GIL (Python CPU)" if gil else "all non-idle threads"
             )
             self._say(format_summary(title, summary))
@@ -647,8 +650,10 @@ class Runner:
                     from bench import _celery
 
                     self._record("C1", "celery", lambda: _celery.c1(mod, self.sizes.c1_start))
-            if self.args.profile and "fast" in self.engines:
-                self._profile_engine(self.engines["fast"])
+            if self.args.profile:
+                for system in ("fast", "postgres"):
+                    if system in self.engines:
+                        self._profile_engine(self.engines[system], system)
             self._say("- stopping the systems ...")
         self.run_b5()
         self.run_floor()

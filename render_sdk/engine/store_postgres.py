@@ -863,34 +863,56 @@ class PostgresStore:
                     else:
                         outcomes.append((write, result, None))
                 return outcomes
-            index = 0
             try:
-                while index < len(writes):
-                    write = writes[index]
-                    if write.custom is not None:
-                        outcomes.append((write, await write.custom(conn, replay), None))
-                        index += 1
+                for step in _steps(writes, replay):
+                    if isinstance(step, _Write):  # a custom write
+                        outcomes.append((step, await _run_one(conn, step, replay), None))
                         continue
-                    sql = write.statement(replay)
-                    end = index + 1
-                    while (
-                        end < len(writes)
-                        and writes[end].custom is None
-                        and writes[end].statement(replay) == sql
-                    ):
-                        end += 1
-                    rows = [row for w in writes[index:end] for row in w.rows]
+                    sql, group = step
+                    rows = [row for w in group for row in w.rows]
                     if len(rows) == 1:
                         await conn.execute(sql, *rows[0])
                     else:
                         await conn.executemany(sql, rows)
-                    outcomes.extend((w, w.value, None) for w in writes[index:end])
-                    index = end
+                    outcomes.extend((w, w.value, None) for w in group)
             except _WRITE_ERRORS as exc:
                 if _is_lost(exc):
                     raise
                 raise _Retry from None
         return outcomes
+
+
+# Statements that create rows the other writes of a batch may change (a run's insert before its
+# first save): they run first within each stretch of plain writes (_steps).
+_CREATING = frozenset({_INSERT_RUN, _INSERT_RUN_REPLAY})
+
+
+def _steps(writes: list[_Write], replay: bool) -> list[_Write | tuple[str, list[_Write]]]:
+    """The order in which a batch's writes run: each custom write on its own, in its place; the
+    plain writes between two custom ones as one group per statement (one executemany each), the
+    groups of _CREATING statements first, the others in the order their first write was queued.
+
+    Within a stretch, writes of different statements commute except a row's creation and its
+    later changes, which the creating groups going first keep in order; writes of one statement
+    keep their order in their group. A batch of many runs ending at once so runs its saves as one
+    executemany and its notifications as another, instead of alternating single statements.
+    """
+    steps: list[_Write | tuple[str, list[_Write]]] = []
+    groups: dict[str, list[_Write]] = {}
+
+    def flush() -> None:
+        ordered = sorted(groups.items(), key=lambda item: item[0] not in _CREATING)
+        steps.extend(ordered)
+        groups.clear()
+
+    for write in writes:
+        if write.custom is not None:
+            flush()
+            steps.append(write)
+        else:
+            groups.setdefault(write.statement(replay), []).append(write)
+    flush()
+    return steps
 
 
 def _listing(filter: RunFilter, limit: int, before: int | None) -> tuple[str, list[Any]]:

@@ -18,11 +18,13 @@ from render_sdk.engine.store_postgres import (
     _INSERT_LOG,
     _INSERT_RUN,
     _INSERT_RUN_REPLAY,
+    _SAVE_RUN,
     LATEST_VERSION,
     MIGRATIONS,
     PostgresStore,
     _claim_op,
     _run_row,
+    _steps,
     _Write,
     migrate,
 )
@@ -219,6 +221,82 @@ async def test_concurrent_writes_share_commits_and_keep_their_order(postgres_url
         for r in records[:5] + records[-5:]:
             stored = await store.get_run(r.id)
             assert stored is not None and stored.status is RunStatus.COMPLETED
+    finally:
+        await store.close()
+
+
+def test_a_batch_runs_one_statement_per_kind_of_write_creating_rows_first() -> None:
+    """Plain writes between two custom ones run as one group per statement, run inserts first
+    (a save queued before a new run's insert must not run before it), the other groups in the
+    order they were first queued; a custom write keeps its place."""
+
+    def plain(sql: str, n: int) -> _Write:
+        replay_sql = _INSERT_RUN_REPLAY if sql == _INSERT_RUN else ""
+        return _Write(None, sql, [(n,)], replay_sql=replay_sql)
+
+    async def custom(conn: object, replay: bool) -> None:
+        return None
+
+    barrier = _Write(None, custom=custom)
+    writes = [
+        plain(_SAVE_RUN, 1),  # a run inserted by an earlier batch
+        plain(_INSERT_RUN, 2),
+        plain(_INSERT_LOG, 1),
+        plain(_SAVE_RUN, 2),
+        plain(_INSERT_LOG, 2),
+        barrier,
+        plain(_SAVE_RUN, 3),
+        plain(_INSERT_RUN, 3),
+    ]
+    steps = [
+        step if isinstance(step, _Write) else (step[0], [w.rows[0][0] for w in step[1]])
+        for step in _steps(writes, replay=False)
+    ]
+    assert steps == [
+        (_INSERT_RUN, [2]),
+        (_SAVE_RUN, [1, 2]),
+        (_INSERT_LOG, [1, 2]),
+        barrier,
+        (_INSERT_RUN, [3]),
+        (_SAVE_RUN, [3]),
+    ]
+    replayed = _steps(writes[:2], replay=True)
+    assert [step[0] for step in replayed if isinstance(step, tuple)] == [
+        _INSERT_RUN_REPLAY,
+        _SAVE_RUN,
+    ]
+
+
+async def test_writes_of_many_runs_in_one_batch_all_land(postgres_url: str) -> None:
+    """Inserts, saves, log lines and an idempotent insert interleaved in one batch (queued
+    without a pause, as runs starting and ending at once are): every write lands, each run in
+    its last saved state."""
+    store = PostgresStore(postgres_url)
+    await store.open()
+    try:
+        earlier = run(0)
+        await store.insert_run(earlier, None)
+        before = store.commits
+        records = [run(i) for i in range(1, 61)]
+        writes: list[asyncio.Future[object]] = []
+        earlier.status = RunStatus.RUNNING
+        writes.append(store.save_run(earlier))
+        for r in records:
+            writes.append(store.insert_run(r, ("scope", r.id) if r.id.endswith("7") else None))
+            r.status = RunStatus.RUNNING
+            writes.append(store.save_run(r))
+            store.append_logs([LogRecord(r.id, 0, "stdout", T0, "hello", seq=int(r.id[4:]))])
+            r.status = RunStatus.COMPLETED
+            writes.append(store.save_run(r))
+        earlier.status = RunStatus.FAILED
+        writes.append(store.save_run(earlier))
+        await asyncio.gather(*writes)
+        assert store.commits - before == 1  # all of it one batch
+        stored = {r.id: r for r, _ in await store.list_runs(_all(), 100, None)}
+        assert stored[earlier.id].status is RunStatus.FAILED
+        assert {stored[r.id].status for r in records} == {RunStatus.COMPLETED}
+        lines, _ = await store.get_logs(records[-1].id, None, 10)
+        assert [line.message for line in lines] == ["hello"]
     finally:
         await store.close()
 
