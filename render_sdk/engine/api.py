@@ -420,12 +420,7 @@ class _Api:
     async def events(self, request: Request) -> Response | EventStream:
         run_ids = _run_ids_param(request)
         after_seq = _last_event_id(request)
-        unknown: list[str] = []
-        for run_id in run_ids:
-            try:
-                await self.core.get_run(run_id)
-            except NotFound:
-                unknown.append(run_id)
+        unknown = await self.core.unknown_runs(run_ids)
         if unknown:
             raise NotFound("unknown task run ids: " + ", ".join(unknown[:20]))
         if request.method == "HEAD":

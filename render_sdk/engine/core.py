@@ -16,7 +16,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -210,6 +210,7 @@ class EngineCore:
                 self._scheduler.event_ids = shared.next_event_seq
                 self._scheduler.on_slot_freed = self.node.slot_freed
                 self._scheduler.on_log_block_low = self.node.log_block_low
+                self._scheduler.on_run_ended = self.node.ended_here
             # Register first: an app that cannot load is then reported once, not once per
             # pre-started worker.
             await self._register()
@@ -419,6 +420,26 @@ class EngineCore:
             return found
         return await self.store.get_run(run_id)
 
+    async def lookup_runs(self, run_ids: Sequence[str]) -> dict[str, ActiveRun | RunRecord]:
+        """:meth:`lookup_run` of many runs: those in memory, and the others read together (one
+        read of the store); unknown ids are left out."""
+        found: dict[str, ActiveRun | RunRecord] = {}
+        unread = []
+        for run_id in dict.fromkeys(run_ids):
+            known = self.scheduler.lookup(run_id)
+            if known is None:
+                unread.append(run_id)
+            else:
+                found[run_id] = known
+        if unread:
+            found.update(await self.store.get_runs(unread))
+        return found
+
+    async def unknown_runs(self, run_ids: Sequence[str]) -> list[str]:
+        """Those of ``run_ids`` that name no run, in order (all checked in one read)."""
+        found = await self.lookup_runs(run_ids)
+        return [run_id for run_id in dict.fromkeys(run_ids) if run_id not in found]
+
     async def get_run(self, run_id: str) -> RunRecord:
         """The run with its attempts; NotFound if unknown."""
         found = await self.lookup_run(run_id)
@@ -566,22 +587,22 @@ class EngineCore:
         elsewhere: list[Callable[[], None]] = []  # withdraws of runs on other nodes
         ready: list[RunRecord] = []
         try:
-            for run_id in dict.fromkeys(run_ids):
-                active = self.scheduler.active.get(run_id)
-                if active is not None:
-                    active.listeners.append(queue.put_nowait)
-                    watched.append(active)
-                    continue
-                found = await self.lookup_run(run_id)
-                if found is None:
-                    raise NotFound(f"task run {run_id} not found")
-                if isinstance(found, ActiveRun):  # became active meanwhile (cannot, but be safe)
-                    found.listeners.append(queue.put_nowait)
-                    watched.append(found)
-                elif not found.status.terminal and self.node.shared is not None:
+            found = await self.lookup_runs(run_ids)
+            unknown = [run_id for run_id in run_ids if run_id not in found]
+            if unknown:
+                raise NotFound(f"task run {unknown[0]} not found")
+            for run_id, known in found.items():
+                # As it is now: it may have started or ended here while the others were read.
+                known = self.scheduler.lookup(run_id) or known
+                if isinstance(known, ActiveRun) and known.done.is_set():
+                    known = known.record
+                if isinstance(known, ActiveRun):
+                    known.listeners.append(queue.put_nowait)
+                    watched.append(known)
+                elif not known.status.terminal and self.node.shared is not None:
                     elsewhere.append(self.node.watch(run_id, queue.put_nowait))
                 else:
-                    ready.append(found)
+                    ready.append(known)
             # In event-id order, so a reconnect with Last-Event-ID resumes without a gap.
             ready.sort(key=lambda rec: rec.event_seq or 0)
             for rec in ready:

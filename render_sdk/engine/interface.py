@@ -6,7 +6,7 @@ implements it; tests of the front may use any other implementation.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -73,6 +73,9 @@ class EngineCoreAPI(Protocol):
 
     async def get_run(self, run_id: str) -> RunRecord:
         """The run with its attempts; NotFound if unknown."""
+
+    async def unknown_runs(self, run_ids: Sequence[str]) -> list[str]:
+        """Those of ``run_ids`` that name no run, in order (all checked in one read)."""
 
     async def list_runs(
         self, filter: RunFilter, limit: int, cursor: str | None

@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, Protocol
 
 from render_sdk.engine.records import RunRecord
@@ -38,6 +38,7 @@ _log = logging.getLogger("render_sdk.engine")
 
 CLAIM_EVERY = 2.0  # seconds: the claim that runs whatever news came (the safety net)
 RECHECK_EVERY = 5.0  # seconds: runs watched on other nodes are read again (lost news)
+CHECK_AT_ONCE = 1000  # watched runs per read
 
 
 class NodeHost(Protocol):
@@ -81,6 +82,8 @@ class Node:
         self._wake = asyncio.Event()
         self._maybe_work = True  # news of runs to claim since a claim last found too few
         self._watchers: dict[str, list[Callable[[RunRecord], None]]] = {}
+        self._unchecked: set[str] = set()  # watched runs to read (_check_soon)
+        self._checking = False
 
     # --- joining and leaving ------------------------------------------------------------------
     async def join(self) -> tuple[list[RunRecord], set[str]]:
@@ -217,10 +220,11 @@ class Node:
     # --- shared stores: runs that end on other nodes --------------------------------------------
     def watch(self, run_id: str, callback: Callable[[RunRecord], None]) -> Callable[[], None]:
         """Call ``callback`` once with ``run_id``'s record when it is terminal, wherever it runs
-        (read from the store after the news, and once right away: registered first, then read,
-        so nothing is missed). Returns the function that withdraws it."""
+        (on this node: when it ends here; elsewhere: read from the store after the news; and
+        once right away: registered first, then read, so nothing is missed). Returns the
+        function that withdraws it."""
         self._watchers.setdefault(run_id, []).append(callback)
-        self._background(self._check(run_id))
+        self._check_soon([run_id])
 
         def withdraw() -> None:
             found = self._watchers.get(run_id)
@@ -234,30 +238,56 @@ class Node:
 
     def done(self, run_id: str) -> None:
         if run_id in self._watchers:
-            self._background(self._check(run_id))
+            self._check_soon([run_id])
 
-    async def _check(self, run_id: str) -> None:
-        try:
-            rec = await self.store.get_run(run_id)
-        except Exception as exc:
-            _log.warning(
-                "reading run %s failed: %s (read again in %gs)", run_id, exc, RECHECK_EVERY
-            )
-            return
-        if rec is None or not rec.status.terminal:
-            return
-        for callback in self._watchers.pop(run_id, []):
+    def ended_here(self, rec: RunRecord) -> None:
+        """A run ended on this node (its terminal write committed): its watchers hear it now,
+        without reading it again when the news of its end comes back."""
+        self._tell(rec)
+
+    def _tell(self, rec: RunRecord) -> None:
+        """Call the watchers of ``rec``, a terminal run, once."""
+        for callback in self._watchers.pop(rec.id, []):
             callback(rec)
+
+    def _check_soon(self, run_ids: Iterable[str]) -> None:
+        """Read these watched runs from the store soon: the ids asked for meanwhile are read
+        together, one read (Store.get_runs) for all of them."""
+        self._unchecked.update(run_ids)
+        if not self._checking:
+            self._checking = True
+            self._background(self._check_unchecked())
+
+    async def _check_unchecked(self) -> None:
+        try:
+            while self._unchecked:
+                run_ids = [run_id for run_id in self._unchecked if run_id in self._watchers]
+                self._unchecked.clear()
+                for start in range(0, len(run_ids), CHECK_AT_ONCE):
+                    chunk = run_ids[start : start + CHECK_AT_ONCE]
+                    try:
+                        found = await self.store.get_runs(chunk)
+                    except Exception as exc:
+                        _log.warning(
+                            "reading %d watched run(s) failed: %s (read again in %gs)",
+                            len(chunk),
+                            exc,
+                            RECHECK_EVERY,
+                        )
+                        continue
+                    for rec in found.values():
+                        if rec.status.terminal:
+                            self._tell(rec)
+        finally:
+            self._checking = False
 
     def resync(self) -> None:
         self.claim_soon()
-        for run_id in list(self._watchers):
-            self._background(self._check(run_id))
+        self._check_soon(list(self._watchers))
 
     async def _recheck_loop(self) -> None:
         async def recheck() -> None:
-            for run_id in list(self._watchers):
-                await self._check(run_id)
+            self._check_soon(list(self._watchers))
 
         await self._every(RECHECK_EVERY, recheck)
 

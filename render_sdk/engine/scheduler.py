@@ -86,6 +86,9 @@ class Scheduler:
         self.event_ids: Callable[[], Awaitable[int]] | None = None
         self.on_slot_freed: Callable[[], None] | None = None
         self.on_log_block_low: Callable[[], None] | None = None
+        # Called with each run that ended here, after its listeners (with a store that several
+        # nodes share: the node's watchers of it hear it without reading it back).
+        self.on_run_ended: Callable[[RunRecord], None] | None = None
         self._log_refill_at: int | None = None
 
     # --- bookkeeping --------------------------------------------------------------------------
@@ -390,6 +393,8 @@ class Scheduler:
         for listener in run.listeners:
             listener(rec)
         run.listeners.clear()
+        if self.on_run_ended is not None:
+            self.on_run_ended(rec)
         self.log_state(rec)
         self.pump()
 

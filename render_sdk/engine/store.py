@@ -99,6 +99,10 @@ class Store(Protocol):
     async def get_run(self, run_id: str) -> RunRecord | None:
         """The stored run with its attempts, None if unknown."""
 
+    async def get_runs(self, run_ids: Sequence[str]) -> dict[str, RunRecord]:
+        """The stored runs among ``run_ids`` by id (unknown ids are left out), read together:
+        one read however many, where :meth:`get_run` would be one each."""
+
     async def list_runs(
         self, filter: RunFilter, limit: int, before: int | None
     ) -> list[tuple[RunRecord, int]]:

@@ -118,6 +118,11 @@ class MemoryStore:
         found = self._runs.get(run_id)
         return None if found is None else found[1].copy()
 
+    async def get_runs(self, run_ids: Sequence[str]) -> dict[str, RunRecord]:
+        self._check_open()
+        found = (self._runs.get(run_id) for run_id in run_ids)
+        return {entry[1].id: entry[1].copy() for entry in found if entry is not None}
+
     async def list_runs(
         self, filter: RunFilter, limit: int, before: int | None
     ) -> list[tuple[RunRecord, int]]:

@@ -675,6 +675,15 @@ class PostgresStore:
         row = await self._read("fetchrow", f"SELECT {RUN_COLUMNS} FROM runs WHERE id = $1", run_id)
         return None if row is None else _run_from_row(row)
 
+    async def get_runs(self, run_ids: Sequence[str]) -> dict[str, RunRecord]:
+        if not run_ids:
+            return {}
+        await self._caught_up()
+        rows = await self._read(
+            "fetch", f"SELECT {RUN_COLUMNS} FROM runs WHERE id = ANY($1::text[])", list(run_ids)
+        )
+        return {rec.id: rec for rec in map(_run_from_row, rows)}
+
     async def list_runs(
         self, filter: RunFilter, limit: int, before: int | None
     ) -> list[tuple[RunRecord, int]]:

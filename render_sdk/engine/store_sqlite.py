@@ -42,6 +42,8 @@ from render_sdk.engine.records import (
 )
 from render_sdk.engine.store import InsertResult, StoreCounters
 
+_IDS_PER_READ = 500  # run ids per statement of get_runs (well under SQLite's variable limit)
+
 # The schema's version is SQLite's ``user_version``; a file from before versions were kept reads 0.
 # Version 1 is the tables as first written (``IF NOT EXISTS``: such a file keeps its data); each
 # later version is one step in _MIGRATIONS, run in its own transaction with the version bump.
@@ -337,6 +339,23 @@ class SQLiteStore:
             return _run_from_row(row)
 
         return await self._writer.read(op)
+
+    async def get_runs(self, run_ids: Sequence[str]) -> dict[str, RunRecord]:
+        ids = list(dict.fromkeys(run_ids))
+
+        def op(conn: sqlite3.Connection) -> dict[str, RunRecord]:
+            found: dict[str, RunRecord] = {}
+            for start in range(0, len(ids), _IDS_PER_READ):
+                chunk = ids[start : start + _IDS_PER_READ]
+                marks = ", ".join("?" * len(chunk))
+                for row in conn.execute(
+                    f"SELECT {RUN_COLUMNS} FROM runs WHERE id IN ({marks})", chunk
+                ):
+                    rec = _run_from_row(row)
+                    found[rec.id] = rec
+            return found
+
+        return await self._writer.read(op) if ids else {}
 
     async def list_runs(
         self, filter: RunFilter, limit: int, before: int | None

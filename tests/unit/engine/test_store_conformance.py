@@ -127,6 +127,21 @@ async def test_a_run_reads_back_as_written(stores: Stores) -> None:
     assert await store.get_run("trn-nope") is None
 
 
+async def test_many_runs_read_back_together_as_written(stores: Stores) -> None:
+    """get_runs reads many runs at once (more than one statement's worth on SQLite): each as
+    written, including a write still queued when the read is called; unknown ids left out."""
+    store = stores.store
+    await asyncio.gather(*(store.insert_run(run(n), None) for n in range(1, 1201)))
+    done = finished(7, seq=9)
+    store.save_run(done)  # not waited for: the read must see it
+    wanted = [run(n).id for n in range(1, 1201, 2)] + ["trn-nope", run(7).id]
+    found = await store.get_runs(wanted)
+    assert sorted(found) == sorted(run(n).id for n in range(1, 1201, 2))
+    assert found[run(7).id] == done
+    assert found[run(1).id] == run(1)
+    assert await store.get_runs([]) == {}
+
+
 async def test_a_write_takes_its_snapshot_when_called(stores: Stores) -> None:
     store = stores.store
     rec = run(1)

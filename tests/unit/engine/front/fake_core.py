@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime, timezone
 
 from render_sdk.engine.interface import RunFilter
@@ -159,6 +159,9 @@ class FakeCore:
         if run is None:
             raise NotFound(f"task run {run_id!r} not found")
         return run
+
+    async def unknown_runs(self, run_ids: Sequence[str]) -> list[str]:
+        return [run_id for run_id in dict.fromkeys(run_ids) if run_id not in self.runs]
 
     async def list_runs(
         self, filter: RunFilter, limit: int, cursor: str | None
