@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 
+from bench._postgres import per_run_counters, server_counters
 from bench._procs import (
     NotMeasured,
     bench_env,
@@ -237,8 +238,10 @@ async def b1_rest(engine: Engine, n: int, warmup: int) -> Result:
 async def b2(engine: Engine, n: int, timeout: float) -> Result:
     """``n`` ``start_task`` at once (asyncio.gather), then every run awaited through SSE;
     runs/s from the first start to the last completion event."""
+    pg_url = engine.db if isinstance(engine.db, str) and "://" in engine.db else None
     async with client(engine) as render:
         await render.workflows.run_task("noop", [])
+        server0 = await server_counters(pg_url) if pg_url else None
         cpu0, wcpu0 = engine.cpu_seconds(), engine.workers_cpu_seconds()
         sys0 = engine.system_cpu_seconds()
         t0 = time.perf_counter()
@@ -250,6 +253,7 @@ async def b2(engine: Engine, n: int, timeout: float) -> Result:
         sys_cpu = engine.system_cpu_seconds() - sys0
     if failed:
         raise NotMeasured(f"{failed} of {n} runs did not complete")
+    server = await per_run_counters(pg_url, server0, n) if pg_url and server0 else {}
     metrics = {
         "n": float(n),
         "seconds": elapsed,
@@ -260,6 +264,7 @@ async def b2(engine: Engine, n: int, timeout: float) -> Result:
         "engine_rss_mb": engine.rss_mb() or 0.0,
     }
     metrics["workers_cpu_ms_per_run"] = wcpu * 1000 / n
+    metrics.update(server)
     return Result(
         "B2",
         engine.variant,
@@ -282,6 +287,8 @@ async def b2_nodes(engines: Sequence[Engine], system: str, n: int, timeout: floa
 
     await asyncio.gather(*(one_node(engine, 1) for engine in engines))  # every node warm
     shares = [n // len(engines) + (i < n % len(engines)) for i in range(len(engines))]
+    pg_url = str(engines[0].db)
+    server0 = await server_counters(pg_url)
     cpu0 = [engine.cpu_seconds() + engine.workers_cpu_seconds() for engine in engines]
     t0 = time.perf_counter()
     failed = sum(await asyncio.gather(*map(one_node, engines, shares)))
@@ -294,6 +301,7 @@ async def b2_nodes(engines: Sequence[Engine], system: str, n: int, timeout: floa
     metrics = {"n": float(n), "seconds": elapsed, "runs_per_s": n / elapsed}
     for index, seconds in enumerate(cpu):
         metrics[f"node{index + 1}_cpu_ms_per_run"] = seconds * 1000 / n
+    metrics.update(await per_run_counters(pg_url, server0, n))
     return Result(
         "B2",
         system,

@@ -3,6 +3,8 @@ production server would run, shared by the engine on PostgreSQL and by DBOS (a d
 
 from __future__ import annotations
 
+import asyncio
+
 from bench._procs import NotMeasured
 
 
@@ -42,3 +44,36 @@ class BenchPostgres:
         if isinstance(self._cluster, PostgresCluster):
             self._cluster.stop()
         self._cluster = None
+
+
+# The database server's own counters: transactions committed in one database, and WAL flushes
+# (fsyncs) of the whole cluster. The server publishes them about once a second.
+_COUNTERS = (
+    "SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()), "
+    "(SELECT wal_sync FROM pg_stat_wal)"
+)
+STATS_DELAY = 1.2  # seconds: the server's statistics are flushed at most once a second
+
+
+async def server_counters(url: str) -> tuple[int, int]:
+    """(transactions committed in ``url``'s database, WAL flushes of the cluster) so far."""
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        row = await conn.fetchrow(_COUNTERS)
+    finally:
+        await conn.close()
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
+async def per_run_counters(url: str, before: tuple[int, int], runs: int) -> dict[str, float]:
+    """The server's commits and WAL flushes per run since ``before`` (after waiting for the
+    statistics to be published; the two reads' own transactions are left out)."""
+    await asyncio.sleep(STATS_DELAY)
+    commits, flushes = await server_counters(url)
+    return {
+        "db_commits_per_run": max(commits - before[0] - 2, 0) / runs,
+        "db_wal_flushes_per_run": (flushes - before[1]) / runs,
+    }
