@@ -5,6 +5,7 @@ nox -s reliability     the engine's long reliability runs (CI runs them after no
 nox -s e2e_postgres    the end-to-end suite with the engine on PostgreSQL (CI runs it too)
 nox -s nodes           several engine nodes on one PostgreSQL database (CI runs it too)
 nox -s demo            the main job: the local engine runs examples/, a client starts tasks
+nox -s demo_nodes      the same on two engine nodes and a throwaway PostgreSQL (Debian's postgresql)
 nox -s tests           the test suite (pass pytest arguments after --)
 nox -s generate        rebuild generated/ from openapi.yaml
 nox -s record          re-record the client's cassettes from a live local engine
@@ -208,6 +209,20 @@ def demo(session: nox.Session) -> None:
     """The main job: the local engine runs examples/, a client starts tasks and prints results."""
     install_project(session, "engine")
     session.run("python", "examples/demo.py", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def demo_nodes(session: nox.Session) -> None:
+    """Two engine nodes on a throwaway PostgreSQL cluster (Debian's postgresql package): runs
+    started through one node are followed to their end through the other (examples/demo_nodes.py).
+    """
+    install_project(session, "engine,postgres")
+    # On Ctrl-C the demo stops both nodes and the cluster: give it the time (nox's default is
+    # 0.3 s before SIGTERM).
+    session.run(
+        "python", "examples/demo_nodes.py", *session.posargs,
+        interrupt_timeout=120, terminate_timeout=30,
+    )  # fmt: skip
 
 
 @nox.session(python=PYTHON, tags=["ci"])
