@@ -19,23 +19,23 @@ Exit status: 0 when every run ended as expected and both nodes stopped cleanly, 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 from demo import free_port, show  # examples/demo.py, beside this file
-
-if TYPE_CHECKING:
-    from tests.pgcluster import PostgresCluster
 
 EXAMPLES = Path(__file__).resolve().parent
 ROOT = EXAMPLES.parent
@@ -122,8 +122,39 @@ class NodeFailed(Exception):
     """A node exited or did not become ready; the message says which and shows its console."""
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt  # SIGTERM ends the demo as Ctrl-C does: everything is stopped
+class Interrupts:
+    """Ctrl-C and SIGTERM end the demo, once: the first raises KeyboardInterrupt and later ones
+    are ignored, so that the clean-up runs to its end (nox forwards a second SIGINT). Inside
+    ``held()``, which starts a process and keeps hold of it, the interrupt waits for its end: a
+    process started but not yet recorded would be left running."""
+
+    def __init__(self) -> None:
+        self.holding = False
+        self.pending = False
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._on_signal)
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self.ignore()
+        if self.holding:
+            self.pending = True
+        else:
+            raise KeyboardInterrupt
+
+    @staticmethod
+    def ignore() -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        self.holding = True
+        try:
+            yield
+        finally:
+            self.holding = False
+            if self.pending:
+                raise KeyboardInterrupt
 
 
 @dataclass
@@ -188,7 +219,8 @@ def which_node_ran(started: Started, nodes: list[Node]) -> bool:
     ran = {node.number: node.ran() for node in nodes}
     for number, ids in ran.items():
         squares = [str(i) for run_id, i in started.squares.items() if run_id in ids]
-        parts = [f"{len(squares)} of the {len(started.squares)} squares ({', '.join(squares)})"]
+        parts = [f"{len(squares)} of the {len(started.squares)} squares"]
+        parts[0] += f" ({', '.join(squares)})" if squares else ""
         if started.fan_out in ids:
             parts.append(f"sum_squares({FAN_OUT})")
         parts.append(f"{len(ids & started.subtasks)} of its {len(started.subtasks)} subtasks")
@@ -205,23 +237,9 @@ def print_console(node: Node, last: int = 20) -> None:
     print("\n".join(lines[-last:]))
 
 
-def start_cluster(bin_dir: Path) -> tuple[PostgresCluster, str]:
-    """A started throwaway cluster and the URL of its database ``workflows``."""
-    from tests.pgcluster import PostgresCluster
-
-    cluster = PostgresCluster(bin_dir)
-    try:
-        cluster.start()
-        cluster.sql("CREATE DATABASE workflows")
-    except BaseException:
-        cluster.stop()
-        raise
-    return cluster, cluster.url("workflows")
-
-
 def main() -> int:
     sys.path.insert(0, str(ROOT))  # tests/pgcluster.py: the tests' throwaway cluster
-    from tests.pgcluster import PASSWORD, find_bin_dir
+    from tests.pgcluster import PASSWORD, PostgresCluster, find_bin_dir
 
     bin_dir = find_bin_dir()
     if bin_dir is None:
@@ -233,50 +251,52 @@ def main() -> int:
         return 2
     for name in ("RENDER_LOCAL_DEV_URL", "RENDER_USE_LOCAL_DEV"):
         os.environ.pop(name, None)  # they would point both clients at one address
-    signal.signal(signal.SIGTERM, _interrupt)
+    interrupts = Interrupts()
+    consoles: Path | None = None
     cluster: PostgresCluster | None = None
     nodes: list[Node] = []
     started: Started | None = None
     status = 1
-    with tempfile.TemporaryDirectory(prefix="render-demo-nodes-") as tmp:
-        try:
-            cluster, db = start_cluster(bin_dir)
-            print(
-                f"PostgreSQL {bin_dir.parent.name}: a throwaway cluster in {cluster.root}, "
-                f"port {cluster.port}"
-            )
-            shown_db = db.replace(PASSWORD, "***")
-            nodes = [Node(1, db, Path(tmp)), Node(2, db, Path(tmp))]
-            for node in nodes:
-                shown = " ".join(node.command(shown_db))
-                print(f"$ (cd examples && {shown})  # node {node.number}")
+    try:
+        with interrupts.held():
+            consoles = Path(tempfile.mkdtemp(prefix="render-demo-nodes-"))
+            cluster = PostgresCluster(bin_dir)
+            cluster.start()
+        cluster.sql("CREATE DATABASE workflows")
+        db = cluster.url("workflows")
+        print(f"PostgreSQL {bin_dir.parent.name}: a throwaway cluster in {cluster.root}")
+        for number in (1, 2):
+            node = Node(number, db, consoles)
+            shown = " ".join(node.command(db.replace(PASSWORD, "***")))
+            print(f"$ (cd examples && {shown})  # node {number}")
+            with interrupts.held():
                 node.start()
-            for node in nodes:
-                node.wait_ready()
-            started = asyncio.run(drive(*nodes))
-            status = 0 if started.as_expected else 1
-        except KeyboardInterrupt:
-            print(f"\n{PROG}: interrupted: stopping the nodes and the cluster", file=sys.stderr)
-            status = 130
-        except (NodeFailed, RuntimeError) as exc:  # RuntimeError: initdb or pg_ctl failed
-            print(f"{PROG}: {exc}", file=sys.stderr)
+                nodes.append(node)
+        for node in nodes:
+            node.wait_ready()
+        started = asyncio.run(drive(*nodes))
+        status = 0 if started.as_expected else 1
+    except KeyboardInterrupt:
+        print(f"\n{PROG}: interrupted: stopping the nodes and the cluster", file=sys.stderr)
+        status = 130
+    except (NodeFailed, RuntimeError) as exc:  # RuntimeError: initdb, pg_ctl or psql failed
+        print(f"{PROG}: {exc}", file=sys.stderr)
+    finally:
+        interrupts.ignore()
+        exits = [node.stop() for node in nodes]
+        if started is not None and not which_node_ran(started, nodes):
             status = 1
-        finally:
-            # A second Ctrl-C (nox forwards one) must not cut the clean-up short.
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
-            exits = [node.stop() for node in nodes]
-            if started is not None and not which_node_ran(started, nodes):
-                status = 1
-            if status != 130:
-                for node in nodes:
-                    print_console(node)
-            if exits:
-                print(f"\nnodes stopped (exit status {', '.join(map(str, exits))})")
-            if cluster is not None:
-                cluster.stop()
-                print("PostgreSQL stopped, its folder removed")
-    if any(code != 0 for code in exits) and status == 0:
+        if status != 130:
+            for node in nodes:
+                print_console(node)
+        if nodes:
+            print(f"\nnodes stopped (exit status {', '.join(map(str, exits))})")
+        if cluster is not None:
+            cluster.stop()
+            print("PostgreSQL stopped, its folder removed")
+        if consoles is not None:
+            shutil.rmtree(consoles, ignore_errors=True)
+    if status == 0 and any(code != 0 for code in exits):
         status = 1
     return status
 
