@@ -71,7 +71,8 @@ def e2e_postgres(session: nox.Session) -> None:
 
 
 # Several `render-workflows dev` nodes on one PostgreSQL database (tests/nodes): real engine
-# processes started, killed and stopped, a few minutes in all; a session of its own, run by CI.
+# processes started, killed and stopped, and `nox -s demo_nodes` end to end, a few minutes in
+# all; a session of its own, run by CI.
 @nox.session(python=PYTHON)
 def nodes(session: nox.Session) -> None:
     """Several engine nodes on one PostgreSQL database (run by CI)."""
