@@ -41,7 +41,7 @@ EXAMPLES = Path(__file__).resolve().parent
 ROOT = EXAMPLES.parent
 PROG = "demo_nodes"
 FAN_OUT = 20  # sum_squares(20): 20 square subtasks
-SQUARES = range(1, 9)  # square(1) .. square(8), started one after the other
+SQUARES = range(1, 9)  # square(1) .. square(8), started together
 START_SECONDS = 120.0
 # The console line of the node that ran a run, when the run ends: "12:00:00 square trn-...
 # [(subtask of trn-...)] completed in 1.2 ms" (render_sdk/engine/reasons.py, console_line).
