@@ -312,6 +312,7 @@ class EngineCore:
         self._tasks = {t.name: t for t in merged}
         for task in merged:
             self._tasks_by_id[task.id] = task
+        await self.node.define(merged)
         if changed and self._started:
             self.workers.recycle()
 
@@ -323,16 +324,33 @@ class EngineCore:
         by_id = self._tasks_by_id.get(ref)
         if by_id is not None and by_id.name in self._tasks:
             return self._tasks[by_id.name]
-        name = ref.rsplit("/", 1)[-1]
-        if ":" in name:
-            name = name.split(":", 1)[0]
-        return self._tasks.get(name)
+        return self._tasks.get(_task_name(ref))
+
+    async def _task_elsewhere(self, ref: str) -> TaskRecord | None:
+        """A task that another live node defines and this one does not (a shared store): its
+        runs are stored for a node that defines it to claim."""
+        by_id = self._tasks_by_id.get(ref)
+        name = by_id.name if by_id is not None else _task_name(ref)
+        if not await self.node.defined_elsewhere(name):
+            return None
+        for _ in range(2):
+            found = [t for t in self._tasks_by_id.values() if t.name == name]
+            if found:
+                return found[0]
+            for task in await self.store.load_tasks():  # saved by a node that joined since
+                self._tasks_by_id.setdefault(task.id, task)
+        return None
 
     async def find_task(self, ref: str) -> TaskRecord | None:
-        """A task by bare name, ``anything/name[:version]`` or id; re-registers once if unknown."""
+        """A task by bare name, ``anything/name[:version]`` or id; with a shared store, also one
+        that only other live nodes define; re-registers once if unknown."""
         task = self._resolve_task(ref)
         if task is not None:
             return task
+        if self.node.shared is not None:
+            task = await self._task_elsewhere(ref)
+            if task is not None:
+                return task
         if self._registering is None:
             self._registering = asyncio.ensure_future(self._register())
             try:
@@ -373,7 +391,7 @@ class EngineCore:
         if parent is not None and parent.attempt is not None:
             rec.parent_attempt = parent.attempt.number - 1
         created = await self.fast_lane.create(
-            ActiveRun(rec, task), scope, subtask=parent is not None
+            ActiveRun(rec, task), scope, subtask=parent is not None, here=task.name in self._tasks
         )
         if isinstance(created, InsertResult):  # the idempotency key was taken
             return await self.get_run(created.run_id)
@@ -636,6 +654,16 @@ def _settler(future: asyncio.Future[None]) -> Callable[[Any], None]:
             future.set_result(None)
 
     return settle
+
+
+def _task_name(ref: str) -> str:
+    """The task name in ``anything/name[:version]`` (or a bare name).
+
+    >>> _task_name("my-workflow/square:3"), _task_name("square")
+    ('square', 'square')
+    """
+    name = ref.rsplit("/", 1)[-1]
+    return name.split(":", 1)[0] if ":" in name else name
 
 
 def _placeholder(rec: RunRecord) -> TaskRecord:

@@ -13,7 +13,8 @@ Two shortcuts, both safe because nothing reports a run before its insert is dura
 
 With any other store both shortcuts reduce to waiting for the insert. With a store that several
 nodes share, a new run that cannot start at once is stored without an owner instead of queued
-here: whichever node has a free slot first claims it (render_sdk/engine/nodes.py).
+here: whichever node has a free slot first claims it (render_sdk/engine/nodes.py). So is a run
+of a task that only other nodes define: a node that defines it claims it.
 """
 
 from __future__ import annotations
@@ -58,15 +59,16 @@ class FastLane:
         return inserted, inserted
 
     async def create(
-        self, run: ActiveRun, scope: tuple[str, str] | None, *, subtask: bool
+        self, run: ActiveRun, scope: tuple[str, str] | None, *, subtask: bool, here: bool = True
     ) -> RunRecord | InsertResult:
         """Insert the new pending ``run`` and hand it to the scheduler; return the run as
         accepted (a snapshot), or the :class:`InsertResult` of an idempotency key already taken.
-        ``subtask`` runs are answered once their insert is applied."""
+        ``subtask`` runs are answered once their insert is applied. Without ``here`` (a task
+        this node does not define, with a shared store) the run is stored for other nodes."""
         rec = run.record
         rec.owner = self.node
-        attempt = self.scheduler.reserve(run)
-        if attempt is None and self.store.shared:
+        attempt = self.scheduler.reserve(run) if here else None
+        if attempt is None and (self.store.shared or not here):
             # Another node may have a free slot: stored without an owner, claimed by whichever
             # node has one first (render_sdk/engine/nodes.py), this one included.
             rec.owner = None

@@ -18,6 +18,14 @@ store, takes the work that no live node holds, and leaves it:
   (:meth:`Node.watch`) and cancels asked for on other nodes;
 - when it stops cleanly it leaves: its runs are freed at once for other nodes.
 
+A node joins with the tasks it defines, each name with a digest of its definition
+(:func:`task_digests`). With a shared store it claims only runs of those tasks, so that nodes
+running different versions of an app side by side (a rolling upgrade) never fail a run for want
+of its task: a run waits for a node that defines its task. When it joins, and at each sweep, it
+reads the other live nodes and says once, on the console, how the tasks of each that differs
+differ from its own, and which tasks have runs waiting that no live node defines
+(:meth:`Node.check_peers`).
+
 New runs never go through claims when they can start at once: the fast lane inserts them owned
 by this node and the scheduler's in-memory queue runs them (render_sdk/engine/fastlane.py). With
 a single-node store that is every new run.
@@ -27,18 +35,60 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Collection, Coroutine, Iterable, Mapping
 from typing import Any, Protocol
 
-from render_sdk.engine.records import RunRecord
-from render_sdk.engine.store import SharedStore, Store
+from render_sdk.engine._stored import task_spec
+from render_sdk.engine.records import RunFilter, RunRecord, RunStatus, TaskRecord
+from render_sdk.engine.store import NodeInfo, SharedStore, Store, fingerprint
 
 _log = logging.getLogger("render_sdk.engine")
 
 CLAIM_EVERY = 2.0  # seconds: the claim that runs whatever news came (the safety net)
 RECHECK_EVERY = 5.0  # seconds: runs watched on other nodes are read again (lost news)
 CHECK_AT_ONCE = 1000  # watched runs per read
+NAMES_SHOWN = 3  # task names a report shows of each kind
+
+
+def task_digests(tasks: Iterable[TaskRecord]) -> dict[str, str]:
+    """Each task's name with a digest of its definition as its worker registered it (retry,
+    timeout, plan, parameters): what the nodes of one store compare. The function's code is not
+    part of it (the worker does not send it)."""
+    return {t.name: hashlib.sha256(task_spec(t).encode()).hexdigest()[:16] for t in tasks}
+
+
+def _names(names: Collection[str]) -> str:
+    """At most NAMES_SHOWN names, in order, and how many more.
+
+    >>> _names(["d", "a", "c", "b"])
+    'a, b, c and 1 more'
+    """
+    shown = sorted(names)[:NAMES_SHOWN]
+    more = len(names) - len(shown)
+    return ", ".join(shown) + (f" and {more} more" if more else "")
+
+
+def differences(mine: Mapping[str, str], theirs: Mapping[str, str]) -> str:
+    """How another node's tasks differ from this node's, for people.
+
+    >>> differences({"a": "1", "b": "2", "c": "3"}, {"b": "2", "c": "9", "d": "4"})
+    'only here: a; only there: d; defined differently: c'
+    """
+    parts = []
+    for label, names in (
+        ("only here", mine.keys() - theirs.keys()),
+        ("only there", theirs.keys() - mine.keys()),
+        ("defined differently", {n for n in mine.keys() & theirs.keys() if mine[n] != theirs[n]}),
+    ):
+        if names:
+            parts.append(f"{label}: {_names(names)}")
+    return "; ".join(parts)
+
+
+def _who(peer: NodeInfo) -> str:
+    return f"node {peer.id}" + (f" ({peer.about})" if peer.about else "")
 
 
 class NodeHost(Protocol):
@@ -84,6 +134,90 @@ class Node:
         self._watchers: dict[str, list[Callable[[RunRecord], None]]] = {}
         self._unchecked: set[str] = set()  # watched runs to read (_check_soon)
         self._checking = False
+        self.digests: dict[str, str] | None = None  # the tasks it defines (None: not said)
+        self.peers: list[NodeInfo] = []  # the other live nodes, as last read
+        self._told: set[tuple[str, str]] = set()  # (node, fingerprint) reported as different
+        self._told_waiting: set[str] = set()  # tasks reported as waiting for a node
+
+    # --- the tasks it defines -----------------------------------------------------------------
+    async def define(self, tasks: Iterable[TaskRecord]) -> None:
+        """The tasks this node defines (again when its worker registered them anew): with a
+        shared store it claims only their runs, and the others learn them from its lease."""
+        digests = task_digests(tasks)
+        if digests == self.digests:
+            return
+        self.digests = digests
+        if self._joined and self.shared is not None:
+            await self.store.join(self.id, self.lease_seconds, digests)
+            self.claim_soon()
+
+    @property
+    def fingerprint(self) -> str:
+        """The digest of the tasks it defines ("" before :meth:`define`)."""
+        return "" if self.digests is None else fingerprint(self.digests)
+
+    async def defined_elsewhere(self, name: str) -> bool:
+        """Whether another live node defines task ``name`` (a shared store only): as last read,
+        or as read now when that says no."""
+        if self.shared is None:
+            return False
+        if any(p.tasks is not None and name in p.tasks for p in self.peers):
+            return True
+        self.peers = [p for p in await self.store.live_nodes() if p.id != self.id]
+        return any(p.tasks is not None and name in p.tasks for p in self.peers)
+
+    async def check_peers(self) -> None:
+        """Read the other live nodes and report, once each, every node whose tasks differ from
+        this one's (again if its tasks change), and the tasks with runs pending that no live
+        node defines (again if they come back after a node defined them)."""
+        if self.shared is None or self.digests is None:
+            return
+        mine = self.digests
+        self.peers = [p for p in await self.store.live_nodes() if p.id != self.id]
+        live = {p.id for p in self.peers}
+        self._told = {told for told in self._told if told[0] in live}
+        for peer in self.peers:
+            told = (peer.id, peer.fingerprint)
+            if told in self._told or peer.tasks == mine:
+                continue
+            self._told.add(told)
+            if peer.tasks is None:
+                _log.warning(
+                    "%s does not say which tasks it defines (an engine of an earlier render_sdk):"
+                    " it claims runs of any task and fails those it does not define",
+                    _who(peer),
+                )
+            else:
+                _log.warning(
+                    "%s defines other tasks than this node (%s): %s. Each node runs only the "
+                    "tasks it defines; runs of the others wait for a node that defines them",
+                    _who(peer),
+                    self.id,
+                    differences(mine, peer.tasks),
+                )
+        await self._check_waiting(mine)
+
+    async def _check_waiting(self, mine: Mapping[str, str]) -> None:
+        if any(p.tasks is None for p in self.peers):
+            return  # an engine that does not say its tasks may run them
+        defined = set(mine).union(*(p.tasks or () for p in self.peers))
+        pending = frozenset({RunStatus.PENDING})
+        waiting = set()
+        for task in await self.store.load_tasks():
+            if task.name in defined or task.name in waiting:
+                continue
+            if await self.store.list_runs(RunFilter(task_id=task.id, statuses=pending), 1, None):
+                waiting.add(task.name)
+        new = waiting - self._told_waiting
+        self._told_waiting = waiting
+        if new:
+            _log.warning(
+                "runs of task%s %s are pending and no live node defines %s: they wait for a "
+                "node that does (cancel them if the task is gone for good)",
+                "s" if len(new) > 1 else "",
+                _names(new),
+                "them" if len(new) > 1 else "it",
+            )
 
     # --- joining and leaving ------------------------------------------------------------------
     async def join(self) -> tuple[list[RunRecord], set[str]]:
@@ -91,12 +225,17 @@ class Node:
         (all of it with a single-node store): the claimed runs, oldest first, and the ids of
         the runs this sweep freed. With a shared store the claims are the node's to run
         (:meth:`start`) and nothing is returned."""
-        await self.store.join(self.id, self.lease_seconds)
+        await self.store.join(self.id, self.lease_seconds, self.digests)
         self._joined = True
         if self.shared is not None:
             await self.shared.listen(_News(self))
         freed = await self.sweep()
         if self.shared is not None:
+            _log.info("node %s joined, its tasks' fingerprint %s", self.id, self.fingerprint)
+            try:
+                await self.check_peers()
+            except Exception as exc:  # a report only: the node goes on without it
+                _log.warning("node %s: reading the other nodes failed: %s", self.id, exc)
             return [], set()
         claimed = await self.store.claim_runs(self.id, None, waiting=True)
         return claimed, {run_id for ids in freed.values() for run_id in ids}
@@ -160,13 +299,14 @@ class Node:
                     self.id,
                     self.lease_seconds,
                 )
-                await self.store.join(self.id, self.lease_seconds)
+                await self.store.join(self.id, self.lease_seconds, self.digests)
 
         await self._every(self.lease_seconds / 3, renew)
 
     async def _sweep_loop(self) -> None:
         async def sweep() -> None:
             await self.sweep()
+            await self.check_peers()
 
         await self._every(self.lease_seconds / 2, sweep)
 
@@ -190,7 +330,7 @@ class Node:
             if free <= 0:
                 continue
             try:
-                claimed = await self.store.claim_runs(self.id, free)
+                claimed = await self.store.claim_runs(self.id, free, tasks=self.digests)
                 if claimed:
                     self.host.log_block(await self.shared.log_block())
                     await self.host.take(claimed)

@@ -17,8 +17,11 @@ the runs of every owner that is not live: their running attempts are recorded as
 retry spent, render_sdk/engine/lifecycle.py) and nobody holds them any more. A node that stops
 cleanly frees its runs at once (:meth:`Store.leave`). The same run is never claimed by two
 nodes. Leases live in the database for a store that several nodes share (PostgreSQL); a store
-of one node at a time (SQLite, memory) keeps them in memory, so at open every earlier owner is
-gone and its runs are freed by the first sweep.
+of one node at a time (SQLite, memory) keeps them in memory (:class:`LocalLeases`), so at open
+every earlier owner is gone and its runs are freed by the first sweep. A node joins with the
+tasks it defines (each name with a digest of its definition): :meth:`Store.live_nodes` tells
+every node what the others define, and a node claims only runs of its own tasks
+(docs/engine.md, "Running several nodes").
 
 Writes are ordered when they are called: each takes a snapshot of its records at once, a
 write called after another is never durable before it, and a read sees every write called
@@ -34,7 +37,9 @@ is a SQLite file (or ``:memory:``).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Sequence
+import hashlib
+import time
+from collections.abc import Awaitable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -49,6 +54,35 @@ class StoreCounters:
     event_seq: int  # largest terminal-event sequence number handed out so far
     log_seq: int  # largest log line sequence number so far
     cursor_key: bytes  # secret for cursor MACs, kept with the data
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    """A live node as it last joined: its id, the tasks it defines (each name with a digest of
+    its definition; None when it did not say, as engines from before digests were kept do), and
+    where it runs (a line for people, empty when the store keeps none)."""
+
+    id: str
+    tasks: Mapping[str, str] | None
+    about: str = ""
+
+    @property
+    def fingerprint(self) -> str:
+        """:func:`fingerprint` of its tasks ("" when it did not say them)."""
+        return "" if self.tasks is None else fingerprint(self.tasks)
+
+
+def fingerprint(tasks: Mapping[str, str]) -> str:
+    """One digest of a set of tasks (name -> digest of its definition): equal for two nodes
+    exactly when they define the same tasks the same way.
+
+    >>> fingerprint({"b": "2", "a": "1"}) == fingerprint({"a": "1", "b": "2"}) != fingerprint({})
+    True
+    """
+    digest = hashlib.sha256()
+    for name, spec in sorted(tasks.items()):
+        digest.update(f"{name}\0{spec}\n".encode())
+    return digest.hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -125,8 +159,14 @@ class Store(Protocol):
         """True when several nodes may use this store at once (they then claim new work from
         it); False for a store of one node at a time."""
 
-    async def join(self, node: str, lease_seconds: float) -> None:
-        """Record ``node`` as live for ``lease_seconds`` from now."""
+    async def join(
+        self, node: str, lease_seconds: float, tasks: Mapping[str, str] | None = None
+    ) -> None:
+        """Record ``node`` as live for ``lease_seconds`` from now, defining ``tasks`` (task name
+        -> digest of its definition; None: not said). Joining again replaces both."""
+
+    async def live_nodes(self) -> list[NodeInfo]:
+        """Every node whose lease has not lapsed, by id, with what it said when it joined."""
 
     async def renew(self, node: str, lease_seconds: float) -> bool:
         """Extend ``node``'s lease to ``lease_seconds`` from now; False if it holds none any more
@@ -142,12 +182,58 @@ class Store(Protocol):
         """``node`` stops: free its runs (as :meth:`sweep` does) and forget it."""
 
     async def claim_runs(
-        self, node: str, limit: int | None, *, waiting: bool = False
+        self,
+        node: str,
+        limit: int | None,
+        *,
+        waiting: bool = False,
+        tasks: Collection[str] | None = None,
     ) -> list[RunRecord]:
         """Up to ``limit`` (None: all) pending runs without an owner, oldest first, now owned by
         ``node``: those whose ``not_before`` has passed, and with ``waiting`` those still in a
-        retry wait too (the node then resumes each at its ``not_before``). Concurrent claims,
-        from this store object or from other nodes, never return the same run twice."""
+        retry wait too (the node then resumes each at its ``not_before``); with ``tasks``, only
+        runs of the tasks of these names. Concurrent claims, from this store object or from
+        other nodes, never return the same run twice."""
+
+
+class LocalLeases:
+    """The leases of a store of one node at a time, kept in this process's memory: a store that
+    opens starts a new one, so every earlier node is gone.
+
+    leases = LocalLeases()
+    leases.join("nod-1a2b", 15.0, {"square": "9f2c..."})
+    """
+
+    def __init__(self) -> None:
+        self._nodes: dict[str, tuple[float, Mapping[str, str] | None]] = {}
+
+    def join(self, node: str, lease_seconds: float, tasks: Mapping[str, str] | None) -> None:
+        self._nodes[node] = (time.monotonic() + lease_seconds, tasks)
+
+    def renew(self, node: str, lease_seconds: float) -> bool:
+        found = self._nodes.get(node)
+        if found is None:
+            return False
+        self._nodes[node] = (time.monotonic() + lease_seconds, found[1])
+        return True
+
+    def expire(self) -> set[str]:
+        """Forget the nodes whose lease lapsed; the live ones."""
+        now = time.monotonic()
+        for node in [n for n, (until, _) in self._nodes.items() if until < now]:
+            del self._nodes[node]
+        return set(self._nodes)
+
+    def leave(self, node: str) -> None:
+        self._nodes.pop(node, None)
+
+    def live(self) -> list[NodeInfo]:
+        now = time.monotonic()
+        return [
+            NodeInfo(node, None if tasks is None else dict(tasks))
+            for node, (until, tasks) in sorted(self._nodes.items())
+            if until >= now
+        ]
 
 
 @runtime_checkable

@@ -11,15 +11,14 @@ from __future__ import annotations
 import asyncio
 import bisect
 import secrets
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TypeVar
 
 from render_sdk.engine import lifecycle
 from render_sdk.engine.records import LogRecord, RunFilter, RunRecord, RunStatus, TaskRecord
-from render_sdk.engine.store import InsertResult, StoreCounters
+from render_sdk.engine.store import InsertResult, LocalLeases, NodeInfo, StoreCounters
 
 T = TypeVar("T")
 
@@ -52,7 +51,7 @@ class MemoryStore:
         self._logs: dict[str, _Logs] = {}
         self._cursor_key = secrets.token_bytes(16)
         self._open = False
-        self._nodes: dict[str, float] = {}  # live node -> its lease's end (time.monotonic)
+        self._leases = LocalLeases()
 
     def _check_open(self) -> None:
         if not self._open:
@@ -60,7 +59,7 @@ class MemoryStore:
 
     async def open(self) -> StoreCounters:
         self._open = True
-        self._nodes = {}  # one node at a time: every earlier one is gone
+        self._leases = LocalLeases()  # one node at a time: every earlier one is gone
         event_seq = max((r.event_seq or 0 for _, r in self._runs.values()), default=0)
         log_seq = max((logs.seqs[-1] for logs in self._logs.values() if logs.seqs), default=0)
         return StoreCounters(event_seq=event_seq, log_seq=log_seq, cursor_key=self._cursor_key)
@@ -165,26 +164,27 @@ class MemoryStore:
     def shared(self) -> bool:
         return False
 
-    async def join(self, node: str, lease_seconds: float) -> None:
+    async def join(
+        self, node: str, lease_seconds: float, tasks: Mapping[str, str] | None = None
+    ) -> None:
         self._check_open()
-        self._nodes[node] = time.monotonic() + lease_seconds
+        self._leases.join(node, lease_seconds, tasks)
+
+    async def live_nodes(self) -> list[NodeInfo]:
+        self._check_open()
+        return self._leases.live()
 
     async def renew(self, node: str, lease_seconds: float) -> bool:
         self._check_open()
-        if node not in self._nodes:
-            return False
-        self._nodes[node] = time.monotonic() + lease_seconds
-        return True
+        return self._leases.renew(node, lease_seconds)
 
     async def sweep(self) -> dict[str, list[str]]:
         self._check_open()
-        now = time.monotonic()
-        for node in [n for n, until in self._nodes.items() if until < now]:
-            del self._nodes[node]
-        return self._free(lambda owner: owner is None or owner not in self._nodes)
+        live = self._leases.expire()
+        return self._free(lambda owner: owner is None or owner not in live)
 
     async def leave(self, node: str) -> None:
-        self._nodes.pop(node, None)
+        self._leases.leave(node)
         self._free(lambda owner: owner == node)
 
     def _free(self, gone: Callable[[str | None], bool]) -> dict[str, list[str]]:
@@ -202,7 +202,12 @@ class MemoryStore:
         return freed
 
     async def claim_runs(
-        self, node: str, limit: int | None, *, waiting: bool = False
+        self,
+        node: str,
+        limit: int | None,
+        *,
+        waiting: bool = False,
+        tasks: Collection[str] | None = None,
     ) -> list[RunRecord]:
         self._check_open()
         now = datetime.now(timezone.utc)
@@ -212,6 +217,8 @@ class MemoryStore:
                 break
             rec = self._runs[run_id][1]
             if rec.status is not RunStatus.PENDING or rec.owner is not None:
+                continue
+            if tasks is not None and rec.task_name not in tasks:
                 continue
             if not waiting and rec.not_before is not None and rec.not_before > now:
                 continue

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import secrets
 import socket
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -45,6 +46,7 @@ from render_sdk.engine._stored import (
 from render_sdk.engine.records import LogRecord, RunFilter, RunRecord, RunStatus, TaskRecord
 from render_sdk.engine.store import (
     InsertResult,
+    NodeInfo,
     StoreCounters,
     StoreListener,
     StoreOpenError,
@@ -739,16 +741,24 @@ class PostgresStore:
     def shared(self) -> bool:
         return True
 
-    async def join(self, node: str, lease_seconds: float) -> None:
+    async def join(
+        self, node: str, lease_seconds: float, tasks: Mapping[str, str] | None = None
+    ) -> None:
         self._node = node
         await self._check_open().execute(
             "INSERT INTO nodes (id, expires_at, info) "
             "VALUES ($1, now() + $2 * interval '1 second', $3) "
-            "ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at",
+            "ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at, info = excluded.info",
             node,
             float(lease_seconds),
-            _application_name(),
+            _node_info(tasks),
         )
+
+    async def live_nodes(self) -> list[NodeInfo]:
+        rows = await self._read(
+            "fetch", "SELECT id, info FROM nodes WHERE expires_at >= now() ORDER BY id"
+        )
+        return [_node_from_info(row[0], row[1]) for row in rows]
 
     async def renew(self, node: str, lease_seconds: float) -> bool:
         status = await self._check_open().execute(
@@ -782,9 +792,15 @@ class PostgresStore:
         await self._write(custom=op)
 
     async def claim_runs(
-        self, node: str, limit: int | None, *, waiting: bool = False
+        self,
+        node: str,
+        limit: int | None,
+        *,
+        waiting: bool = False,
+        tasks: Collection[str] | None = None,
     ) -> list[RunRecord]:
-        claimed: list[RunRecord] = await self._write(custom=_claim_op(node, limit, waiting))
+        names = None if tasks is None else sorted(set(tasks))
+        claimed: list[RunRecord] = await self._write(custom=_claim_op(node, limit, waiting, names))
         return claimed
 
     # --- the writer task -----------------------------------------------------------------------
@@ -995,15 +1011,17 @@ async def _run_one(conn: asyncpg.Connection, write: _Write, replay: bool) -> Any
 
 
 def _claim_op(
-    node: str, limit: int | None, waiting: bool
+    node: str, limit: int | None, waiting: bool, names: list[str] | None = None
 ) -> Callable[[asyncpg.Connection, bool], Awaitable[list[RunRecord]]]:
-    """The write of :meth:`PostgresStore.claim_runs`."""
+    """The write of :meth:`PostgresStore.claim_runs` (``names``: only runs of these tasks)."""
     due = "" if waiting else " AND (not_before IS NULL OR not_before <= now())"
+    which = "" if names is None else " AND task_name = ANY($3::text[])"
     sql = (
         f"UPDATE runs SET owner = $1 WHERE pos IN (SELECT pos FROM runs "
-        f"WHERE status = 'pending' AND owner IS NULL{due} "
+        f"WHERE status = 'pending' AND owner IS NULL{due}{which} "
         f"ORDER BY pos LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING {RUN_COLUMNS}, pos"
     )
+    args: tuple[Any, ...] = (node, limit) if names is None else (node, limit, names)
 
     async def op(conn: asyncpg.Connection, replay: bool) -> list[RunRecord]:
         if replay:
@@ -1015,11 +1033,30 @@ def _claim_op(
                 node,
             )
         else:
-            rows = await conn.fetch(sql, node, limit)
+            rows = await conn.fetch(sql, *args)
             rows.sort(key=lambda row: int(row[RUN_NCOLS]))
         return [_run_from_row(row) for row in rows]
 
     return op
+
+
+def _node_info(tasks: Mapping[str, str] | None) -> str:
+    """The ``info`` of a node's row: JSON of where it runs and the tasks it defines (engines
+    from before that kept a plain line there, which :func:`_node_from_info` reads too)."""
+    said = None if tasks is None else dict(sorted(tasks.items()))
+    return json.dumps({"about": _application_name(), "tasks": said}, separators=(",", ":"))
+
+
+def _node_from_info(node: str, info: str) -> NodeInfo:
+    try:
+        found = json.loads(info)
+    except ValueError:
+        found = None
+    if not isinstance(found, dict):
+        return NodeInfo(node, None, info)
+    tasks = found.get("tasks")
+    said = {str(k): str(v) for k, v in tasks.items()} if isinstance(tasks, dict) else None
+    return NodeInfo(node, said, str(found.get("about", "")))
 
 
 def _cancel_news(payload: str) -> tuple[str, str | None]:

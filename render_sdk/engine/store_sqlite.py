@@ -15,8 +15,7 @@ import fcntl
 import os
 import secrets
 import sqlite3
-import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -40,7 +39,7 @@ from render_sdk.engine.records import (
     RunRecord,
     TaskRecord,
 )
-from render_sdk.engine.store import InsertResult, StoreCounters
+from render_sdk.engine.store import InsertResult, LocalLeases, NodeInfo, StoreCounters
 
 _IDS_PER_READ = 500  # run ids per statement of get_runs (well under SQLite's variable limit)
 
@@ -179,7 +178,7 @@ class SQLiteStore:
         self.durable = durable
         self._writer = SQLiteWriter(self._connect)
         self._lock_fd: int | None = None
-        self._nodes: dict[str, float] = {}  # live node -> its lease's end (time.monotonic)
+        self._leases = LocalLeases()
 
     @property
     def commits(self) -> int:
@@ -230,7 +229,7 @@ class SQLiteStore:
 
     async def open(self) -> StoreCounters:
         self._lock()
-        self._nodes = {}  # one node at a time: every earlier one is gone
+        self._leases = LocalLeases()  # one node at a time: every earlier one is gone
         try:
             self._writer.start(asyncio.get_running_loop())
             return await self._writer.write(_read_counters)
@@ -412,36 +411,44 @@ class SQLiteStore:
     def shared(self) -> bool:
         return False
 
-    async def join(self, node: str, lease_seconds: float) -> None:
-        self._nodes[node] = time.monotonic() + lease_seconds
+    async def join(
+        self, node: str, lease_seconds: float, tasks: Mapping[str, str] | None = None
+    ) -> None:
+        self._leases.join(node, lease_seconds, tasks)
+
+    async def live_nodes(self) -> list[NodeInfo]:
+        return self._leases.live()
 
     async def renew(self, node: str, lease_seconds: float) -> bool:
-        if node not in self._nodes:
-            return False
-        self._nodes[node] = time.monotonic() + lease_seconds
-        return True
+        return self._leases.renew(node, lease_seconds)
 
     async def sweep(self) -> dict[str, list[str]]:
-        now = time.monotonic()
-        for node in [n for n, until in self._nodes.items() if until < now]:
-            del self._nodes[node]
-        live = set(self._nodes)
+        live = self._leases.expire()
         return await self._writer.write(lambda conn: _free(conn, lambda o: o not in live))
 
     async def leave(self, node: str) -> None:
-        self._nodes.pop(node, None)
+        self._leases.leave(node)
         await self._writer.write(lambda conn: _free(conn, lambda o: o == node))
 
     async def claim_runs(
-        self, node: str, limit: int | None, *, waiting: bool = False
+        self,
+        node: str,
+        limit: int | None,
+        *,
+        waiting: bool = False,
+        tasks: Collection[str] | None = None,
     ) -> list[RunRecord]:
+        names = None if tasks is None else sorted(set(tasks))
+
         def op(conn: sqlite3.Connection) -> list[RunRecord]:
             sql = (
                 f"SELECT {RUN_COLUMNS} FROM runs WHERE status = 'pending' AND owner IS NULL"
                 + ("" if waiting else " AND (not_before IS NULL OR not_before <= ?)")
+                + ("" if names is None else f" AND task_name IN ({', '.join('?' * len(names))})")
                 + " ORDER BY pos LIMIT ?"
             )
             args: list[Any] = [] if waiting else [iso(datetime.now(timezone.utc))]
+            args.extend(names or ())
             rows = conn.execute(sql, [*args, -1 if limit is None else limit]).fetchall()
             claimed = [_run_from_row(row) for row in rows]
             for rec in claimed:
