@@ -21,7 +21,7 @@ from render_sdk.engine.records import (
     RunStatus,
     TaskRecord,
 )
-from render_sdk.engine.store import Store, StoreCounters
+from render_sdk.engine.store import NodeInfo, Store, StoreCounters
 from render_sdk.engine.store_memory import MemoryStore
 from render_sdk.engine.store_sqlite import SQLiteStore
 
@@ -466,6 +466,47 @@ async def test_claims_take_unowned_runs_that_are_due_oldest_first(stores: Stores
         assert await store.get_run(rec.id) == rec  # the owner is stored
     stored = await store.get_run("trn-000001")
     assert stored is not None and stored.owner == "nod-other"
+
+
+async def test_claims_can_take_only_runs_of_the_tasks_named(stores: Stores) -> None:
+    store = stores.store
+    rows = [owned(1, None), owned(2, None), owned(3, None), owned(4, None)]
+    rows[1].task_id, rows[1].task_name = "tsk-b", "b"
+    rows[3].task_id, rows[3].task_name = "tsk-c", "c"
+    for rec in rows:
+        await store.insert_run(rec, None)
+    assert await store.claim_runs("nod-x", None, tasks=["x"]) == []
+    assert await store.claim_runs("nod-x", None, tasks=set()) == []
+    first = await store.claim_runs("nod-b", 10, tasks={"b": "digest", "x": "digest"})
+    assert [(r.id, r.owner) for r in first] == [("trn-000002", "nod-b")]
+    both = await store.claim_runs("nod-ac", 1, tasks=("a", "c"))
+    assert [r.id for r in both] == ["trn-000001"]
+    waiting = await store.claim_runs("nod-ac", None, waiting=True, tasks=("c", "a"))
+    assert [r.id for r in waiting] == ["trn-000003", "trn-000004"]
+    for rec in [*first, *both, *waiting]:
+        assert await store.get_run(rec.id) == rec
+
+
+async def test_live_nodes_say_the_tasks_they_joined_with(stores: Stores) -> None:
+    store = stores.store
+    await store.join("nod-b", 600, {"square": "d1", "cube": "d2"})
+    await store.join("nod-a", 600, {"square": "d1"})
+    await store.join("nod-quiet", 600)  # says nothing of its tasks
+    await store.join("nod-short", 0.05, {"square": "d9"})
+    await asyncio.sleep(0.3)  # at least this long: the short lease has lapsed
+    live = await store.live_nodes()
+    assert [(n.id, n.tasks) for n in live] == [
+        ("nod-a", {"square": "d1"}),
+        ("nod-b", {"square": "d1", "cube": "d2"}),
+        ("nod-quiet", None),
+    ]
+    assert live[0].fingerprint != live[1].fingerprint and live[2].fingerprint == ""
+    assert live[0].fingerprint == NodeInfo("nod-other", {"square": "d1"}).fingerprint
+    await store.join("nod-a", 600, {"square": "d3"})  # joined again: what it says now
+    await store.leave("nod-b")
+    assert await store.renew("nod-quiet", 600)  # a renewal keeps what it said
+    live = await store.live_nodes()
+    assert [(n.id, n.tasks) for n in live] == [("nod-a", {"square": "d3"}), ("nod-quiet", None)]
 
 
 async def test_concurrent_claims_never_return_one_run_twice(stores: Stores) -> None:
