@@ -2,10 +2,10 @@
 ``render-workflows dev`` processes on a real cluster. docs/engine.md, "Running several nodes".
 
 Node ``a`` runs tests/e2e/apps/nodes_app.py; node ``b`` runs its second version,
-tests/e2e/apps/nodes_app_b.py: ``where`` and ``spread`` the same, ``only_b`` only there,
-``hold_tree`` defined differently, ``hold`` only on ``a``. Each node says how the other's tasks
-differ, a run of ``only_b`` runs on ``b`` wherever it was started, and runs of the tasks both
-define still spread.
+tests/e2e/apps/nodes_app_b.py: ``where`` and ``spread`` the same, ``only_b`` and ``ask_a`` only
+on ``b``, ``hold_tree`` defined differently, ``hold`` and ``only_a`` only on ``a``. Each node
+says how the other's tasks differ, a run (or subtask) of a task one node defines runs there
+wherever it was started, and runs of the tasks both define still spread.
 """
 
 from __future__ import annotations
@@ -39,9 +39,15 @@ def test_nodes_with_different_tasks_say_how_and_each_runs_the_tasks_it_defines(
     until(lambda: bool(reports(a)), "a to report b's tasks", a.output)
     (said_by_b,) = reports(b)
     assert "WARNING" in said_by_b
-    assert "only here: only_b; only there: hold; defined differently: hold_tree" in said_by_b
+    assert (
+        "only here: ask_a, only_b; only there: hold, only_a; defined differently: hold_tree"
+        in said_by_b
+    )
     (said_by_a,) = reports(a)
-    assert "only here: hold; only there: only_b; defined differently: hold_tree" in said_by_a
+    assert (
+        "only here: hold, only_a; only there: ask_a, only_b; defined differently: hold_tree"
+        in said_by_a
+    )
     found_by_a, found_by_b = (WHO.search(line) for line in (said_by_a, said_by_b))
     assert found_by_a is not None and found_by_b is not None
     assert found_by_a.groups() == tuple(reversed(found_by_b.groups()))  # (the other, itself)
@@ -58,6 +64,9 @@ def test_nodes_with_different_tasks_say_how_and_each_runs_the_tasks_it_defines(
         assert done["status"] == "completed", done
         ran_on.add(done["results"][0][0])
     assert ran_on == {"a", "b"}, ran_on
+    # ask_a, started on a, runs on b; its subtask only_a, started on b, runs on a.
+    asked = a.wait_done(a.start_run("ask_a", "asked"))
+    assert asked["status"] == "completed" and asked["results"] == [["b", "a", "asked"]], asked
     # Said once per node, however many sweeps went by meanwhile.
     assert len(reports(a)) == 1 and len(reports(b)) == 1
 

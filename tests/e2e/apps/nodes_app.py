@@ -54,3 +54,10 @@ def hold(key: str) -> str:
 async def hold_tree(key: str, children: int) -> list[str]:
     """A parent whose ``children`` subtasks (``hold``) run until canceled, on any node."""
     return list(await asyncio.gather(*(hold(f"{key}-{i}") for i in range(children))))
+
+
+@app.task(retry=Retry(max_retries=0, wait_duration_ms=0))
+def only_a(key: str) -> list[str]:
+    """A task its second version (nodes_app_b.py) does not define: the node that ran it and
+    the key."""
+    return [os.environ.get("NODE_NAME", "?"), key]

@@ -1,6 +1,6 @@
 """A second version of tests/e2e/apps/nodes_app.py, for a node beside nodes of the first
-(tests/nodes/test_mixed_tasks.py): ``where`` and ``spread`` as there, ``only_b`` new,
-``hold_tree`` defined differently (a timeout), ``hold`` gone.
+(tests/nodes/test_mixed_tasks.py): ``where`` and ``spread`` as there, ``only_b`` and ``ask_a``
+new, ``hold_tree`` defined differently (a timeout), ``hold`` and ``only_a`` gone.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import asyncio
 import os
 import time
 
-from nodes_app import _note
+from nodes_app import _note, only_a
 
 from render_sdk import Retry, Workflows
 
@@ -39,6 +39,13 @@ def only_b(key: str, seconds: float) -> list[str]:
     time.sleep(seconds)
     _note(key, "end")
     return [os.environ.get("NODE_NAME", "?"), key]
+
+
+@app.task(retry=Retry(max_retries=0, wait_duration_ms=0))
+async def ask_a(key: str) -> list[str]:
+    """The node that ran it, and what its subtask ``only_a`` (which this version does not
+    define) says: the node that ran that and the key."""
+    return [os.environ.get("NODE_NAME", "?"), *await only_a(key)]
 
 
 @app.task(retry=Retry(max_retries=0, wait_duration_ms=0), timeout_seconds=600)
