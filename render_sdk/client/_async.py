@@ -13,7 +13,7 @@ from __future__ import annotations
 from asyncio import sleep
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 import httpx
@@ -22,12 +22,10 @@ from render_api import models as api
 from render_api.api.logs import list_logs
 from render_api.api.task_runs import (
     cancel_task_run,
-    create_task_run,
-    get_task_run,
     list_task_runs,
 )
 from render_api.api.tasks import get_task, list_tasks
-from render_api.types import UNSET, Response, Unset
+from render_api.types import UNSET, Unset
 
 from render_sdk.client import _convert
 from render_sdk.client._base import (
@@ -52,6 +50,8 @@ from render_sdk.client.types import (
     TaskRunList,
 )
 
+T = TypeVar("T")
+
 __all__ = ["AsyncTaskRunEventStream", "AsyncWorkflows", "AwaitableTaskRun"]
 
 
@@ -73,9 +73,9 @@ class AsyncWorkflows:
     async def _send(
         self,
         operation: str,
-        call: Callable[[], Awaitable[Response[Any]]],
+        call: Callable[[], Awaitable[T]],
         retries: Retries | None = None,
-    ) -> Response[Any]:
+    ) -> T:
         """Run ``call`` under ``retries`` (by default, the client's policy for a request that is
         safe to repeat); return its answer or raise its error."""
         retries = retries or self._core.retries()
@@ -110,8 +110,7 @@ class AsyncWorkflows:
             details = await run
         """
         response = await self._create("start_task", task_slug, input_data, idempotency_key)
-        model = self._core.parsed("start_task", response, api.TaskRun)
-        return _convert.task_run(model, AwaitableTaskRun, workflows=self)
+        return self._core.start_result("start_task", response, AwaitableTaskRun, workflows=self)
 
     async def _create(
         self,
@@ -120,7 +119,7 @@ class AsyncWorkflows:
         input_data: TaskData | None,
         idempotency_key: str | None,
         prefer: str | Unset = UNSET,
-    ) -> Response[Any]:
+    ) -> httpx.Response:
         """POST a new run (with ``prefer``, a ``Prefer`` header). Sent again only with an
         idempotency key, since a retry without one could start a second run; with a key, a
         start whose connection broke is sent again for up to the reconnect patience."""
@@ -132,7 +131,7 @@ class AsyncWorkflows:
         )
         return await self._send(
             operation,
-            lambda: create_task_run.asyncio_detailed(client=self._api, body=body, prefer=prefer),
+            lambda: self._http.request(**self._core.start_request(body, prefer)),
             retries,
         )
 
@@ -157,7 +156,8 @@ class AsyncWorkflows:
         details = self._core.waited_details(response)
         if details is not None:  # the server held its answer until the run finished
             return self._core.finish("run_task", details)
-        return await self._wait(self._core.started_run_id("start_task", response), "run_task")
+        run = self._core.started_run("run_task", response)
+        return await self._wait(self._core.started_run_id("start_task", run, response), "run_task")
 
     async def _wait(self, task_run_id: str, operation: str) -> TaskRunDetails:
         # Runs awaited in the same loop iteration share one event stream (see _waiter).
@@ -193,11 +193,9 @@ class AsyncWorkflows:
         """
         run_id = _convert.check_id(task_run_id, "task_run_id")
         response = await self._send(
-            "get_task_run",
-            lambda: get_task_run.asyncio_detailed(client=self._api, task_run_id=run_id),
+            "get_task_run", lambda: self._http.request("get", self._core.run_url(run_id))
         )
-        model = self._core.parsed("get_task_run", response, api.TaskRunDetails)
-        return _convert.task_run_details(model)
+        return self._core.details_result("get_task_run", response)
 
     async def cancel_task_run(self, task_run_id: str) -> None:
         """Cancel a pending or running run (and its subtasks). ClientError if it is unknown or

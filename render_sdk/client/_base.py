@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import uuid
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import httpx
 from render_api import models as api
 from render_api.types import UNSET, Response, Unset
 
 from render_sdk.client import _constants as C
-from render_sdk.client import _convert
+from render_sdk.client import _convert, _fastread
 from render_sdk.client._config import Settings
 from render_sdk.client._retry import Retries, RetryPolicy
 from render_sdk.client._sse import ServerSentEvent, SSEDecoder
@@ -32,14 +33,17 @@ from render_sdk.client.types import (
     ListTaskRunsParams,
     LogPage,
     TaskList,
+    TaskRun,
     TaskRunDetails,
     TaskRunList,
 )
 
 T = TypeVar("T")
+R = TypeVar("R", bound=TaskRun)
 
 TERMINAL_EVENTS = frozenset({"task.completed", "task.succeeded", "task.failed", "task.canceled"})
 EVENTS_PATH = "/task-runs/events"
+RUNS_PATH = "/task-runs"
 
 
 class ErrorAnswer(Exception):
@@ -121,9 +125,7 @@ class EventTracker:
         if event.event not in TERMINAL_EVENTS:
             return None
         try:
-            details = _convert.task_run_details(
-                api.TaskRunDetails.from_dict(json.loads(event.data))
-            )
+            details = _fastread.run_details(json.loads(event.data))
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise RenderError(
                 f"task_run_events: cannot read the data of event {event.id!r}: {exc}",
@@ -206,17 +208,20 @@ class WorkflowsCore:
             )
         raise exc
 
+    def unexpected(self, operation: str, status_code: int) -> RenderError:
+        """The error for a success answer whose status the operation does not expect."""
+        return RenderError(
+            f"{operation}: unexpected answer HTTP {int(status_code)} from {self.settings.api_url}",
+            operation=operation,
+            status_code=int(status_code),
+        )
+
     def parsed(self, operation: str, response: Response[Any], kind: type[T]) -> T:
         """The answer's parsed model, which must be a ``kind``."""
         value = response.parsed
         if isinstance(value, kind):
             return value
-        raise RenderError(
-            f"{operation}: unexpected answer HTTP {int(response.status_code)} from "
-            f"{self.settings.api_url}",
-            operation=operation,
-            status_code=int(response.status_code),
-        )
+        raise self.unexpected(operation, response.status_code)
 
     def run_task_key(self, idempotency_key: str | None) -> str | None:
         """The idempotency key of ``run_task``'s start: the caller's, else, against the local
@@ -227,20 +232,62 @@ class WorkflowsCore:
             return idempotency_key
         return f"run-task-{uuid.uuid4().hex}"
 
-    def started_run_id(self, operation: str, response: Response[Any]) -> str:
-        """The id of the run a start answer names: its body, else its ``Location``."""
-        if isinstance(response.parsed, api.TaskRun):
-            return response.parsed.id
+    def started_run(
+        self,
+        operation: str,
+        response: httpx.Response,
+        cls: type[R] = TaskRun,  # type: ignore[assignment]
+        **extra: Any,
+    ) -> R | None:
+        """The run a start answered with, as the generated ``create_task_run`` reads it: a
+        ``cls`` for a 202, None for another success status; a body it cannot read is an error."""
+        if response.status_code != 202:
+            return None
+        try:
+            return _fastread.run(response.json(), cls, **extra)
+        except Exception as exc:
+            error = self.translate(operation, exc)
+        raise error
+
+    def start_result(
+        self,
+        operation: str,
+        response: httpx.Response,
+        cls: type[R] = TaskRun,  # type: ignore[assignment]
+        **extra: Any,
+    ) -> R:
+        """The run of a start's answer (:meth:`started_run`), which must be one."""
+        run = self.started_run(operation, response, cls, **extra)
+        if run is None:
+            raise self.unexpected(operation, response.status_code)
+        return run
+
+    def details_result(self, operation: str, response: httpx.Response) -> TaskRunDetails:
+        """The run details of a ``get_task_run`` answer, as the generated ``get_task_run``
+        reads them: a 200 carries them; another success status is unexpected."""
+        if response.status_code != 200:
+            raise self.unexpected(operation, response.status_code)
+        try:
+            return _fastread.run_details(response.json())
+        except Exception as exc:
+            error = self.translate(operation, exc)
+        raise error
+
+    def started_run_id(self, operation: str, run: TaskRun | None, response: httpx.Response) -> str:
+        """The id of the run a start answer names: its run, else its body, else its
+        ``Location``."""
+        if run is not None:
+            return run.id
         try:
             run_id = json.loads(response.content)["id"]
             if isinstance(run_id, str) and run_id:
                 return run_id
         except (ValueError, KeyError, TypeError):
             pass
-        location = response.headers.get("location", "")
-        run_id = location.rstrip("/").rsplit("/", 1)[-1]
-        if run_id.startswith("trn-"):
-            return run_id
+        location: str = response.headers.get("location", "")
+        named = location.rstrip("/").rsplit("/", 1)[-1]
+        if named.startswith("trn-"):
+            return named
         raise RenderError(
             f"{operation}: the answer from {self.settings.api_url} names no task run",
             operation=operation,
@@ -248,14 +295,13 @@ class WorkflowsCore:
         )
 
     @staticmethod
-    def waited_details(response: Response[Any]) -> TaskRunDetails | None:
+    def waited_details(response: httpx.Response) -> TaskRunDetails | None:
         """The finished run of a start the server held until the run's outcome (answered with
         ``Preference-Applied: wait``); None when it did not wait or the run is still going."""
         if "preference-applied" not in response.headers:
             return None
         try:
-            model = api.TaskRunDetails.from_dict(json.loads(response.content))
-            details = _convert.task_run_details(model)
+            details = _fastread.run_details(json.loads(response.content))
         except (ValueError, KeyError, TypeError, AttributeError):
             return None  # not details after all: the run is awaited on events instead
         return details if details.status.is_terminal else None
@@ -299,6 +345,19 @@ class WorkflowsCore:
         raise TaskRunError(details, operation=operation)
 
     # --- request arguments -----------------------------------------------------------------
+    @staticmethod
+    def start_request(body: api.RunTask, prefer: str | Unset) -> dict[str, Any]:
+        """httpx ``request`` arguments of a start (with ``prefer``, a ``Prefer`` header), as the
+        generated ``create_task_run`` builds them."""
+        headers = {} if isinstance(prefer, Unset) else {"Prefer": prefer}
+        headers["Content-Type"] = "application/json"
+        return {"method": "post", "url": RUNS_PATH, "json": body.to_dict(), "headers": headers}
+
+    @staticmethod
+    def run_url(task_run_id: str) -> str:
+        """The path of a run, as the generated ``get_task_run`` builds it."""
+        return f"{RUNS_PATH}/{quote(task_run_id, safe='')}"
+
     @staticmethod
     def list_runs_kwargs(params: ListTaskRunsParams | None) -> dict[str, Any]:
         """Keyword arguments of the generated ``list_task_runs`` call."""

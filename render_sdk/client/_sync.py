@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Generator, Sequence
 from time import sleep
 from types import TracebackType
-from typing import Any
+from typing import TypeVar
 
 import httpx
 from render_api import Client
@@ -20,12 +20,10 @@ from render_api import models as api
 from render_api.api.logs import list_logs
 from render_api.api.task_runs import (
     cancel_task_run,
-    create_task_run,
-    get_task_run,
     list_task_runs,
 )
 from render_api.api.tasks import get_task, list_tasks
-from render_api.types import UNSET, Response, Unset
+from render_api.types import UNSET, Unset
 
 from render_sdk.client import _convert
 from render_sdk.client._base import (
@@ -49,6 +47,8 @@ from render_sdk.client.types import (
     TaskRunList,
 )
 
+T = TypeVar("T")
+
 __all__ = ["TaskRunEventStream", "Workflows"]
 
 
@@ -64,9 +64,7 @@ class Workflows:
         self._http = http
         self._core = core
 
-    def _send(
-        self, operation: str, call: Callable[[], Response[Any]], retries: Retries | None = None
-    ) -> Response[Any]:
+    def _send(self, operation: str, call: Callable[[], T], retries: Retries | None = None) -> T:
         """Run ``call`` under ``retries`` (by default, the client's policy for a request that is
         safe to repeat); return its answer or raise its error."""
         retries = retries or self._core.retries()
@@ -97,7 +95,7 @@ class Workflows:
             print(run.id, run.status)
         """
         response = self._create("start_task", task_slug, input_data, idempotency_key)
-        return _convert.task_run(self._core.parsed("start_task", response, api.TaskRun))
+        return self._core.start_result("start_task", response)
 
     def _create(
         self,
@@ -106,7 +104,7 @@ class Workflows:
         input_data: TaskData | None,
         idempotency_key: str | None,
         prefer: str | Unset = UNSET,
-    ) -> Response[Any]:
+    ) -> httpx.Response:
         """POST a new run (with ``prefer``, a ``Prefer`` header). Sent again only with an
         idempotency key, since a retry without one could start a second run; with a key, a
         start whose connection broke is sent again for up to the reconnect patience."""
@@ -118,7 +116,7 @@ class Workflows:
         )
         return self._send(
             operation,
-            lambda: create_task_run.sync_detailed(client=self._api, body=body, prefer=prefer),
+            lambda: self._http.request(**self._core.start_request(body, prefer)),
             retries,
         )
 
@@ -143,7 +141,8 @@ class Workflows:
         details = self._core.waited_details(response)
         if details is not None:  # the server held its answer until the run finished
             return self._core.finish("run_task", details)
-        return self._wait(self._core.started_run_id("start_task", response), "run_task")
+        run = self._core.started_run("run_task", response)
+        return self._wait(self._core.started_run_id("start_task", run, response), "run_task")
 
     def _wait(self, task_run_id: str, operation: str) -> TaskRunDetails:
         stream = TaskRunEventStream(self, [task_run_id], reached=True)
@@ -187,11 +186,9 @@ class Workflows:
         """
         run_id = _convert.check_id(task_run_id, "task_run_id")
         response = self._send(
-            "get_task_run",
-            lambda: get_task_run.sync_detailed(client=self._api, task_run_id=run_id),
+            "get_task_run", lambda: self._http.request("get", self._core.run_url(run_id))
         )
-        model = self._core.parsed("get_task_run", response, api.TaskRunDetails)
-        return _convert.task_run_details(model)
+        return self._core.details_result("get_task_run", response)
 
     def cancel_task_run(self, task_run_id: str) -> None:
         """Cancel a pending or running run (and its subtasks). ClientError if it is unknown or
