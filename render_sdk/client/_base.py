@@ -43,7 +43,6 @@ R = TypeVar("R", bound=TaskRun)
 
 TERMINAL_EVENTS = frozenset({"task.completed", "task.succeeded", "task.failed", "task.canceled"})
 EVENTS_PATH = "/task-runs/events"
-RUNS_PATH = "/task-runs"
 
 
 class ErrorAnswer(Exception):
@@ -164,6 +163,16 @@ class WorkflowsCore:
         self.stream_timeout = httpx.Timeout(timeout, read=max(timeout, C.STREAM_READ_TIMEOUT))
         wait = min(C.RUN_TASK_WAIT, int(timeout / 2))
         self.run_wait: str | Unset = f"wait={wait}" if wait >= 1 else UNSET
+        # The clients' httpx base URL (it ends with a slash). The hot calls pass absolute URLs
+        # joined to it as httpx joins a relative one, which spares httpx parsing two URLs.
+        base = httpx.URL(settings.api_url)
+        self._base_url = (
+            base if base.raw_path.endswith(b"/") else base.copy_with(raw_path=base.raw_path + b"/")
+        )
+        self._runs_url = self._api_url("task-runs")
+
+    def _api_url(self, path: str) -> httpx.URL:
+        return self._base_url.copy_with(raw_path=self._base_url.raw_path + path.encode("ascii"))
 
     # --- errors ----------------------------------------------------------------------------
     def retries(self, *, enabled: bool = True, reconnect: bool = False) -> Retries:
@@ -345,18 +354,16 @@ class WorkflowsCore:
         raise TaskRunError(details, operation=operation)
 
     # --- request arguments -----------------------------------------------------------------
-    @staticmethod
-    def start_request(body: api.RunTask, prefer: str | Unset) -> dict[str, Any]:
-        """httpx ``request`` arguments of a start (with ``prefer``, a ``Prefer`` header), as the
-        generated ``create_task_run`` builds them."""
+    def start_request(self, body: api.RunTask, prefer: str | Unset) -> dict[str, Any]:
+        """httpx ``request`` arguments of a start (with ``prefer``, a ``Prefer`` header): the
+        request the generated ``create_task_run`` makes, its URL already joined to the API's."""
         headers = {} if isinstance(prefer, Unset) else {"Prefer": prefer}
         headers["Content-Type"] = "application/json"
-        return {"method": "post", "url": RUNS_PATH, "json": body.to_dict(), "headers": headers}
+        return {"method": "post", "url": self._runs_url, "json": body.to_dict(), "headers": headers}
 
-    @staticmethod
-    def run_url(task_run_id: str) -> str:
-        """The path of a run, as the generated ``get_task_run`` builds it."""
-        return f"{RUNS_PATH}/{quote(task_run_id, safe='')}"
+    def run_url(self, task_run_id: str) -> httpx.URL:
+        """The URL of a run: the generated ``get_task_run``'s path, joined to the API's URL."""
+        return self._api_url(f"task-runs/{quote(task_run_id, safe='')}")
 
     @staticmethod
     def list_runs_kwargs(params: ListTaskRunsParams | None) -> dict[str, Any]:

@@ -15,6 +15,7 @@ and all. :class:`~render_sdk.RenderAsync` uses it for a local engine unless give
 from __future__ import annotations
 
 import asyncio
+import functools
 import select
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -24,15 +25,20 @@ import h11
 import httpx
 
 from render_sdk.client import _constants as C
-from render_sdk.client._config import is_loopback
+from render_sdk.client._config import is_loopback_name
 
 Origin = tuple[str, str, int]  # (scheme, host, port)
+
+
+@functools.lru_cache(maxsize=64)
+def _is_local(scheme: str, host: str) -> bool:
+    return scheme == "http" and is_loopback_name(host.lower())
 
 
 def local_origin(url: httpx.URL, transport: str) -> Origin:
     """``url``'s (scheme, host, port); UnsupportedProtocol unless it is plain HTTP to a loopback
     address (the only servers the local engine transports speak to)."""
-    if url.scheme != "http" or not is_loopback(str(url)):
+    if not _is_local(url.scheme, url.host):
         raise httpx.UnsupportedProtocol(
             f"{transport} speaks plain HTTP to loopback addresses only, not to "
             f"{url.scheme}://{url.host}: use httpx's own transport for other servers"

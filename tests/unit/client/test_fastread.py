@@ -20,7 +20,6 @@ from render_api.models.task_run_status import TASK_RUN_STATUS_VALUES
 from render_api.types import UNSET
 
 from render_sdk.client import Render, _convert, _fastread
-from render_sdk.client._base import WorkflowsCore
 from render_sdk.client.errors import RenderError
 
 from .conftest import BASE, FakeAPI, details_payload, run_payload
@@ -199,36 +198,48 @@ def test_named_input_is_a_copy_as_through_the_generated_model() -> None:
 
 
 # --- requests --------------------------------------------------------------------------------
-def sent(send: Callable[[httpx.Client], Any]) -> tuple[Any, ...]:
+BASES = [BASE, "http://localhost:9/a%20b/prefix/", "https://api.example.com"]
+
+
+def sent(base: str, send: Callable[[httpx.Client], Any]) -> tuple[Any, ...]:
     seen: list[httpx.Request] = []
 
     def answer(request: httpx.Request) -> httpx.Response:
         seen.append(request)
         return httpx.Response(202, json=ENGINE_DETAILS)
 
-    with httpx.Client(base_url=f"{BASE}/v1", transport=httpx.MockTransport(answer)) as http:
+    with Render("key", base_url=base, transport=httpx.MockTransport(answer)) as render:
+        http = render._http
         send(http)
     (request,) = seen
     return request.method, str(request.url), request.headers.raw, request.read()
 
 
+@pytest.mark.parametrize("base", BASES)
 @pytest.mark.parametrize("prefer", [UNSET, "wait=15"])
 @pytest.mark.parametrize("input_data", [[3], {"n": "ü"}, None])
-def test_a_start_is_the_generated_endpoints_request(prefer: Any, input_data: Any) -> None:
+def test_a_start_is_the_generated_endpoints_request(
+    base: str, prefer: Any, input_data: Any
+) -> None:
+    core = Render("key", base_url=base).workflows._core
     body = _convert.run_task_body("wf/square", input_data, "run_task", "key-1")
-    assert sent(lambda http: http.request(**WorkflowsCore.start_request(body, prefer))) == sent(
+    assert sent(base, lambda http: http.request(**core.start_request(body, prefer))) == sent(
+        base,
         lambda http: create_task_run.sync_detailed(
-            client=Client(base_url=f"{BASE}/v1").set_httpx_client(http), body=body, prefer=prefer
-        )
+            client=Client(base_url="unused").set_httpx_client(http), body=body, prefer=prefer
+        ),
     )
 
 
+@pytest.mark.parametrize("base", BASES)
 @pytest.mark.parametrize("run_id", ["trn-1", "a/b c?d#e%", "ü"])
-def test_a_run_read_is_the_generated_endpoints_request(run_id: str) -> None:
-    assert sent(lambda http: http.request("get", WorkflowsCore.run_url(run_id))) == sent(
+def test_a_run_read_is_the_generated_endpoints_request(base: str, run_id: str) -> None:
+    core = Render("key", base_url=base).workflows._core
+    assert sent(base, lambda http: http.request("get", core.run_url(run_id))) == sent(
+        base,
         lambda http: get_task_run.sync_detailed(
-            client=Client(base_url=f"{BASE}/v1").set_httpx_client(http), task_run_id=run_id
-        )
+            client=Client(base_url="unused").set_httpx_client(http), task_run_id=run_id
+        ),
     )
 
 
