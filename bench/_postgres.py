@@ -4,8 +4,10 @@ production server would run, shared by the engine on PostgreSQL and by DBOS (a d
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
+from pathlib import Path
 
-from bench._procs import NotMeasured
+from bench._procs import NotMeasured, children, cpu_seconds, reaped_children_cpu_seconds
 
 
 class BenchPostgres:
@@ -50,13 +52,20 @@ class BenchPostgres:
 # (fsyncs) of the whole cluster. The server publishes them about once a second.
 _COUNTERS = (
     "SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()), "
-    "(SELECT wal_sync FROM pg_stat_wal)"
+    "(SELECT wal_sync FROM pg_stat_wal), current_setting('data_directory')"
 )
 STATS_DELAY = 1.2  # seconds: the server's statistics are flushed at most once a second
 
 
-async def server_counters(url: str) -> tuple[int, int]:
-    """(transactions committed in ``url``'s database, WAL flushes of the cluster) so far."""
+@dataclass(frozen=True)
+class ServerCounters:
+    commits: int  # transactions committed in the database
+    flushes: int  # WAL flushes of the cluster
+    cpu_seconds: float  # CPU of the server's processes (the postmaster's, its children's)
+
+
+async def server_counters(url: str) -> ServerCounters:
+    """The server's counters so far (the server runs on this machine)."""
     import asyncpg
 
     conn = await asyncpg.connect(url)
@@ -65,15 +74,24 @@ async def server_counters(url: str) -> tuple[int, int]:
     finally:
         await conn.close()
     assert row is not None
-    return int(row[0]), int(row[1])
+    return ServerCounters(int(row[0]), int(row[1]), _server_cpu_seconds(Path(row[2])))
 
 
-async def per_run_counters(url: str, before: tuple[int, int], runs: int) -> dict[str, float]:
-    """The server's commits and WAL flushes per run since ``before`` (after waiting for the
-    statistics to be published; the two reads' own transactions are left out)."""
+def _server_cpu_seconds(data_directory: Path) -> float:
+    """CPU of the postmaster, its live children, and the children it has reaped."""
+    pid = int((data_directory / "postmaster.pid").read_text().split()[0])
+    live = sum(cpu_seconds(child) or 0.0 for child in children(pid))
+    return (cpu_seconds(pid) or 0.0) + live + (reaped_children_cpu_seconds(pid) or 0.0)
+
+
+async def per_run_counters(url: str, before: ServerCounters, runs: int) -> dict[str, float]:
+    """The server's commits, WAL flushes and CPU per run since ``before`` (after waiting for
+    the statistics to be published; the two reads' own transactions are left out; the CPU
+    includes what the server did meanwhile for nobody else, idle work)."""
     await asyncio.sleep(STATS_DELAY)
-    commits, flushes = await server_counters(url)
+    after = await server_counters(url)
     return {
-        "db_commits_per_run": max(commits - before[0] - 2, 0) / runs,
-        "db_wal_flushes_per_run": (flushes - before[1]) / runs,
+        "db_commits_per_run": max(after.commits - before.commits - 2, 0) / runs,
+        "db_wal_flushes_per_run": (after.flushes - before.flushes) / runs,
+        "db_server_cpu_ms_per_run": (after.cpu_seconds - before.cpu_seconds) * 1000 / runs,
     }

@@ -83,6 +83,7 @@ ROWS: tuple[Row, ...] = (
     Row("B2", "workers_cpu_ms_per_run", "B2 worker processes CPU per run", "ms"),
     Row("B2", "db_commits_per_run", "B2 PostgreSQL: transactions committed per run", "commits"),
     Row("B2", "db_wal_flushes_per_run", "B2 PostgreSQL: WAL flushes (fsync) per run", "flushes"),
+    Row("B2", "db_server_cpu_ms_per_run", "B2 PostgreSQL: server CPU per run", "ms"),
     Row("B3", "p50_ms", "B3 parent awaiting 1 child, p50", "ms", target=_at_most(10, "ms")),
     Row("B4", "p50_ms", "B4 parent gathering 100 children", "ms", target=_at_most(250, "ms")),
     Row("B4chord", "p50_ms", "B4' 100 children + chord callback", "ms"),

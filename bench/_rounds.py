@@ -23,6 +23,9 @@ PER_RUN = (
     "engine_sys_cpu_ms_per_run",
     "workers_cpu_ms_per_run",
     "started_to_completed_p50_ms",  # a median per round; pooled as a weighted mean
+    "db_commits_per_run",
+    "db_wal_flushes_per_run",
+    "db_server_cpu_ms_per_run",
 )
 
 
