@@ -331,8 +331,11 @@ class Node:
                 continue
             try:
                 claimed = await self.store.claim_runs(self.id, free, tasks=self.digests)
-                if claimed:
+                if any(rec.attempts for rec in claimed):
+                    # Runs that ran before, perhaps on another node: their new lines must come
+                    # after the lines they have, so they are numbered from a fresh block.
                     self.host.log_block(await self.shared.log_block())
+                if claimed:
                     await self.host.take(claimed)
             except asyncio.CancelledError:
                 raise

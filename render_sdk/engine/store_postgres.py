@@ -65,9 +65,9 @@ WORK_CHANNEL = "render_workflows_work"
 DONE_CHANNEL = "render_workflows_done"
 CANCEL_CHANNEL = "render_workflows_cancel"
 _NOTIFY = "SELECT pg_notify($1, $2)"
-# Log line numbers are taken in blocks of LOG_BLOCK (a fresh block with each claim, so that a
-# run's lines on a node that took it over come after its earlier ones; migration 5 has the
-# number).
+# Log line numbers are taken in blocks of LOG_BLOCK (a fresh block with each claim of runs that
+# ran before, so that a run's lines on a node that took it over come after its earlier ones;
+# migration 5 has the number).
 _MAX_BATCH = 10_000
 _POOL_SIZE = 4
 
