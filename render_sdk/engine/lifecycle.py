@@ -322,10 +322,11 @@ def finish(
     event: RunEvent,
     reason: Reason,
     now: datetime,
-    event_seq: int,
+    event_seq: int | None,
     results: list[Any] | None = None,
 ) -> Transition:
-    """Make the run terminal; ``event_seq`` is its terminal event's sequence number."""
+    """Make the run terminal; ``event_seq`` is its terminal event's sequence number (None:
+    the store gives it one as it writes the end, see store.SharedStore)."""
     target = next_run_status(rec.status, event)
     if not target.terminal:
         raise IllegalTransition(f"{event.value} does not end a {rec.status.value} run")

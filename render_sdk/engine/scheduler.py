@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -80,10 +80,11 @@ class Scheduler:
         self._stopping = False
         # Called with each run whose state changed (see EngineCore.watch_states).
         self.state_listeners: list[Callable[[RunRecord], None]] = []
-        # With a store several nodes share: where terminal event ids come from (the database,
-        # so no two nodes hand out the same), and what to call when a slot frees up (the node
-        # may claim work then). None with a single-node store: counters in memory, no claims.
-        self.event_ids: Callable[[], Awaitable[int]] | None = None
+        # With a store several nodes share: terminal event ids come from the store, given as it
+        # writes each end (so no two nodes hand out the same), and what to call when a slot frees
+        # up (the node may claim work then). With a single-node store: counters in memory, no
+        # claims.
+        self.shared_event_ids = False
         self.on_slot_freed: Callable[[], None] | None = None
         self.on_log_block_low: Callable[[], None] | None = None
         # Called with each run that ended here, after its listeners (with a store that several
@@ -372,11 +373,8 @@ class Scheduler:
         rec = run.record
         if run.done.is_set() or rec.status.terminal:
             return  # it ended another way first (a cancel racing an outcome)
-        if self.event_ids is not None:
-            seq = await self.event_ids()
-            if run.done.is_set() or rec.status.terminal:
-                return
-        else:
+        seq: int | None = None  # with a shared store: given by the store as it writes the end
+        if not self.shared_event_ids:
             self._event_seq += 1
             seq = self._event_seq
         lifecycle.finish(rec, event, reason, utcnow(), seq, results)
@@ -384,7 +382,9 @@ class Scheduler:
         committed = self.store.save_run(rec)
         run.settled.set()
         self.pump()  # a parent waiting for this run holds its slot again
-        await committed
+        given = await committed
+        if seq is None:
+            rec.event_seq = given
         self.active.pop(rec.id, None)
         self.recent[rec.id] = rec
         while len(self.recent) > _RECENT:

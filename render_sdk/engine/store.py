@@ -120,8 +120,10 @@ class Store(Protocol):
         """Insert ``run`` unless ``idempotency`` (scope, key) is taken; resolves once durable.
         The same run id twice is an error of the caller (the store raises)."""
 
-    def save_run(self, run: RunRecord) -> Awaitable[None]:
-        """Write the run's state with its attempts as they are now; resolves once durable."""
+    def save_run(self, run: RunRecord) -> Awaitable[int | None]:
+        """Write the run's state with its attempts as they are now; resolves once durable (to
+        None, or with a store that several nodes share, see :class:`SharedStore`, to the
+        terminal event id it gave a terminal run that had none)."""
 
     def append_logs(self, lines: Sequence[LogRecord]) -> None:
         """Add output lines (their ``seq`` already assigned); durable with the next write that
@@ -278,7 +280,11 @@ class SharedStore(Protocol):
 
     Once a store object has joined as a node, its :meth:`Store.save_run` writes a run only while
     that node holds it: a node whose lease lapsed (its runs freed, perhaps claimed by another)
-    cannot overwrite what the run's new holder writes. Such writes are dropped."""
+    cannot overwrite what the run's new holder writes. Such writes are dropped.
+
+    Terminal event ids come from the store: :meth:`Store.save_run` of a terminal run whose
+    ``event_seq`` is None gives it one in the transaction that writes it (larger than every one
+    given before, on any node) and resolves to it."""
 
     async def listen(self, listener: StoreListener) -> None:
         """Tell ``listener`` the news of every node, until the store closes. The news a
@@ -290,9 +296,6 @@ class SharedStore(Protocol):
 
     async def claim_run(self, node: str, run_id: str) -> RunRecord | None:
         """Claim ``run_id`` for ``node`` if it is pending and nobody holds it (None if not)."""
-
-    async def next_event_seq(self) -> int:
-        """A terminal event id larger than every one handed out before it."""
 
     async def log_block(self) -> int:
         """The first of a block of ``LOG_BLOCK`` log line numbers of the caller's own, each

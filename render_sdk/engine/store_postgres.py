@@ -23,6 +23,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import secrets
 import socket
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
@@ -65,6 +66,7 @@ WORK_CHANNEL = "render_workflows_work"
 DONE_CHANNEL = "render_workflows_done"
 CANCEL_CHANNEL = "render_workflows_cancel"
 _NOTIFY = "SELECT pg_notify($1, $2)"
+_EVENT_IDS = "SELECT nextval('event_ids') FROM generate_series(1, $1)"
 # Log line numbers are taken in blocks of LOG_BLOCK (a fresh block with each claim of runs that
 # ran before, so that a run's lines on a node that took it over come after its earlier ones;
 # migration 5 has the number).
@@ -351,6 +353,7 @@ class _Write:
     custom: Callable[[asyncpg.Connection, bool], Awaitable[Any]] | None = None
     value: Any = None  # the result of a write without ``custom``
     replay_sql: str = ""  # ``sql`` when the batch is replayed, if it differs
+    ends: bool = False  # a run's end whose event id the batch gives (its ``value`` then)
 
     def statement(self, replay: bool) -> str:
         return self.replay_sql if replay and self.replay_sql else self.sql
@@ -386,8 +389,6 @@ class PostgresStore:
         self._tail: asyncio.Future[Any] | None = None  # the last run write queued
         self._listener: asyncio.Task[None] | None = None
         self._node: str | None = None  # the node this store serves, once it joined
-        self._seq_askers: list[asyncio.Future[int]] = []  # waiting for terminal event ids
-        self._seq_task: asyncio.Future[None] | None = None
 
     def __repr__(self) -> str:
         return f"PostgresStore({mask_url(self.url)!r})"
@@ -510,15 +511,17 @@ class PostgresStore:
         if run.owner is None and run.status is RunStatus.PENDING:
             self._enqueue(_Write(None, _NOTIFY, [(WORK_CHANNEL, "")]))
 
-    def save_run(self, run: RunRecord) -> asyncio.Future[None]:
+    def save_run(self, run: RunRecord) -> asyncio.Future[int | None]:
         values = (run.status.value, *_state_values(run), run.owner, run.not_before, run.id)
-        if self._node is None:
-            saved = self._write(_SAVE_RUN, values)
-        else:  # a node's: dropped if the run is no longer its own (SharedStore)
-            saved = self._write(_SAVE_OWN_RUN, (*values, self._node))
+        sql = _SAVE_RUN
+        if self._node is not None:  # a node's: dropped if the run is no longer its own
+            sql, values = _SAVE_OWN_RUN, (*values, self._node)
+        future: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        ends = run.status.terminal and run.event_seq is None  # its event id given as written
+        self._enqueue(_Write(future, sql, [values], ends=ends))
         if run.status.terminal:  # every node's waiters for it read it once this commits
             self._enqueue(_Write(None, _NOTIFY, [(DONE_CHANNEL, run.id)]))
-        return saved
+        return future
 
     def request_cancel(self, run_id: str, ancestor: str | None = None) -> asyncio.Future[None]:
         """Ask the node holding ``run_id`` to cancel it (its subtree with it)."""
@@ -545,32 +548,6 @@ class PostgresStore:
         claimed: RunRecord | None = await self._write(custom=op)
         return claimed
 
-    async def next_event_seq(self) -> int:
-        """A terminal event id no other node hands out, from the database's sequence. Runs
-        that end at once share one query: each asker waits for the next batch's answer."""
-        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._seq_askers.append(future)
-        if self._seq_task is None:
-            self._seq_task = asyncio.ensure_future(self._hand_out_event_seqs())
-        return await future
-
-    async def _hand_out_event_seqs(self) -> None:
-        try:
-            while self._seq_askers:
-                askers, self._seq_askers = self._seq_askers, []
-                try:
-                    values = sorted(await self._next_values("event_ids", len(askers)))
-                except Exception as exc:
-                    for asker in askers:
-                        if not asker.done():
-                            asker.set_exception(exc)
-                    continue
-                for asker, value in zip(askers, values, strict=True):
-                    if not asker.done():
-                        asker.set_result(value)
-        finally:
-            self._seq_task = None
-
     async def log_block(self) -> int:
         """The first of LOG_BLOCK log line numbers of this node's own, after every number any
         node took before."""
@@ -579,8 +556,7 @@ class PostgresStore:
 
     async def _next_values(self, sequence: str, count: int) -> list[int]:
         """``count`` values of ``sequence``; while the connection is lost (the server
-        restarting), tried again for up to RECONNECT_SECONDS, as writes are: a run's end waits
-        for its id."""
+        restarting), tried again for up to RECONNECT_SECONDS, as writes are."""
         pool = self._check_open()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + RECONNECT_SECONDS
@@ -884,6 +860,7 @@ class PostgresStore:
     ) -> list[tuple[_Write, Any, BaseException | None]]:
         outcomes: list[tuple[_Write, Any, BaseException | None]] = []
         async with conn.transaction():
+            await _give_event_ids(conn, writes)
             if careful:
                 for write in writes:
                     try:
@@ -913,6 +890,30 @@ class PostgresStore:
                     raise
                 raise _Retry from None
         return outcomes
+
+
+def _argument_of(sql: str, column: str) -> int:
+    """The index among ``sql``'s arguments of the one ``column`` is set to."""
+    found = re.search(rf"\b{column} = \$(\d+)", sql)
+    assert found is not None, f"{column} is not set by {sql!r}"
+    return int(found.group(1)) - 1
+
+
+_EVENT_SEQ_ARG = _argument_of(_SAVE_RUN, "event_seq")  # where a save's event id goes
+
+
+async def _give_event_ids(conn: asyncpg.Connection, writes: list[_Write]) -> None:
+    """Give the runs that end in this batch their terminal event ids, from the database's
+    sequence, in the order their ends were queued, in the batch's own transaction (one
+    statement for all of them): every node's ids are larger than the ones before them."""
+    ends = [write for write in writes if write.ends]
+    if not ends:
+        return
+    rows = await conn.fetch(_EVENT_IDS, len(ends))
+    for write, seq in zip(ends, sorted(int(row[0]) for row in rows), strict=True):
+        row = write.rows[0]
+        write.rows[0] = (*row[:_EVENT_SEQ_ARG], seq, *row[_EVENT_SEQ_ARG + 1 :])
+        write.value = seq
 
 
 # Statements that create rows the other writes of a batch may change (a run's insert before its

@@ -181,7 +181,7 @@ async def test_reasons_read_back_as_written(stores: Stores) -> None:
     store = stores.store
     rec = run(1)
     await store.insert_run(rec, None)
-    rec.status = RunStatus.CANCELED
+    rec.status, rec.event_seq = RunStatus.CANCELED, 5
     rec.reason, rec.reason_detail = ReasonCode.ANCESTOR_CANCELED, "trn-000000"
     rec.attempts = [
         AttemptRecord(1, RunStatus.FAILED, T0, T0, error="old"),
@@ -342,6 +342,8 @@ def _mixed() -> list[RunRecord]:
         root = None if i % 3 else f"trn-{i - 1:06d}"
         rec = run(i, task="tsk-a" if i % 2 else "tsk-b", root=root)
         rec.status = statuses[(i * 7) % len(statuses)]
+        if rec.status.terminal:
+            rec.event_seq = i  # as the engine gives it (a store several nodes share would)
         rows.append(rec)
     return rows
 

@@ -85,16 +85,22 @@ async def test_four_nodes_share_one_database_claims_counters_and_news(postgres_u
             for rec in claim:
                 stored = await stores[0].get_run(rec.id)
                 assert stored is not None and stored.owner == f"nod-{i}"
-        seqs = await asyncio.gather(*(s.next_event_seq() for s in stores for _ in range(10)))
-        assert len(set(seqs)) == 40
+        # Forty runs, each held by the node that runs it, end at once on the four nodes: each
+        # end is given its own event id.
+        ends = [run(n) for n in range(201, 241)]
+        for n, rec in enumerate(ends):
+            rec.owner = f"nod-{id(stores[n % 4])}"
+            await stores[n % 4].insert_run(rec, None)
+            rec.status = RunStatus.COMPLETED
+        seqs = await asyncio.gather(*(stores[n % 4].save_run(r) for n, r in enumerate(ends)))
+        assert len(set(seqs)) == 40 and all(isinstance(seq, int) for seq in seqs)
+        stored = await stores[0].get_runs([rec.id for rec in ends])
+        assert [stored[rec.id].event_seq for rec in ends] == seqs
         blocks = sorted(await asyncio.gather(*(s.log_block() for s in stores)))
         assert all(b - a >= LOG_BLOCK for a, b in itertools.pairwise(blocks))
-        done = run(1)
-        done.status, done.event_seq = RunStatus.COMPLETED, seqs[0]
-        await stores[1].save_run(done)
         await stores[2].request_cancel("trn-000002", "trn-000001")
         for listener in heard:
-            await asyncio.wait_for(listener.got(lambda h: "trn-000001" in h.ended), 60)
+            await asyncio.wait_for(listener.got(lambda h: "trn-000240" in h.ended), 60)
             await asyncio.wait_for(
                 listener.got(lambda h: ("trn-000002", "trn-000001") in h.cancels), 60
             )
