@@ -1,6 +1,6 @@
 """What the PostgreSQL store does beyond the conformance suite: its schema and migrations,
-several nodes on one database, group commit, and clear errors. A real cluster each time
-(tests/pg.py)."""
+several nodes on one database (and what a node's claims ask of it), group commit, and clear
+errors. A real cluster each time (tests/pg.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from datetime import datetime, timezone
 import asyncpg
 import pytest
 
+from render_sdk.engine import lifecycle
+from render_sdk.engine.nodes import Node
 from render_sdk.engine.records import LogRecord, RunFilter, RunRecord, RunStatus
 from render_sdk.engine.store import LOG_BLOCK, StoreOpenError, mask_url
 from render_sdk.engine.store_postgres import (
@@ -641,3 +643,63 @@ async def test_a_malformed_url_is_one_line_without_the_password(url: str) -> Non
     message = str(caught.value)
     assert "s3cret-pw" not in message and "\n" not in message
     assert message.startswith("invalid PostgreSQL URL postgresql://")
+
+
+class _Host:
+    """A NodeHost that records what the node hands it."""
+
+    def __init__(self) -> None:
+        self.taken: list[RunRecord] = []
+        self.blocks: list[int] = []
+
+    def free_slots(self) -> int:
+        return 10
+
+    async def take(self, records: list[RunRecord]) -> None:
+        self.taken.extend(records)
+
+    async def cancel_here(self, run_id: str, ancestor: str | None = None) -> None:
+        raise AssertionError("no cancel expected")
+
+    def log_block(self, start: int) -> None:
+        self.blocks.append(start)
+
+
+async def _until(condition: object, what: str) -> None:
+    for _ in range(600):
+        if callable(condition) and condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"waited in vain for {what}")
+
+
+async def test_only_a_claim_of_runs_that_ran_before_takes_a_fresh_log_block(
+    postgres_url: str,
+) -> None:
+    """A node's claim of runs that never ran takes no fresh block of log line numbers; a claim
+    of a run that ran before (on a node that is gone) takes one, so that the run's new lines
+    come after its earlier ones (render_sdk/engine/nodes.py)."""
+    store, other = PostgresStore(postgres_url), PostgresStore(postgres_url)
+    await store.open()
+    await other.open()
+    node = Node(store, "nod-here", lease_seconds=60)
+    host = _Host()
+    try:
+        await node.join()
+        node.start(host)
+        for n in (1, 2, 3):  # new runs nobody holds (another node could not start them)
+            await other.insert_run(run(n), None)
+        await _until(lambda: len(host.taken) == 3, "the three new runs to be claimed")
+        assert host.blocks == []  # they never ran: no lines to come after
+
+        moved = run(4)  # ran on a node that died: its attempt was interrupted, it is free
+        lifecycle.start(moved, lifecycle.new_attempt(moved, T0), T0)
+        lifecycle.release(moved, T0)
+        assert moved.attempts and moved.owner is None and moved.status is RunStatus.PENDING
+        await other.insert_run(moved, None)
+        await _until(lambda: len(host.taken) == 4, "the moved run to be claimed")
+        assert len(host.blocks) == 1  # a fresh block for its new lines
+    finally:
+        await node.leave()
+        await store.close()
+        await other.close()
