@@ -16,6 +16,7 @@ from render_sdk.engine.interface import RunFilter
 from render_sdk.engine.records import InvalidRequest, NotFound, RunRecord, RunStatus
 from render_sdk.engine.store import Store
 from render_sdk.engine.store_memory import MemoryStore
+from render_sdk.engine.store_postgres import PostgresStore
 from render_sdk.engine.store_sqlite import SQLiteStore
 
 from .conftest import MakeFake, run_to_end, wait_end
@@ -240,6 +241,25 @@ async def test_terminal_events_after_seq_and_order(make_fake: MakeFake) -> None:
     assert a.event_seq is not None
     later = [rec.id async for rec in core.terminal_events([a.id, b.id], after_seq=a.event_seq)]
     assert later == [b.id]
+
+
+async def test_a_shared_store_gives_the_terminal_event_ids(
+    postgres_url: str, make_fake: MakeFake
+) -> None:  # the database first: it outlives the engine
+    """With a store several nodes share, each end's event id comes from the store as it writes
+    the end: the record heard, the record read back and the stored row carry the same id, later
+    ends larger ones, and a stream resumed after an id skips the run that had it."""
+    store = PostgresStore(postgres_url)
+    core, _ = await make_fake({"square": square}, store=store)
+    first = await run_to_end(core, "square", [2])
+    second = await run_to_end(core, "square", [3])
+    assert first.event_seq is not None and second.event_seq is not None
+    assert second.event_seq > first.event_seq
+    for ended in (first, second):
+        stored = await store.get_run(ended.id)
+        assert stored is not None and stored.event_seq == ended.event_seq
+    after = [rec.id async for rec in core.terminal_events([first.id, second.id], first.event_seq)]
+    assert after == [second.id]
 
 
 async def test_log_capture_is_bounded(make_fake: MakeFake) -> None:
