@@ -207,10 +207,9 @@ class EngineCore:
             self._fast_lane = FastLane(self._scheduler, self.store, self.node.id)
             shared = self.node.shared
             if shared is not None:
-                self._scheduler.shared_event_ids = True
                 self._scheduler.on_slot_freed = self.node.slot_freed
                 self._scheduler.on_log_block_low = self.node.log_block_low
-                self._scheduler.on_run_ended = self.node.ended_here
+                self._scheduler.on_run_ended = self.node.ended
             # Register first: an app that cannot load is then reported once, not once per
             # pre-started worker.
             await self._register()

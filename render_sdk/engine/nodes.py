@@ -163,8 +163,11 @@ class Node:
             return False
         if any(p.tasks is not None and name in p.tasks for p in self.peers):
             return True
-        self.peers = [p for p in await self.store.live_nodes() if p.id != self.id]
+        await self._read_peers()
         return any(p.tasks is not None and name in p.tasks for p in self.peers)
+
+    async def _read_peers(self) -> None:
+        self.peers = [p for p in await self.store.live_nodes() if p.id != self.id]
 
     async def check_peers(self) -> None:
         """Read the other live nodes and report, once each, every node whose tasks differ from
@@ -173,7 +176,7 @@ class Node:
         if self.shared is None or self.digests is None:
             return
         mine = self.digests
-        self.peers = [p for p in await self.store.live_nodes() if p.id != self.id]
+        await self._read_peers()
         live = {p.id for p in self.peers}
         self._told = {told for told in self._told if told[0] in live}
         for peer in self.peers:
@@ -383,13 +386,10 @@ class Node:
         if run_id in self._watchers:
             self._check_soon([run_id])
 
-    def ended_here(self, rec: RunRecord) -> None:
-        """A run ended on this node (its terminal write committed): its watchers hear it now,
-        without reading it again when the news of its end comes back."""
-        self._tell(rec)
-
-    def _tell(self, rec: RunRecord) -> None:
-        """Call the watchers of ``rec``, a terminal run, once."""
+    def ended(self, rec: RunRecord) -> None:
+        """Call the watchers of ``rec``, a terminal run, once: as read after the news, or as it
+        ended on this node (its terminal write committed), so that the news of its end coming
+        back reads nothing."""
         for callback in self._watchers.pop(rec.id, []):
             callback(rec)
 
@@ -420,7 +420,7 @@ class Node:
                         continue
                     for rec in found.values():
                         if rec.status.terminal:
-                            self._tell(rec)
+                            self.ended(rec)
         finally:
             self._checking = False
 

@@ -80,11 +80,10 @@ class Scheduler:
         self._stopping = False
         # Called with each run whose state changed (see EngineCore.watch_states).
         self.state_listeners: list[Callable[[RunRecord], None]] = []
-        # With a store several nodes share: terminal event ids come from the store, given as it
-        # writes each end (so no two nodes hand out the same), and what to call when a slot frees
-        # up (the node may claim work then). With a single-node store: counters in memory, no
-        # claims.
-        self.shared_event_ids = False
+        # With a store several nodes share (store.shared): terminal event ids come from the
+        # store, given as it writes each end (so no two nodes hand out the same), and what to
+        # call when a slot frees up (the node may claim work then). With a single-node store:
+        # counters in memory, no claims.
         self.on_slot_freed: Callable[[], None] | None = None
         self.on_log_block_low: Callable[[], None] | None = None
         # Called with each run that ended here, after its listeners (with a store that several
@@ -374,7 +373,7 @@ class Scheduler:
         if run.done.is_set() or rec.status.terminal:
             return  # it ended another way first (a cancel racing an outcome)
         seq: int | None = None  # with a shared store: given by the store as it writes the end
-        if not self.shared_event_ids:
+        if not self.store.shared:
             self._event_seq += 1
             seq = self._event_seq
         lifecycle.finish(rec, event, reason, utcnow(), seq, results)

@@ -84,7 +84,7 @@ async def test_a_run_that_ends_here_is_told_without_a_read() -> None:
     await until(lambda: store.reads == [1])
     assert heard == []  # still pending
     ended = run(1, RunStatus.COMPLETED)
-    node.ended_here(ended)
+    node.ended(ended)
     assert heard == [ended]
     node.done(run(1).id)  # the news of that same end, coming back: nobody left to tell
     await asyncio.sleep(0)
