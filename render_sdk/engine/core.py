@@ -204,7 +204,7 @@ class EngineCore:
                 workers=self._workers,
                 log_limit=self._log_limit,
             )
-            self._fast_lane = FastLane(self._scheduler, self.store, self.node.id)
+            self._fast_lane = FastLane(self._scheduler, self.store, self.node)
             shared = self.node.shared
             if shared is not None:
                 self._scheduler.on_slot_freed = self.node.slot_freed
@@ -255,6 +255,37 @@ class EngineCore:
 
     def log_block(self, start: int) -> None:
         self.scheduler.log_block(start)
+
+    async def share_queued(self) -> None:
+        """Give up this node's hold on the queued runs another live node could run: never
+        started, of a task :meth:`Node.shares <render_sdk.engine.nodes.Node.shares>`, and not a
+        subtask of a run here (its parent waits for it in memory). Whoever waits here for one of
+        them is told of its end wherever it runs."""
+        shared = self.node.shared
+        if shared is None:
+            return
+        active = self.scheduler.active
+        runs = self.scheduler.unqueue(
+            lambda run: (
+                not run.record.attempts
+                and not run.canceling
+                and run.record.parent_id not in active
+                and self.node.shares(run.record.task_name)
+            )
+        )
+        if not runs:
+            return
+        try:
+            await shared.release_runs(self.node.id, [run.record.id for run in runs])
+        except BaseException:
+            for run in runs:  # still this node's on disk: queued here again
+                self.scheduler.admit(run)
+            raise
+        for run in runs:
+            for listener in run.listeners:
+                self.node.watch(run.record.id, listener)
+            run.listeners.clear()
+        _log.info("node %s: %d queued run(s) left for any node to claim", self.node.id, len(runs))
 
     async def cancel_here(self, run_id: str, ancestor: str | None = None) -> None:
         """A cancel of ``run_id`` (of ``ancestor``, a run above it, if given) was asked for:

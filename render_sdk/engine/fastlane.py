@@ -12,9 +12,10 @@ Two shortcuts, both safe because nothing reports a run before its insert is dura
   written after the insert: it is answered once the insert is applied.
 
 With any other store both shortcuts reduce to waiting for the insert. With a store that several
-nodes share, a new run that cannot start at once is stored without an owner instead of queued
-here: whichever node has a free slot first claims it (render_sdk/engine/nodes.py). So is a run
-of a task that only other nodes define: a node that defines it claims it.
+nodes share, a new run that cannot start at once and that another live node could run
+(``Node.shares``) is stored without an owner instead of queued here: whichever node has a free
+slot first claims it (render_sdk/engine/nodes.py). So is a run of a task that only other nodes
+define: a node that defines it claims it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any
 
 from render_sdk.engine import lifecycle
 from render_sdk.engine._attempts import ActiveRun
+from render_sdk.engine.nodes import Node
 from render_sdk.engine.records import EngineError, RunRecord
 from render_sdk.engine.scheduler import Scheduler
 from render_sdk.engine.store import InsertResult, StagedInserts, Store
@@ -39,14 +41,14 @@ def _consume(future: asyncio.Future[Any]) -> None:
 class FastLane:
     """Inserts new runs and hands them to the scheduler.
 
-    lane = FastLane(scheduler, store, node_id)
+    lane = FastLane(scheduler, store, node)
     created = await lane.create(ActiveRun(record, task), scope=None, subtask=False)
     """
 
-    def __init__(self, scheduler: Scheduler, store: Store, node: str) -> None:
+    def __init__(self, scheduler: Scheduler, store: Store, node: Node) -> None:
         self.scheduler = scheduler
         self.store = store
-        self.node = node  # this engine's node id: the owner of the runs it creates
+        self.node = node  # this engine's node: it owns the runs it creates
         self._staged = store if isinstance(store, StagedInserts) else None
 
     def _insert(
@@ -66,9 +68,9 @@ class FastLane:
         ``subtask`` runs are answered once their insert is applied. Without ``here`` (a task
         this node does not define, with a shared store) the run is stored for other nodes."""
         rec = run.record
-        rec.owner = self.node
+        rec.owner = self.node.id
         attempt = self.scheduler.reserve(run) if here else None
-        if attempt is None and (self.store.shared or not here):
+        if attempt is None and (not here or self.node.shares(rec.task_name)):
             # Another node may have a free slot: stored without an owner, claimed by whichever
             # node has one first (render_sdk/engine/nodes.py), this one included.
             rec.owner = None

@@ -28,7 +28,11 @@ differ from its own, and which tasks have runs waiting that no live node defines
 
 New runs never go through claims when they can start at once: the fast lane inserts them owned
 by this node and the scheduler's in-memory queue runs them (render_sdk/engine/fastlane.py). With
-a single-node store that is every new run.
+a single-node store that is every new run. So is every new run of a task no other live node
+defines (:meth:`Node.shares`): a node alone keeps its queue, one write per run fewer. Once it
+learns of a node that defines such a task (the news of a join, or the read at each sweep), it
+gives up its hold on the queued runs it could share (:meth:`NodeHost.share_queued`), and from
+then on stores the new ones for whichever node has a slot first.
 """
 
 from __future__ import annotations
@@ -107,6 +111,10 @@ class NodeHost(Protocol):
     def log_block(self, start: int) -> None:
         """Number log lines from ``start`` on (a fresh block of the shared store)."""
 
+    async def share_queued(self) -> None:
+        """Give up the hold on the queued runs that another live node could run (those of a
+        task :meth:`Node.shares`), so that any node may claim them."""
+
 
 class Node:
     """This engine's membership of its store.
@@ -166,8 +174,35 @@ class Node:
         await self._read_peers()
         return any(p.tasks is not None and name in p.tasks for p in self.peers)
 
+    def shares(self, task_name: str) -> bool:
+        """Whether another live node (as last read) may run task ``task_name``: then this
+        node's runs of it that wait for a slot are stored for any node to claim."""
+        return any(p.tasks is None or task_name in p.tasks for p in self.peers)
+
     async def _read_peers(self) -> None:
         self.peers = [p for p in await self.store.live_nodes() if p.id != self.id]
+        if self.peers and self.host is not None:
+            self._background(self._share_queued())
+
+    async def _share_queued(self) -> None:
+        assert self.host is not None
+        try:
+            await self.host.share_queued()
+        except Exception as exc:  # they stay queued here; tried again at the next read
+            _log.warning("node %s: sharing its queued runs failed: %s", self.id, exc)
+
+    def peer_joined(self, node_id: str) -> None:
+        """Another node joined: read the live nodes (and share queued runs with it)."""
+        if node_id == self.id or self.shared is None or not self._joined:
+            return
+
+        async def read() -> None:
+            try:
+                await self._read_peers()
+            except Exception as exc:  # read again at the next sweep
+                _log.warning("node %s: reading the other nodes failed: %s", self.id, exc)
+
+        self._background(read())
 
     async def check_peers(self) -> None:
         """Read the other live nodes and report, once each, every node whose tasks differ from
@@ -453,6 +488,9 @@ class _News:
 
     def cancel(self, run_id: str, ancestor: str | None) -> None:
         self.node.cancel(run_id, ancestor)
+
+    def joined(self, node: str) -> None:
+        self.node.peer_joined(node)
 
     def resync(self) -> None:
         self.node.resync()

@@ -157,6 +157,22 @@ class Scheduler:
         self.queue.append(run)
         self.pump()
 
+    def unqueue(self, which: Callable[[ActiveRun], bool]) -> list[ActiveRun]:
+        """Take the queued runs ``which`` selects out of the queue and out of memory (to be
+        held by another node); :meth:`admit` takes one back."""
+        taken: list[ActiveRun] = []
+        kept: list[ActiveRun] = []
+        for run in self.queue:
+            if run.queued:
+                (taken if which(run) else kept).append(run)
+        if taken:
+            self.queue.clear()
+            self.queue.extend(kept)
+            for run in taken:
+                run.queued = False
+                self.active.pop(run.record.id, None)
+        return taken
+
     def busy(self) -> int:
         """Attempts holding a concurrency slot."""
         return sum(1 for attempt in self.running if not attempt.blocked)

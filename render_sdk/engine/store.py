@@ -268,6 +268,9 @@ class StoreListener(Protocol):
         """A cancel of ``run_id`` was asked for on some node (because ``ancestor``, a run
         above it, was canceled, if given)."""
 
+    def joined(self, node: str) -> None:
+        """Node ``node`` joined (or joined again, or said anew which tasks it defines)."""
+
     def resync(self) -> None:
         """News may have been missed (the connection was lost): look again at what you wait
         for."""
@@ -296,6 +299,11 @@ class SharedStore(Protocol):
 
     async def claim_run(self, node: str, run_id: str) -> RunRecord | None:
         """Claim ``run_id`` for ``node`` if it is pending and nobody holds it (None if not)."""
+
+    async def release_runs(self, node: str, run_ids: Collection[str]) -> None:
+        """Give up ``node``'s hold on these runs that have not started (pending, held by
+        ``node``; the others are left as they are), so that any node may claim them, and tell
+        every node there is work."""
 
     async def log_block(self) -> int:
         """The first of a block of ``LOG_BLOCK`` log line numbers of the caller's own, each

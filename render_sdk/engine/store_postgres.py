@@ -61,10 +61,12 @@ SCHEMA = "render_workflows"
 _LOCK_CLASS = 0x52574B46
 _MIGRATION_LOCK = 2
 # Notification channels (docs/engine.md, "Running several nodes"): runs nobody holds are there
-# to claim; a run became terminal (payload: its id); a cancel is asked for (payload: its id).
+# to claim; a run became terminal (payload: its id); a cancel is asked for (payload: its id); a
+# node joined (payload: its id).
 WORK_CHANNEL = "render_workflows_work"
 DONE_CHANNEL = "render_workflows_done"
 CANCEL_CHANNEL = "render_workflows_cancel"
+JOIN_CHANNEL = "render_workflows_join"
 _NOTIFY = "SELECT pg_notify($1, $2)"
 _EVENT_IDS = "SELECT nextval('event_ids') FROM generate_series(1, $1)"
 # Log line numbers are taken in blocks of LOG_BLOCK (a fresh block with each claim of runs that
@@ -585,6 +587,7 @@ class PostgresStore:
             WORK_CHANNEL: lambda payload: listener.work(),
             DONE_CHANNEL: listener.done,
             CANCEL_CHANNEL: lambda payload: listener.cancel(*_cancel_news(payload)),
+            JOIN_CHANNEL: listener.joined,
         }
 
         def on_notify(conn: Any, pid: int, channel: str, payload: str) -> None:
@@ -722,12 +725,14 @@ class PostgresStore:
     ) -> None:
         self._node = node
         await self._check_open().execute(
-            "INSERT INTO nodes (id, expires_at, info) "
+            "WITH joined AS (INSERT INTO nodes (id, expires_at, info) "
             "VALUES ($1, now() + $2 * interval '1 second', $3) "
-            "ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at, info = excluded.info",
+            "ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at, info = excluded.info "
+            "RETURNING id) SELECT pg_notify($4, id) FROM joined",
             node,
             float(lease_seconds),
             _node_info(tasks),
+            JOIN_CHANNEL,
         )
 
     async def live_nodes(self) -> list[NodeInfo]:
@@ -764,6 +769,17 @@ class PostgresStore:
             await conn.execute("DELETE FROM nodes WHERE id = $1", node)
             if await _free(conn, "owner = $1", node):
                 await conn.execute(_NOTIFY, WORK_CHANNEL, "")
+
+        await self._write(custom=op)
+
+    async def release_runs(self, node: str, run_ids: Collection[str]) -> None:
+        sql = (
+            "UPDATE runs SET owner = NULL WHERE id = ANY($1) AND owner = $2 AND status = 'pending'"
+        )
+
+        async def op(conn: asyncpg.Connection, replay: bool) -> None:
+            await conn.execute(sql, list(run_ids), node)
+            await conn.execute(_NOTIFY, WORK_CHANNEL, "")
 
         await self._write(custom=op)
 

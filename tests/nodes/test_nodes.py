@@ -9,12 +9,14 @@ waits are for states, with generous deadlines.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import os
 from collections.abc import Callable
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 
@@ -55,6 +57,47 @@ def test_runs_started_on_one_node_run_on_the_others(nodes: Callable[..., Node]) 
     assert len(ran_on) >= 2 and ran_on <= {"a", "b", "c"}, ran_on
     listed = httpx.get(f"{b.url}/task-runs", params={"limit": 100}).json()
     assert {item["taskRun"]["id"] for item in listed} >= set(ids)  # any node lists every run
+
+
+def test_a_node_alone_shares_its_queue_with_a_node_that_joins(
+    nodes: Callable[..., Node],
+) -> None:
+    """A node alone keeps the runs waiting for its one slot queued as its own; a node that
+    joins later takes its share of them, not only new work, and a stream of their ends opened
+    on the first node before the join still hears every one."""
+    a = nodes("a", concurrency=1)
+    ids = [a.start_run("where", f"q{i}", 1.0) for i in range(24)]
+    owners = asyncio.run(pending_owners(a.db))
+    assert None not in owners and len(owners) == 1, owners  # held by a: no claims to write
+    heard: list[str] = []
+    with (
+        httpx.Client(timeout=DEADLINE) as http,
+        http.stream(
+            "GET", f"{a.url}/task-runs/events", params={"taskRunIds": ",".join(ids)}
+        ) as stream,
+    ):
+        assert stream.status_code == 200
+        b = nodes("b")
+        for line in stream.iter_lines():
+            if line.startswith("data:"):
+                heard.append(json.loads(line[len("data:") :])["id"])
+                if len(heard) == len(ids):
+                    break
+    assert sorted(heard) == sorted(ids)
+    results = [b.wait_done(run_id) for run_id in ids]
+    assert [r["status"] for r in results] == ["completed"] * 24
+    ran_on = [r["results"][0][0] for r in results]
+    assert ran_on.count("b") >= 3, ran_on  # a alone would take 24 s for them all
+
+
+async def pending_owners(db: str) -> set[str | None]:
+    """The owners of the pending runs in the database."""
+    conn = await asyncpg.connect(db)
+    try:
+        rows = await conn.fetch("SELECT owner FROM render_workflows.runs WHERE status = 'pending'")
+    finally:
+        await conn.close()
+    return {row[0] for row in rows}
 
 
 def test_fan_out_spreads_subtasks_across_nodes(nodes: Callable[..., Node]) -> None:

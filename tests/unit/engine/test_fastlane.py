@@ -13,6 +13,7 @@ import pytest
 from render_sdk.engine import lifecycle
 from render_sdk.engine._attempts import ActiveRun
 from render_sdk.engine.fastlane import FastLane
+from render_sdk.engine.nodes import Node
 from render_sdk.engine.records import AttemptRecord, RunRecord, RunStatus, TaskRecord
 from render_sdk.engine.store import InsertResult, StagedInserts
 from render_sdk.engine.store_memory import MemoryStore
@@ -81,7 +82,7 @@ def new_run(n: int = 1) -> ActiveRun:
 async def lane(store: MemoryStore, free: bool) -> tuple[FastLane, Slots]:
     await store.open()
     slots = Slots(free)
-    return FastLane(slots, store, "nod-test"), slots  # type: ignore[arg-type]
+    return FastLane(slots, store, Node(store, "nod-test", 15.0)), slots  # type: ignore[arg-type]
 
 
 async def test_a_run_that_must_wait_is_inserted_pending_and_queued() -> None:

@@ -5,6 +5,7 @@ errors. A real cluster each time (tests/pg.py)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -111,6 +112,40 @@ async def test_four_nodes_share_one_database_claims_counters_and_news(postgres_u
         await asyncio.gather(*(s.close() for s in stores))
 
 
+async def test_a_node_gives_up_only_its_own_runs_that_have_not_started(
+    postgres_url: str,
+) -> None:
+    """A join is news to every node; release_runs: pending runs the node holds lose their
+    owner and every node hears there is work; another node's runs and running ones stay as they
+    are."""
+    mine, theirs = PostgresStore(postgres_url), PostgresStore(postgres_url)
+    await asyncio.gather(mine.open(), theirs.open())
+    heard = _Heard()
+    try:
+        await theirs.join("nod-theirs", 60)
+        await theirs.listen(heard)  # listening from some moment on: join until it is heard
+        while "nod-mine" not in heard.joins:
+            await mine.join("nod-mine", 60)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(heard.got(lambda h: "nod-mine" in h.joins), 1.0)
+        assert set(heard.joins) == {"nod-mine"}
+        queued, other, started = run(1), run(2), run(3)
+        queued.owner = started.owner = "nod-mine"
+        other.owner = "nod-theirs"
+        started.status = RunStatus.RUNNING
+        for rec in (queued, other, started):
+            await mine.insert_run(rec, None)
+        works = heard.works
+        await mine.release_runs("nod-mine", ["trn-000001", "trn-000002", "trn-000003"])
+        found = await theirs.get_runs(["trn-000001", "trn-000002", "trn-000003"])
+        assert [found[f"trn-00000{n}"].owner for n in (1, 2, 3)] == [None, "nod-theirs", "nod-mine"]
+        await asyncio.wait_for(heard.got(lambda h: h.works > works), 60)
+        claimed = await theirs.claim_runs("nod-theirs", None)
+        assert [rec.id for rec in claimed] == ["trn-000001"]
+    finally:
+        await asyncio.gather(mine.close(), theirs.close())
+
+
 class _Heard:
     """A StoreListener that keeps what it heard."""
 
@@ -118,7 +153,12 @@ class _Heard:
         self.works = 0
         self.ended: list[str] = []
         self.cancels: list[tuple[str, str | None]] = []
+        self.joins: list[str] = []
         self.changed = asyncio.Event()
+
+    def joined(self, node: str) -> None:
+        self.joins.append(node)
+        self.changed.set()
 
     def work(self) -> None:
         self.works += 1
