@@ -4,6 +4,10 @@
 worker is one process (bench/dbos_app.py) running at most 8 workflows of the queue at once, the
 local engine's default slots here; the client is :class:`dbos.DBOSClient` in the benchmark's
 process, enqueueing and waiting for results. Both poll every 10 ms (DBOS's default is 1 s).
+
+Polling that often costs the idle worker a good part of a core (:meth:`DBOSStack.idle_cpu`), which
+would land in every other system's measurements: the runner stops the worker (SIGSTOP) while the
+other systems' slices run and lets it go on (SIGCONT) for its own (:meth:`DBOSStack.pause`).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench._procs import NotMeasured, bench_env, spawn, stop, wait_until
+from bench._procs import NotMeasured, bench_env, cpu_seconds, spawn, stop, wait_until
 from bench._results import Result
 from bench._stats import latency_summary, timed
 
@@ -83,7 +87,22 @@ class DBOSStack:
     def noop(self) -> Any:
         return self._enqueue("noop").get_result(polling_interval_sec=POLL_SECONDS)
 
+    def pause(self, paused: bool) -> None:
+        """Stop the worker process (it polls even when idle), or let it go on."""
+        if self.worker is not None and self.worker.poll() is None:
+            os.kill(self.worker.pid, signal.SIGSTOP if paused else signal.SIGCONT)
+
+    def idle_cpu(self, seconds: float = 2.0) -> float | None:
+        """The share of one core the idle worker uses, over ``seconds``."""
+        if self.worker is None:
+            return None
+        before = cpu_seconds(self.worker.pid)
+        time.sleep(seconds)
+        after = cpu_seconds(self.worker.pid)
+        return None if before is None or after is None else (after - before) / seconds
+
     def stop(self) -> None:
+        self.pause(False)  # a stopped process does not act on SIGTERM
         if self.client is not None:
             self.client.destroy()
             self.client = None

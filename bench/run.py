@@ -3,7 +3,7 @@
     python bench/run.py                      # everything (3-6 minutes on 2 cores)
     python bench/run.py --quick              # smaller samples (under 3 minutes)
     python bench/run.py --only B1,B2 --systems fast,celery --json out.json
-    python bench/run.py --profile            # also py-spy profiles of the engine during B1, B2
+    python bench/run.py --profile            # also py-spy profiles of the engine during B1, B2, B4
 
 Benchmarks: B1 no-op latency, B2 concurrent throughput, B3 parent + 1 child, B4 fan-out of 100,
 B5 listing 100,000 stored runs, C1 client CPU per call, F the process and fsync floor, UI how
@@ -200,7 +200,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--profile",
         action="store_true",
         help="profile the fast-path engine (and the one on PostgreSQL, if measured) with py-spy "
-        "during B1, B2",
+        "during B1, B2 and B4 (those of them in --only)",
     )
     parser.add_argument(
         "--workdir",
@@ -247,6 +247,9 @@ class Runner:
         self.timings: dict[str, float] = {}
         self.engines: dict[str, Any] = {}
         self.celery: tuple[Any, Any] | None = None
+        # Systems whose idle processes use CPU: paused while the other systems' slices run.
+        self.pausable: dict[str, Callable[[bool], None]] = {}
+        self.idle_cpu: dict[str, float | None] = {}
         from bench._postgres import BenchPostgres
 
         self.postgres = BenchPostgres()  # started on first use, by the postgres or dbos system
@@ -383,6 +386,12 @@ class Runner:
             except NotMeasured as exc:
                 self._all_not_measured("dbos", [b for b in benches if b != "C1"], str(exc))
             else:
+                self.idle_cpu["dbos"] = dbos.idle_cpu()
+                self._say(
+                    f"  the idle DBOS worker uses {_share(self.idle_cpu['dbos'])} of a core:"
+                    " paused during the other systems' slices"
+                )
+                self.pausable["dbos"] = dbos.pause
                 subjects["dbos"] = {
                     "B1": lambda n, w: _dbos.b1(dbos, n, w),
                     "B2": lambda n, w: _dbos.b2(dbos, n),
@@ -435,6 +444,8 @@ class Runner:
                     if n == 0:
                         continue
                     warm = warmup if index == 0 else min(warmup, 1 if name == "process" else 5)
+                    for other, pause in self.pausable.items():
+                        pause(other != name)
                     settle()
                     try:
                         parts[name].append(subjects[name][bench](n, warm))
@@ -459,6 +470,8 @@ class Runner:
                 )
                 self._say(f"  {name}: {shown}")
             self.timings[bench] = time.perf_counter() - t0
+        for pause in self.pausable.values():
+            pause(False)
 
     def _c1(self, engine: Any) -> Any:
         import subprocess
@@ -496,14 +509,20 @@ class Runner:
         from bench._procs import NotMeasured
         from bench._profile import Profiler, format_summary
 
-        self._say(f"- profiling the engine ({system}, py-spy) during B1 and B2 ...")
+        profiled = [b for b in ("B1", "B2", "B4") if b in self.only]
+        self._say(f"- profiling the engine ({system}, py-spy) during {', '.join(profiled)} ...")
         b1_n = self.sizes.b1["fast"][0]
         b2_n = self.sizes.b2["fast"]
-        work_items: list[tuple[str, bool, Callable[[], Any]]] = [
-            ("B1", False, lambda: _engine.b1(engine, b1_n, 10)),
-            ("B1-gil", True, lambda: _engine.b1(engine, b1_n, 10)),
-            ("B2", False, lambda: _engine.b2(engine, b2_n, 600)),
-            ("B2-gil", True, lambda: _engine.b2(engine, b2_n, 600)),
+        b4_n = self.sizes.b4["fast"]
+        work: dict[str, Callable[[], Any]] = {
+            "B1": lambda: _engine.b1(engine, b1_n, 10),
+            "B2": lambda: _engine.b2(engine, b2_n, 600),
+            "B4": lambda: _engine.b4(engine, b4_n, 100),
+        }
+        work_items = [
+            (name + suffix, gil, work[name])
+            for name in profiled
+            for suffix, gil in (("", False), ("-gil", True))
         ]
         for name, gil, work in work_items:
             out = self.workdir / "profiles" / f"{name}-{system}.txt"
@@ -660,6 +679,15 @@ class Runner:
         self.run_ui()
 
 
+def _share(value: float | None) -> str:
+    """A share of a core for people.
+
+    >>> _share(0.314), _share(None)
+    ('31 %', 'an unknown share')
+    """
+    return "an unknown share" if value is None else f"{value * 100:.0f} %"
+
+
 def _exit_on_sigterm(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)  # unwinds through the finally blocks that stop everything
 
@@ -711,6 +739,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine,
         "results": runner.results.to_json(),
         "profiles": runner.profiles,
+        "idle_cpu_share_of_a_core": runner.idle_cpu,
         "timings_seconds": runner.timings,
         "table_markdown": text,
         "workdir": str(runner.workdir),

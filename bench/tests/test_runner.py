@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -127,3 +128,52 @@ def test_bounded_turns_a_hang_into_not_measured() -> None:
 
     with pytest.raises(NotMeasured, match="did not finish within 0 s"):
         run.bounded(hang(), 0.05)
+
+
+def test_systems_that_poll_when_idle_are_paused_during_the_others_slices(tmp_path: Path) -> None:
+    from bench._results import Result
+
+    runner = run.Runner(run.parse_args(["--quick", "--only", "B2", "--workdir", str(tmp_path)]))
+    paused: dict[str, bool] = {}
+    runner.pausable = {"dbos": lambda state: paused.__setitem__("dbos", state)}
+    seen: list[tuple[str, bool | None]] = []
+
+    def slice_of(name: str) -> Any:
+        def measure(n: int, warmup: int) -> Result:
+            seen.append((name, paused.get("dbos")))
+            return Result("B2", name, {"runs_per_s": 1.0, "n": float(n)})
+
+        return measure
+
+    runner.run_side_by_side({"fast": {"B2": slice_of("fast")}, "dbos": {"B2": slice_of("dbos")}})
+    assert {name for name, _ in seen} == {"fast", "dbos"}
+    assert all(state is (name != "dbos") for name, state in seen), seen
+    assert paused["dbos"] is False  # going on again once the rounds are over
+
+
+def test_the_dbos_worker_is_stopped_and_continued(tmp_path: Path) -> None:
+    from bench._dbos import DBOSStack
+
+    stack = DBOSStack(tmp_path, "postgresql://unused")
+    stack.worker = subprocess.Popen(  # a process group of its own, as spawn() starts it
+        [sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True
+    )
+
+    def state(wanted: str) -> str:
+        """The process's state once it is one of ``wanted`` (signals arrive in their time)."""
+        deadline = time.monotonic() + 10
+        while True:
+            stat = Path(f"/proc/{stack.worker.pid}/stat").read_text()  # type: ignore[union-attr]
+            found = stat[stat.rfind(")") + 2]
+            if found in wanted or time.monotonic() > deadline:
+                return found
+            time.sleep(0.01)
+
+    try:
+        stack.pause(True)
+        assert state("T") == "T"  # stopped
+        stack.pause(False)
+        assert state("SR") in "SR"  # sleeping or running again
+    finally:
+        stack.stop()
+    assert stack.worker is None
