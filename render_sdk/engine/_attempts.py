@@ -38,6 +38,9 @@ class ActiveRun:
         self.listeners: list[Any] = []  # callables taking the final RunRecord
         self.retry_timer: asyncio.TimerHandle | None = None
         self.queued = False
+        # Queued here only because no other live node could run it (a shared store): given up
+        # for any node to claim once one can (EngineCore.share_queued).
+        self.kept_alone = False
         self.canceling = False
         self.cancel_reason: Reason | None = None  # set on the runs below a canceled one
 

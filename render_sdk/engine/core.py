@@ -257,17 +257,19 @@ class EngineCore:
         self.scheduler.log_block(start)
 
     async def share_queued(self) -> None:
-        """Give up this node's hold on the queued runs another live node could run: never
-        started, of a task :meth:`Node.shares <render_sdk.engine.nodes.Node.shares>`, and not a
-        subtask of a run here (its parent waits for it in memory). Whoever waits here for one of
-        them is told of its end wherever it runs."""
+        """Give up this node's hold on the queued runs it kept because no other node could
+        run them, now that one can: never started, of a task :meth:`Node.shares
+        <render_sdk.engine.nodes.Node.shares>`, and not a subtask of a run here (its parent
+        waits for it in memory). Whoever waits here for one of them is told of its end wherever
+        it runs. Runs this node claimed are its share already: they stay."""
         shared = self.node.shared
         if shared is None:
             return
         active = self.scheduler.active
         runs = self.scheduler.unqueue(
             lambda run: (
-                not run.record.attempts
+                run.kept_alone
+                and not run.record.attempts
                 and not run.canceling
                 and run.record.parent_id not in active
                 and self.node.shares(run.record.task_name)
@@ -282,6 +284,7 @@ class EngineCore:
                 self.scheduler.admit(run)
             raise
         for run in runs:
+            run.kept_alone = False
             for listener in run.listeners:
                 self.node.watch(run.record.id, listener)
             run.listeners.clear()

@@ -89,6 +89,8 @@ class FastLane:
                 result = await self.store.insert_run(rec, scope)
             if not result.created:
                 return result
+            # On a shared store a run waits here only while no other node could run it.
+            run.kept_alone = self.store.shared
             self.scheduler.admit(run)
             self.scheduler.log_state(rec)
             return rec.copy()

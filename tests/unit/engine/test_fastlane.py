@@ -155,3 +155,26 @@ async def test_a_started_run_whose_commit_fails_is_canceled() -> None:
         await creating
     assert slots.calls[-1] == ("cancel", "trn-1")
     assert run.cancel_reason is lifecycle.NOT_STORED
+
+
+class SharedMemory(MemoryStore):
+    """The in-memory store saying it is shared, as PostgreSQL does (no other node has joined)."""
+
+    @property
+    def shared(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("store", "kept"), [(MemoryStore(), False), (SharedMemory(), True)])
+async def test_a_run_a_node_alone_queues_is_marked_as_kept_for_want_of_other_nodes(
+    store: MemoryStore, kept: bool
+) -> None:
+    """Only runs queued for want of another node are given up when one joins (not those a node
+    claimed, nor any on a single-node store)."""
+    fast, slots = await lane(store, free=False)
+    run = new_run()
+    await fast.create(run, None, subtask=False)
+    assert slots.calls[-1] == ("admit", RunStatus.PENDING)
+    assert run.kept_alone is kept
+    stored = await store.get_run("trn-1")
+    assert stored is not None and stored.owner == "nod-test"  # held: no claim to write
