@@ -356,6 +356,9 @@ class _Write:
     value: Any = None  # the result of a write without ``custom``
     replay_sql: str = ""  # ``sql`` when the batch is replayed, if it differs
     ends: bool = False  # a run's end whose event id the batch gives (its ``value`` then)
+    # Resolved once the write has run in the writer's transaction, before its commit (a staged
+    # insert: PostgresStore.insert_run_staged).
+    applied: asyncio.Future[Any] | None = None
 
     def statement(self, replay: bool) -> str:
         return self.replay_sql if replay and self.replay_sql else self.sql
@@ -482,15 +485,40 @@ class PostgresStore:
     def insert_run(
         self, run: RunRecord, idempotency: tuple[str, str] | None
     ) -> asyncio.Future[InsertResult]:
+        return self._queue_insert(run, idempotency, staged=False)[1]
+
+    def insert_run_staged(
+        self, run: RunRecord, idempotency: tuple[str, str] | None
+    ) -> tuple[asyncio.Future[InsertResult], asyncio.Future[InsertResult]]:
+        """The insert's result once it has run in the writer's transaction (later writes, which
+        go through the same connection after it, see it), and once that transaction commits.
+        Other connections see the run only once it is committed: the engine holds a run it is
+        starting in memory, and reports it only once it is durable."""
+        return self._queue_insert(run, idempotency, staged=True)
+
+    def _queue_insert(
+        self, run: RunRecord, idempotency: tuple[str, str] | None, staged: bool
+    ) -> tuple[asyncio.Future[InsertResult], asyncio.Future[InsertResult]]:
+        """The (applied, committed) futures of a run's insert; one and the same unless staged."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[InsertResult] = loop.create_future()
+        applied: asyncio.Future[InsertResult] | None = loop.create_future() if staged else None
+        write = self._insert_write(run, idempotency, future)
+        write.applied = applied
+        self._enqueue(write)
+        self._notify_work(run)
+        return applied or future, future
+
+    @staticmethod
+    def _insert_write(
+        run: RunRecord,
+        idempotency: tuple[str, str] | None,
+        future: asyncio.Future[InsertResult],
+    ) -> _Write:
         row = _run_row(run)
         if idempotency is None:
-            future: asyncio.Future[InsertResult] = asyncio.get_running_loop().create_future()
             created = InsertResult(created=True, run_id=run.id)
-            self._enqueue(
-                _Write(future, _INSERT_RUN, [row], value=created, replay_sql=_INSERT_RUN_REPLAY)
-            )
-            self._notify_work(run)
-            return future
+            return _Write(future, _INSERT_RUN, [row], value=created, replay_sql=_INSERT_RUN_REPLAY)
         scope, key = idempotency
 
         async def op(conn: asyncpg.Connection, replay: bool) -> InsertResult:
@@ -504,9 +532,7 @@ class PostgresStore:
             await conn.execute(_INSERT_RUN, *row)
             return InsertResult(created=True, run_id=run.id)
 
-        inserted = self._write(custom=op)
-        self._notify_work(run)
-        return inserted
+        return _Write(future, custom=op)
 
     def _notify_work(self, run: RunRecord) -> None:
         """A run nobody holds is there to claim: tell every node, with its insert's commit."""
@@ -888,23 +914,24 @@ class PostgresStore:
                         outcomes.append((write, None, exc))
                     else:
                         outcomes.append((write, result, None))
-                return outcomes
-            try:
-                for step in _steps(writes, replay):
-                    if isinstance(step, _Write):  # a custom write
-                        outcomes.append((step, await _run_one(conn, step, replay), None))
-                        continue
-                    sql, group = step
-                    rows = [row for w in group for row in w.rows]
-                    if len(rows) == 1:
-                        await conn.execute(sql, *rows[0])
-                    else:
-                        await conn.executemany(sql, rows)
-                    outcomes.extend((w, w.value, None) for w in group)
-            except _WRITE_ERRORS as exc:
-                if _is_lost(exc):
-                    raise
-                raise _Retry from None
+            else:
+                try:
+                    for step in _steps(writes, replay):
+                        if isinstance(step, _Write):  # a custom write
+                            outcomes.append((step, await _run_one(conn, step, replay), None))
+                            continue
+                        sql, group = step
+                        rows = [row for w in group for row in w.rows]
+                        if len(rows) == 1:
+                            await conn.execute(sql, *rows[0])
+                        else:
+                            await conn.executemany(sql, rows)
+                        outcomes.extend((w, w.value, None) for w in group)
+                except _WRITE_ERRORS as exc:
+                    if _is_lost(exc):
+                        raise
+                    raise _Retry from None
+            _tell_applied(outcomes)  # then the commit
         return outcomes
 
 
@@ -1003,8 +1030,20 @@ def _listing(filter: RunFilter, limit: int, before: int | None) -> tuple[str, li
     return " UNION ALL ".join(parts) + f" ORDER BY pos DESC LIMIT {arg(limit)}", args
 
 
+def _tell_applied(outcomes: list[tuple[_Write, Any, BaseException | None]]) -> None:
+    """Resolve the ``applied`` futures of the writes that ran (their transaction still open)."""
+    for write, result, error in outcomes:
+        if write.applied is not None and not write.applied.done() and error is None:
+            write.applied.set_result(result)
+
+
 def _settle(outcomes: list[tuple[_Write, Any, BaseException | None]]) -> None:
     for write, result, error in outcomes:
+        if write.applied is not None and not write.applied.done():
+            if error is not None:
+                write.applied.set_exception(error)
+            else:
+                write.applied.set_result(result)
         if write.future is None:
             if error is not None:
                 _log.error("queued store write failed: %s", error)

@@ -743,3 +743,35 @@ async def test_only_a_claim_of_runs_that_ran_before_takes_a_fresh_log_block(
         await node.leave()
         await store.close()
         await other.close()
+
+
+async def test_a_staged_insert_is_applied_in_the_transaction_then_committed(
+    postgres_url: str,
+) -> None:
+    """insert_run_staged: the first result once the insert has run in the writer's transaction
+    (before its commit), the second once committed; a taken idempotency key and a refused
+    insert are known at the first."""
+    store = PostgresStore(postgres_url)
+    await store.open()
+    try:
+        order: list[str] = []
+        applied, committed = store.insert_run_staged(run(1), None)
+        applied.add_done_callback(lambda f: order.append("applied"))
+        committed.add_done_callback(lambda f: order.append("committed"))
+        result = await applied
+        assert result.created and result.run_id == "trn-000001"
+        await committed
+        await asyncio.sleep(0)  # the done callbacks run
+        assert order == ["applied", "committed"]
+        assert await store.get_run("trn-000001") is not None
+        assert (await store.insert_run(run(2), ("rest", "k"))).created
+        applied, committed = store.insert_run_staged(run(3), ("rest", "k"))
+        assert (await applied) == (await committed)
+        assert not (await applied).created and (await applied).run_id == "trn-000002"
+        applied, committed = store.insert_run_staged(run(1), None)  # its id is taken
+        with pytest.raises(asyncpg.UniqueViolationError):
+            await applied
+        with pytest.raises(asyncpg.UniqueViolationError):
+            await committed
+    finally:
+        await store.close()
