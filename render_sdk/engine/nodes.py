@@ -112,8 +112,8 @@ class NodeHost(Protocol):
         """Number log lines from ``start`` on (a fresh block of the shared store)."""
 
     async def share_queued(self) -> None:
-        """Give up the hold on the queued runs that another live node could run (those of a
-        task :meth:`Node.shares`), so that any node may claim them."""
+        """Give up the hold on the queued runs kept for want of another node, now that one
+        could run them (those of a task :meth:`Node.shares`), so that any node may claim them."""
 
 
 class Node:
