@@ -130,9 +130,13 @@ def test_bounded_turns_a_hang_into_not_measured() -> None:
         run.bounded(hang(), 0.05)
 
 
-def test_systems_that_poll_when_idle_are_paused_during_the_others_slices(tmp_path: Path) -> None:
+def test_systems_that_poll_when_idle_are_paused_during_the_others_slices(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bench import _rounds
     from bench._results import Result
 
+    monkeypatch.setattr(_rounds, "settle", lambda: 0.0)  # no waiting for a quiet machine here
     runner = run.Runner(run.parse_args(["--quick", "--only", "B2", "--workdir", str(tmp_path)]))
     paused: dict[str, bool] = {}
     runner.pausable = {"dbos": lambda state: paused.__setitem__("dbos", state)}
