@@ -1030,29 +1030,29 @@ def _listing(filter: RunFilter, limit: int, before: int | None) -> tuple[str, li
     return " UNION ALL ".join(parts) + f" ORDER BY pos DESC LIMIT {arg(limit)}", args
 
 
+def _resolve(future: asyncio.Future[Any] | None, result: Any, error: BaseException | None) -> None:
+    """Give ``future`` its result or error, unless it has one already (or is None)."""
+    if future is None or future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
 def _tell_applied(outcomes: list[tuple[_Write, Any, BaseException | None]]) -> None:
     """Resolve the ``applied`` futures of the writes that ran (their transaction still open)."""
     for write, result, error in outcomes:
-        if write.applied is not None and not write.applied.done() and error is None:
-            write.applied.set_result(result)
+        if error is None:
+            _resolve(write.applied, result, None)
 
 
 def _settle(outcomes: list[tuple[_Write, Any, BaseException | None]]) -> None:
     for write, result, error in outcomes:
-        if write.applied is not None and not write.applied.done():
-            if error is not None:
-                write.applied.set_exception(error)
-            else:
-                write.applied.set_result(result)
-        if write.future is None:
-            if error is not None:
-                _log.error("queued store write failed: %s", error)
-        elif write.future.done():
-            continue
-        elif error is not None:
-            write.future.set_exception(error)
-        else:
-            write.future.set_result(result)
+        _resolve(write.applied, result, error)
+        if write.future is None and error is not None:
+            _log.error("queued store write failed: %s", error)
+        _resolve(write.future, result, error)
 
 
 async def _run_one(conn: asyncpg.Connection, write: _Write, replay: bool) -> Any:
